@@ -68,9 +68,9 @@ pub fn parse_positive(text: &str, max: f64) -> Result<f64, Problem> {
     }
 }
 
-/// A random seed: any whole number from 0 to 2^53 (exact in JavaScript).
+/// A random seed: any whole number from 0 to 2^32 - 1.
 pub fn parse_seed(text: &str) -> Result<u64, Problem> {
-    parse_count(text, 0, 1 << 53).map(|n| n as u64)
+    parse_count(text, 0, u32::MAX as usize).map(|n| n as u64)
 }
 
 #[cfg(test)]
@@ -82,7 +82,10 @@ mod tests {
         assert_eq!(parse_dims("16,4", 100).unwrap(), vec![16, 4]);
         assert_eq!(parse_dims(" 256 ", 1000).unwrap(), vec![256]);
         assert_eq!(parse_dims("", 10).unwrap(), Vec::<usize>::new());
-        assert_eq!(parse_dims("16,x", 100).unwrap_err(), Problem::new("not_integer", &[&"x"]));
+        assert_eq!(
+            parse_dims("16,x", 100).unwrap_err(),
+            Problem::new("not_integer", &[&"x"])
+        );
         assert_eq!(parse_dims("256,,3", 1000).unwrap_err().code, "empty_width");
         assert_eq!(parse_dims("0", 10).unwrap_err().code, "too_small");
         assert_eq!(parse_dims("-3", 10).unwrap_err().code, "too_small");

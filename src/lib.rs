@@ -29,7 +29,9 @@ pub mod gradcheck;
 pub mod loss;
 pub mod matmul;
 pub mod mlp;
+pub mod mnist;
 pub mod optim;
+pub mod train;
 
 #[cfg(target_arch = "wasm32")]
 mod web;

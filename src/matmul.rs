@@ -58,7 +58,9 @@ mod tests {
     use super::*;
 
     fn filled(rows: usize, cols: usize, salt: f64) -> DMatrix<f64> {
-        DMatrix::from_fn(rows, cols, |r, c| ((r * 7 + c * 13) as f64 * 0.37 + salt).sin())
+        DMatrix::from_fn(rows, cols, |r, c| {
+            ((r * 7 + c * 13) as f64 * 0.37 + salt).sin()
+        })
     }
 
     #[test]

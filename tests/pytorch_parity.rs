@@ -215,7 +215,7 @@ fn check_file(path: &Path) -> Result<(String, f64), String> {
     };
     let failures: Vec<String> = errors
         .iter()
-        .filter(|(_, e)| !(*e < TOLERANCE))
+        .filter(|(_, e)| e.is_nan() || *e >= TOLERANCE)
         .map(|(name, e)| format!("{name}: error {e:e} >= {TOLERANCE:e}"))
         .collect();
     if !failures.is_empty() {

@@ -1,0 +1,35 @@
+# One entry point for people and CI. `make serve` and `make test` work from nothing:
+# both run scripts/setup.sh first, which installs only what is missing.
+SHELL := /bin/bash
+export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
+
+.PHONY: setup serve test lint unit browser-unit build e2e bench
+
+setup:
+	scripts/setup.sh
+
+serve: setup
+	trunk serve --open=false
+
+test: setup lint unit browser-unit build e2e
+	@echo "all checks passed"
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --all-targets -- -D warnings
+	cargo clippy --all-targets --target wasm32-unknown-unknown -- -D warnings
+
+unit:
+	cargo test --release
+
+browser-unit:
+	wasm-pack test --headless --chrome
+
+build:
+	trunk build --release
+
+e2e:
+	node --test --test-concurrency=1 tests/e2e/
+
+bench: setup build
+	scripts/bench.sh

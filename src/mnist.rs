@@ -1,0 +1,258 @@
+//! MNIST in IDX format: gzip or raw (told apart by the magic bytes), validated, kept as
+//! u8 and converted to f32 one batch at a time.
+//!
+//! IDX: a big-endian header `00 00 08 nd` (type u8, `nd` dimensions), then `nd` u32
+//! sizes, then the data. Images are `nd = 3` (count, 28, 28), labels `nd = 1` (count).
+
+use crate::fields::Problem;
+use crate::float::Float;
+use flate2::read::MultiGzDecoder;
+use nalgebra::DMatrix;
+use std::borrow::Cow;
+use std::io::Read;
+
+pub const IMAGE_SIDE: usize = 28;
+pub const IMAGE_PIXELS: usize = IMAGE_SIDE * IMAGE_SIDE;
+pub const CLASSES: usize = 10;
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+const IMAGES_MAGIC: u32 = 0x0000_0803;
+const LABELS_MAGIC: u32 = 0x0000_0801;
+/// Larger than any real MNIST file: refuses a decompression bomb before it fills memory.
+const MAX_DECOMPRESSED: u64 = 64 << 20;
+
+/// The bytes as IDX: gunzipped when they start with the gzip magic, else as they are.
+pub fn decompress<'a>(file: &str, bytes: &'a [u8]) -> Result<Cow<'a, [u8]>, Problem> {
+    if !bytes.starts_with(&GZIP_MAGIC) {
+        return Ok(Cow::Borrowed(bytes));
+    }
+    let mut out = Vec::with_capacity(bytes.len() * 5);
+    MultiGzDecoder::new(bytes)
+        .take(MAX_DECOMPRESSED + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| Problem::new("data_gzip_corrupt", &[&file, &e]))?;
+    if out.len() as u64 > MAX_DECOMPRESSED {
+        return Err(Problem::new(
+            "data_too_large",
+            &[&file, &(MAX_DECOMPRESSED >> 20)],
+        ));
+    }
+    Ok(Cow::Owned(out))
+}
+
+fn read_u32(bytes: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_be_bytes(bytes.get(at..at + 4)?.try_into().ok()?))
+}
+
+/// Check the header and length; returns the sizes and the data after the header.
+fn parse_idx<'a>(
+    file: &str,
+    bytes: &'a [u8],
+    magic: u32,
+    dims: usize,
+) -> Result<(Vec<usize>, &'a [u8]), Problem> {
+    let header = 4 + 4 * dims;
+    let found = read_u32(bytes, 0)
+        .ok_or_else(|| Problem::new("data_truncated", &[&file, &header, &bytes.len()]))?;
+    if found != magic {
+        return Err(Problem::new(
+            "data_bad_magic",
+            &[&file, &format!("{found:#010x}"), &format!("{magic:#010x}")],
+        ));
+    }
+    let sizes: Vec<usize> = (0..dims)
+        .map(|d| read_u32(bytes, 4 + 4 * d).map(|n| n as usize))
+        .collect::<Option<_>>()
+        .ok_or_else(|| Problem::new("data_truncated", &[&file, &header, &bytes.len()]))?;
+    let expected = header + sizes.iter().product::<usize>();
+    if bytes.len() != expected {
+        let code = if bytes.len() < expected {
+            "data_truncated"
+        } else {
+            "data_trailing"
+        };
+        return Err(Problem::new(code, &[&file, &expected, &bytes.len()]));
+    }
+    Ok((sizes, &bytes[header..]))
+}
+
+/// An IDX image file (count, 28, 28), gzip or raw.
+pub fn parse_images(file: &str, bytes: &[u8]) -> Result<Vec<u8>, Problem> {
+    let raw = decompress(file, bytes)?;
+    let (sizes, data) = parse_idx(file, &raw, IMAGES_MAGIC, 3)?;
+    if sizes[1..] != [IMAGE_SIDE, IMAGE_SIDE] || sizes[0] == 0 {
+        return Err(Problem::new(
+            "data_bad_dims",
+            &[&file, &format!("{sizes:?}")],
+        ));
+    }
+    Ok(data.to_vec())
+}
+
+/// An IDX label file (count,), gzip or raw; every label in 0..=9.
+pub fn parse_labels(file: &str, bytes: &[u8]) -> Result<Vec<u8>, Problem> {
+    let raw = decompress(file, bytes)?;
+    let (sizes, data) = parse_idx(file, &raw, LABELS_MAGIC, 1)?;
+    if sizes[0] == 0 {
+        return Err(Problem::new(
+            "data_bad_dims",
+            &[&file, &format!("{sizes:?}")],
+        ));
+    }
+    if let Some((index, &label)) = data
+        .iter()
+        .enumerate()
+        .find(|(_, &l)| l as usize >= CLASSES)
+    {
+        return Err(Problem::new("data_bad_label", &[&file, &index, &label]));
+    }
+    Ok(data.to_vec())
+}
+
+/// Images and their labels, as u8: 784 pixels (0 = paper, 255 = ink) per image.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Dataset {
+    pixels: Vec<u8>,
+    labels: Vec<u8>,
+}
+
+impl Dataset {
+    /// Pair parsed images with labels; their counts must agree.
+    pub fn new(
+        images_file: &str,
+        pixels: Vec<u8>,
+        labels_file: &str,
+        labels: Vec<u8>,
+    ) -> Result<Self, Problem> {
+        let images = pixels.len() / IMAGE_PIXELS;
+        if images != labels.len() || pixels.len() % IMAGE_PIXELS != 0 {
+            return Err(Problem::new(
+                "data_count_mismatch",
+                &[&images_file, &images, &labels_file, &labels.len()],
+            ));
+        }
+        Ok(Dataset { pixels, labels })
+    }
+
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
+    /// Keep only the first `count` samples (for quick demos and tests).
+    pub fn truncate(&mut self, count: usize) {
+        self.labels.truncate(count);
+        self.pixels.truncate(count * IMAGE_PIXELS);
+    }
+
+    /// Image `i`: 784 u8 pixels, row by row.
+    pub fn image(&self, i: usize) -> &[u8] {
+        &self.pixels[i * IMAGE_PIXELS..(i + 1) * IMAGE_PIXELS]
+    }
+
+    pub fn label(&self, i: usize) -> usize {
+        self.labels[i] as usize
+    }
+
+    /// Write samples `indices` into `x` (B, 784) scaled to [0, 1], and their labels.
+    pub fn fill_batch<T: Float>(
+        &self,
+        indices: &[usize],
+        x: &mut DMatrix<T>,
+        labels: &mut Vec<usize>,
+    ) {
+        if x.shape() != (indices.len(), IMAGE_PIXELS) {
+            *x = DMatrix::zeros(indices.len(), IMAGE_PIXELS);
+        }
+        let scale = T::of(1.0 / 255.0);
+        let batch = indices.len();
+        let x = x.as_mut_slice();
+        labels.clear();
+        for (b, &i) in indices.iter().enumerate() {
+            for (p, &v) in self.image(i).iter().enumerate() {
+                x[b + p * batch] = T::of(v as f64) * scale;
+            }
+            labels.push(self.label(i));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flate2::{write::GzEncoder, Compression};
+    use std::io::Write;
+
+    fn idx(magic: u32, sizes: &[u32], data: &[u8]) -> Vec<u8> {
+        let mut out = magic.to_be_bytes().to_vec();
+        for s in sizes {
+            out.extend(s.to_be_bytes());
+        }
+        out.extend(data);
+        out
+    }
+
+    fn gzip(bytes: &[u8]) -> Vec<u8> {
+        let mut enc = GzEncoder::new(Vec::new(), Compression::fast());
+        enc.write_all(bytes).unwrap();
+        enc.finish().unwrap()
+    }
+
+    #[test]
+    fn good_files_parse_raw_and_gzipped() {
+        let pixels: Vec<u8> = (0..2 * IMAGE_PIXELS).map(|i| (i % 256) as u8).collect();
+        let images = idx(IMAGES_MAGIC, &[2, 28, 28], &pixels);
+        let labels = idx(LABELS_MAGIC, &[2], &[5, 0]);
+        assert_eq!(parse_images("i", &images).unwrap(), pixels);
+        assert_eq!(parse_images("i", &gzip(&images)).unwrap(), pixels);
+        assert_eq!(parse_labels("l", &gzip(&labels)).unwrap(), vec![5, 0]);
+        let data = Dataset::new("i", pixels, "l", vec![5, 0]).unwrap();
+        let mut x = DMatrix::<f32>::zeros(0, 0);
+        let mut y = Vec::new();
+        data.fill_batch(&[1, 0], &mut x, &mut y);
+        assert_eq!(y, vec![0, 5]);
+        assert_eq!(x[(1, 255)], 1.0);
+        assert_eq!(x[(0, 0)], (784 % 256) as f32 / 255.0);
+    }
+
+    #[test]
+    fn bad_files_are_refused_with_the_file_named() {
+        let labels = idx(LABELS_MAGIC, &[3], &[1, 2, 3]);
+        let truncated = parse_labels("labels.gz", &labels[..9]).unwrap_err();
+        assert_eq!(truncated.code, "data_truncated");
+        assert_eq!(truncated.args[0], "labels.gz");
+        assert_eq!(
+            parse_labels("l", &idx(IMAGES_MAGIC, &[3], &[1, 2, 3]))
+                .unwrap_err()
+                .code,
+            "data_bad_magic"
+        );
+        assert_eq!(
+            parse_labels("l", &[0, 0]).unwrap_err().code,
+            "data_truncated"
+        );
+        let bad_label = parse_labels("l", &idx(LABELS_MAGIC, &[3], &[1, 10, 3])).unwrap_err();
+        assert_eq!(
+            (bad_label.code, bad_label.args[1].as_str()),
+            ("data_bad_label", "1")
+        );
+        let mut garbage_gzip = vec![0x1f, 0x8b];
+        garbage_gzip.extend([0x55; 100]);
+        assert_eq!(
+            parse_labels("l", &garbage_gzip).unwrap_err().code,
+            "data_gzip_corrupt"
+        );
+        let cut_gzip = gzip(&labels);
+        assert!(parse_labels("l", &cut_gzip[..cut_gzip.len() - 6]).is_err());
+        let wrong_side = idx(IMAGES_MAGIC, &[1, 28, 27], &[0; 28 * 27]);
+        assert_eq!(
+            parse_images("i", &wrong_side).unwrap_err().code,
+            "data_bad_dims"
+        );
+        let mismatch =
+            Dataset::new("i", vec![0; 2 * IMAGE_PIXELS], "l", vec![1, 2, 3]).unwrap_err();
+        assert_eq!(mismatch.code, "data_count_mismatch");
+    }
+}

@@ -1,0 +1,89 @@
+// The gradient-check section on the real release build, in real Chromium.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { serveDist, launchBrowser, openPage, screenshot } from "./harness.mjs";
+
+let server, browser;
+before(async () => {
+  server = await serveDist();
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+async function rows(page) {
+  return page.$$eval('[data-testid="gradcheck-table"] tbody tr', (trs) =>
+    trs.map((tr) => ({ param: tr.dataset.param, error: Number(tr.dataset.error), pass: tr.dataset.pass })));
+}
+
+test("the default (seed Part 1) check passes every row", async () => {
+  const { page, errors } = await openPage(browser.context, server.url);
+  await page.click('[data-testid="gradcheck-run"]');
+  await page.waitForSelector('[data-testid="gradcheck-table"] tbody tr');
+  const found = await rows(page);
+  assert.deepEqual(found.map((r) => r.param), [
+    "layers.0.weight", "layers.0.bias", "layers.1.weight", "layers.1.bias",
+    "output_layer.weight", "output_layer.bias", "input",
+  ]);
+  for (const row of found) {
+    assert.equal(row.pass, "true", `${row.param} failed`);
+    assert.ok(Number.isFinite(row.error) && row.error < 1e-6, `${row.param}: error ${row.error}`);
+  }
+  const outputError = Number(await page.getAttribute('[data-testid="gradcheck-summary"]', "data-output-error"));
+  assert.ok(outputError < 1e-6, `output error ${outputError}`);
+  await screenshot(page, "gradcheck-default");
+  assert.deepEqual(errors, []);
+});
+
+test("a batched cross-entropy case passes, in Chinese", async () => {
+  const { page, errors } = await openPage(browser.context, server.url);
+  await page.click('[data-testid="lang-toggle"]');
+  assert.equal(await page.getAttribute("html", "lang"), "zh-CN");
+  await page.fill('[data-testid="gc-input-dim"]', "20");
+  await page.fill('[data-testid="gc-hidden-dims"]', "12,7");
+  await page.fill('[data-testid="gc-output-dim"]', "5");
+  await page.selectOption('[data-testid="gc-loss"]', "cross_entropy");
+  await page.selectOption('[data-testid="gc-sample-kind"]', "batch");
+  await page.fill('[data-testid="gc-batch"]', "16");
+  await page.click('[data-testid="gradcheck-run"]');
+  await page.waitForSelector('[data-testid="gradcheck-table"] tbody tr');
+  const found = await rows(page);
+  assert.equal(found.length, 7);
+  assert.ok(found.every((r) => r.pass === "true" && r.error < 1e-6), JSON.stringify(found));
+  assert.match(await page.textContent('[data-testid="gradcheck-summary"]'), /损失/);
+  await screenshot(page, "gradcheck-batch-ce-zh");
+  assert.deepEqual(errors, []);
+});
+
+test("invalid fields show a message and the page keeps working", async () => {
+  const { page, errors } = await openPage(browser.context, server.url);
+  await page.fill('[data-testid="gc-hidden-dims"]', "16,x");
+  await page.click('[data-testid="gradcheck-run"]');
+  const message = page.locator('[data-error-for="hidden_dims"]');
+  assert.match(await message.textContent(), /“x” is not a whole number/);
+  await page.fill('[data-testid="gc-hidden-dims"]', "4000,4000");
+  await page.click('[data-testid="gradcheck-run"]');
+  assert.match(await message.textContent(), /too large/);
+  await page.fill('[data-testid="gc-hidden-dims"]', "16,4");
+  await page.fill('[data-testid="gc-input-dim"]', "0");
+  await page.click('[data-testid="gradcheck-run"]');
+  assert.match(await page.textContent('[data-error-for="input_dim"]'), /too small/);
+  assert.equal(await message.textContent(), "", "a fixed field loses its message");
+  await screenshot(page, "gradcheck-invalid");
+  await page.fill('[data-testid="gc-input-dim"]', "32");
+  await page.click('[data-testid="gradcheck-run"]');
+  await page.waitForSelector('[data-testid="gradcheck-table"] tbody tr[data-pass="true"]');
+  assert.deepEqual(errors, []);
+});
+
+test("a Rust panic is shown on the page, not a blank screen", async () => {
+  const { page } = await openPage(browser.context, server.url);
+  await page.evaluate(() => {
+    try { window.wasmBindings.panic_for_test(); } catch (_) { /* the RuntimeError is expected */ }
+  });
+  const banner = page.locator('[data-testid="fatal"]');
+  await banner.waitFor({ state: "visible" });
+  assert.match(await banner.textContent(), /a test asked for a panic/);
+});

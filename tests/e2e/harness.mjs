@@ -1,0 +1,93 @@
+// Shared end-to-end plumbing: a static server for the release build (under a sub-path,
+// as a course site would host it), and Debian's Chromium driven by playwright-core.
+import http from "node:http";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+export const DIST = path.join(ROOT, "dist");
+export const SHOTS = path.join(ROOT, "target", "e2e-screenshots");
+export const PREFIX = "/course/mlp/";
+
+const TYPES = {
+  ".html": "text/html; charset=utf-8", ".js": "text/javascript", ".css": "text/css",
+  ".wasm": "application/wasm", ".gz": "application/gzip", ".png": "image/png",
+};
+
+/**
+ * Serve `dist/` under PREFIX on a free localhost port. `overrides` maps a path below
+ * PREFIX (e.g. "data/t10k-labels-idx1-ubyte.gz") to a Buffer served instead of the file.
+ */
+export async function serveDist(overrides = {}) {
+  if (!fs.existsSync(path.join(DIST, "index.html"))) {
+    throw new Error(`no release build in ${DIST}: run \`trunk build --release\` first`);
+  }
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url, "http://localhost");
+    if (!url.pathname.startsWith(PREFIX)) {
+      res.writeHead(404).end("outside the course folder");
+      return;
+    }
+    let rel = decodeURIComponent(url.pathname.slice(PREFIX.length)) || "index.html";
+    if (rel in overrides) {
+      res.writeHead(200, { "content-type": TYPES[path.extname(rel)] ?? "application/octet-stream" });
+      res.end(overrides[rel]);
+      return;
+    }
+    const file = path.join(DIST, rel);
+    if (!file.startsWith(DIST) || !fs.existsSync(file) || fs.statSync(file).isDirectory()) {
+      res.writeHead(404).end("not found");
+      return;
+    }
+    const body = fs.readFileSync(file);
+    res.writeHead(200, {
+      "content-type": TYPES[path.extname(file)] ?? "application/octet-stream",
+      "content-length": body.length,
+    });
+    res.end(body);
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address();
+  return { url: `http://127.0.0.1:${port}${PREFIX}`, close: () => new Promise((r) => server.close(r)) };
+}
+
+/** Debian's Chromium, headless, with the flags this closed network needs. */
+export async function launchBrowser({ locale = "en-US" } = {}) {
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), "backprop-lab-e2e-"));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    headless: true,
+    locale,
+    viewport: { width: 1280, height: 900 },
+    acceptDownloads: true,
+    args: [
+      "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    ],
+  });
+  return {
+    context,
+    close: async () => {
+      await context.close();
+      fs.rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Open `url`, recording uncaught page errors; waits until the app has wired itself. */
+export async function openPage(context, url) {
+  const page = await context.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e));
+  await page.goto(url);
+  await page.waitForSelector("body[data-ready=true]", { timeout: 30_000 });
+  return { page, errors };
+}
+
+export async function screenshot(page, name) {
+  fs.mkdirSync(SHOTS, { recursive: true });
+  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+}

@@ -1,0 +1,32 @@
+// Entry point: waits for Trunk's wasm loader, then wires each section.
+import { t, initLanguage } from "./i18n.js";
+import { initGradcheck } from "./gradcheck.js";
+
+function showFatal(message) {
+  const el = document.getElementById("fatal");
+  el.textContent = message;
+  el.hidden = false;
+}
+
+window.addEventListener("wasm-panic", (e) => showFatal(t("panic", [e.detail])));
+
+function wasmReady() {
+  if (window.wasmBindings) return Promise.resolve(window.wasmBindings);
+  return new Promise((resolve, reject) => {
+    addEventListener("TrunkApplicationStarted", () => resolve(window.wasmBindings), { once: true });
+    addEventListener("unhandledrejection", (e) => reject(e.reason), { once: true });
+  });
+}
+
+initLanguage();
+wasmReady().then(
+  (wasm) => {
+    document.getElementById("loading").hidden = true;
+    initGradcheck(wasm);
+    document.body.dataset.ready = "true";
+  },
+  (error) => {
+    document.getElementById("loading").hidden = true;
+    showFatal(t("wasm_failed", [error?.message ?? String(error)]));
+  },
+);

@@ -1,0 +1,38 @@
+// Small DOM helpers shared by the sections: field errors that follow the language,
+// and yielding to the browser so a status line paints before slow work.
+import { t, onLanguageChange } from "./i18n.js";
+
+/** Show a Rust refusal `{field, code, args}` under its field in `form`. */
+export function showFieldError(form, result) {
+  const el = form.querySelector(`[data-error-for="${result.field}"]`);
+  if (!el) throw new Error(`no error slot for field ${result.field}`);
+  el.dataset.code = result.code;
+  el.dataset.args = JSON.stringify(result.args);
+  el.textContent = t(result.code, result.args);
+  el.closest("label")?.classList.add("invalid");
+}
+
+export function clearFieldErrors(form) {
+  for (const el of form.querySelectorAll(".field-error")) {
+    delete el.dataset.code;
+    el.textContent = "";
+    el.closest("label")?.classList.remove("invalid");
+  }
+}
+
+onLanguageChange(() => {
+  for (const el of document.querySelectorAll(".field-error[data-code]")) {
+    el.textContent = t(el.dataset.code, JSON.parse(el.dataset.args));
+  }
+});
+
+/** Resolve after the browser has had a chance to paint. */
+export function nextPaint() {
+  return new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
+}
+
+/** A number as the table shows it: 3 significant digits, exponent form when tiny. */
+export function formatNumber(x) {
+  if (!Number.isFinite(x)) return String(x);
+  return x !== 0 && Math.abs(x) < 1e-3 ? x.toExponential(2) : x.toPrecision(4);
+}
