@@ -16,6 +16,8 @@ use rand::SeedableRng;
 
 /// Test images per evaluation step: large enough to be efficient, small enough for a frame.
 pub const EVAL_CHUNK: usize = 500;
+/// Weight of the past in the smoothed loss curve (about the last 50 batches).
+const SMOOTHING: f64 = 0.98;
 /// A batch loss above this (20x chance level for 10 classes) means training diverged.
 const DIVERGED_LOSS: f32 = 46.0;
 
@@ -92,6 +94,19 @@ pub struct EpochStats {
     pub samples_per_s: f64,
 }
 
+/// Figures for the status line, updated every batch.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LiveStats {
+    pub smoothed_loss: f64,
+    /// This epoch's training samples per second so far
+    pub samples_per_s: f64,
+    /// Training time of the whole run (pauses excluded)
+    pub elapsed_s: f64,
+    /// 1-based epoch in progress (or the last one, when finished)
+    pub epoch: usize,
+    pub epochs: usize,
+}
+
 /// What one call to [`Trainer::step`] did.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Progress {
@@ -147,6 +162,10 @@ pub struct Trainer {
     next_batch: usize,
     epoch_loss_sum: f64,
     epoch_ms: f64,
+    total_ms: f64,
+    /// Exponential moving average of batch losses, bias-corrected (as Adam does).
+    loss_average: f64,
+    loss_average_weight: f64,
     // Buffers reused every batch: nothing is allocated per step.
     cache: Cache<f32>,
     grads: Grads<f32>,
@@ -182,6 +201,9 @@ impl Trainer {
             next_batch: 0,
             epoch_loss_sum: 0.0,
             epoch_ms: 0.0,
+            total_ms: 0.0,
+            loss_average: 0.0,
+            loss_average_weight: 0.0,
             config,
         }
     }
@@ -205,6 +227,7 @@ impl Trainer {
         match self.phase {
             Phase::Training => {
                 self.epoch_ms += elapsed_ms;
+                self.total_ms += elapsed_ms;
                 self.train_batch(train)
             }
             Phase::Evaluating { .. } => Ok(self.evaluate_chunk(test)),
@@ -243,6 +266,8 @@ impl Trainer {
         );
         self.sgd.step(&mut self.mlp, &self.grads);
         self.epoch_loss_sum += loss as f64;
+        self.loss_average = SMOOTHING * self.loss_average + (1.0 - SMOOTHING) * loss as f64;
+        self.loss_average_weight = SMOOTHING * self.loss_average_weight + (1.0 - SMOOTHING);
         if self.next_batch == batches {
             self.phase = Phase::Evaluating {
                 done: 0,
@@ -315,6 +340,31 @@ impl Trainer {
             Phase::Training
         };
         Progress::EpochDone(stats)
+    }
+
+    /// Live figures for the status line.
+    pub fn live(&self) -> LiveStats {
+        let samples = (self.next_batch * self.config.batch_size).min(self.order.len());
+        LiveStats {
+            smoothed_loss: if self.loss_average_weight > 0.0 {
+                self.loss_average / self.loss_average_weight
+            } else {
+                f64::NAN
+            },
+            samples_per_s: if self.epoch_ms > 0.0 {
+                samples as f64 / (self.epoch_ms / 1000.0)
+            } else {
+                0.0
+            },
+            elapsed_s: self.total_ms / 1000.0,
+            epoch: self.epoch + usize::from(!self.is_finished()),
+            epochs: self.config.epochs,
+        }
+    }
+
+    /// End the run early; the model and history stay.
+    pub fn stop(&mut self) {
+        self.phase = Phase::Finished;
     }
 
     /// The CSV for a report: one row per finished epoch.

@@ -4,8 +4,13 @@
 use crate::fields::Problem;
 use crate::gradcheck::{self, CaseError, CheckReport};
 use crate::loss::LossKind;
-use js_sys::{Array, Object, Reflect};
+use crate::mnist::{self, Dataset};
+use crate::train::{Diverged, Progress, TrainConfig, Trainer};
+use js_sys::{Array, Function, Object, Promise, Reflect};
+use std::cell::RefCell;
+use std::rc::Rc;
 use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::{future_to_promise, JsFuture};
 
 /// Installs the panic hook: the message goes to the console and, as a `wasm-panic`
 /// event, to the page, which shows it instead of going blank.
@@ -100,5 +105,332 @@ pub fn gradient_check(
     {
         Ok(report) => report_to_js(&report),
         Err(CaseError { field, problem: p }) => problem(field.id(), &p),
+    }
+}
+
+/// A preset's settings as the training form's strings: `assignment` or `fast`.
+#[wasm_bindgen]
+pub fn preset(name: &str) -> JsValue {
+    let config = match name {
+        "fast" => TrainConfig::fast(),
+        _ => TrainConfig::assignment(),
+    };
+    let hidden: Vec<String> = config.hidden_dims.iter().map(usize::to_string).collect();
+    object(&[
+        ("hidden", hidden.join(",").into()),
+        ("lr", config.learning_rate.to_string().into()),
+        ("batch", config.batch_size.to_string().into()),
+        ("epochs", config.epochs.to_string().into()),
+        ("seed", config.seed.to_string().into()),
+    ])
+}
+
+/// One page's training session. JS holds one `Lab`; the state lives behind
+/// `Rc<RefCell<..>>`, borrowed only inside a step, so `predict`, `pause` and `stop` work
+/// while `run` is between batches.
+#[wasm_bindgen]
+pub struct Lab {
+    state: Rc<RefCell<Session>>,
+}
+
+#[derive(Default)]
+struct Session {
+    /// Parsed files by kind (`train-images`, ...), until all four are in.
+    images: [Option<Vec<u8>>; 2],
+    labels: [Option<Vec<u8>>; 2],
+    train: Option<Dataset>,
+    test: Option<Dataset>,
+    trainer: Option<Trainer>,
+    running: bool,
+    request: Option<Request>,
+}
+
+#[derive(Clone, Copy)]
+enum Request {
+    Pause,
+    Stop,
+}
+
+fn ok() -> JsValue {
+    object(&[("ok", true.into())])
+}
+
+fn now_ms() -> f64 {
+    web_sys::window()
+        .and_then(|w| w.performance())
+        .map_or_else(js_sys::Date::now, |p| p.now())
+}
+
+/// Give the browser a turn: `scheduler.yield()` where it exists, else a
+/// `MessageChannel` round trip (not `setTimeout(0)`, which is clamped to 4 ms).
+async fn yield_to_browser() -> Result<(), JsValue> {
+    let scheduler = Reflect::get(&js_sys::global(), &"scheduler".into())?;
+    if !scheduler.is_undefined() {
+        let yield_fn = Reflect::get(&scheduler, &"yield".into())?;
+        if let Some(yield_fn) = yield_fn.dyn_ref::<Function>() {
+            JsFuture::from(Promise::from(yield_fn.call0(&scheduler)?)).await?;
+            return Ok(());
+        }
+    }
+    let channel = web_sys::MessageChannel::new()?;
+    let turn = Promise::new(&mut |resolve, _reject| {
+        channel.port1().set_onmessage(Some(&resolve));
+    });
+    channel.port2().post_message(&JsValue::NULL)?;
+    JsFuture::from(turn).await?;
+    Ok(())
+}
+
+fn progress_to_js(progress: &Progress, trainer: &Trainer) -> JsValue {
+    let live = trainer.live();
+    let common = [
+        ("smoothedLoss", live.smoothed_loss.into()),
+        ("samplesPerS", live.samples_per_s.into()),
+        ("elapsedS", live.elapsed_s.into()),
+        ("epochs", (live.epochs as u32).into()),
+    ];
+    let specific: Vec<(&str, JsValue)> = match progress {
+        Progress::Batch {
+            epoch,
+            batch,
+            batches,
+            loss,
+        } => vec![
+            ("kind", "batch".into()),
+            (
+                "x",
+                ((epoch - 1) as f64 + *batch as f64 / *batches as f64).into(),
+            ),
+            ("epoch", (*epoch as u32).into()),
+            ("batch", (*batch as u32).into()),
+            ("batches", (*batches as u32).into()),
+            ("loss", (*loss).into()),
+        ],
+        Progress::Evaluating { epoch, done, total } => vec![
+            ("kind", "evaluating".into()),
+            ("epoch", (*epoch as u32).into()),
+            ("done", (*done as u32).into()),
+            ("total", (*total as u32).into()),
+        ],
+        Progress::EpochDone(s) => vec![
+            ("kind", "epoch".into()),
+            ("epoch", (s.epoch as u32).into()),
+            ("avgLoss", s.avg_loss.into()),
+            ("testAccuracy", s.test_accuracy.into()),
+            ("testLoss", s.test_loss.into()),
+            ("seconds", s.seconds.into()),
+            ("epochSamplesPerS", s.samples_per_s.into()),
+        ],
+        Progress::Finished => vec![("kind", "finished".into())],
+    };
+    object(&[specific.as_slice(), &common].concat())
+}
+
+fn diverged_to_js(d: &Diverged) -> JsValue {
+    let loss = d.loss.to_string();
+    problem(
+        "train",
+        &Problem::new("train_diverged", &[&d.epoch, &d.batch, &loss]),
+    )
+}
+
+impl Session {
+    fn file_slot(&mut self, kind: &str) -> Option<(&mut Option<Vec<u8>>, bool)> {
+        match kind {
+            "train-images" => Some((&mut self.images[0], true)),
+            "test-images" => Some((&mut self.images[1], true)),
+            "train-labels" => Some((&mut self.labels[0], false)),
+            "test-labels" => Some((&mut self.labels[1], false)),
+            _ => None,
+        }
+    }
+
+    /// One step with the borrow held; returns what JS should see and whether to go on.
+    fn step(&mut self, elapsed_ms: f64) -> (JsValue, bool) {
+        let (Some(trainer), Some(train), Some(test)) = (&mut self.trainer, &self.train, &self.test)
+        else {
+            return (problem("train", &Problem::new("train_no_data", &[])), false);
+        };
+        match trainer.step(train, test, elapsed_ms) {
+            Ok(progress) => {
+                let go_on = progress != Progress::Finished;
+                (progress_to_js(&progress, trainer), go_on)
+            }
+            Err(diverged) => (diverged_to_js(&diverged), false),
+        }
+    }
+}
+
+#[wasm_bindgen]
+impl Lab {
+    #[wasm_bindgen(constructor)]
+    pub fn new() -> Lab {
+        Lab {
+            state: Rc::new(RefCell::new(Session::default())),
+        }
+    }
+
+    /// Parse one fetched MNIST file (gzip or raw). `kind`: `train-images`,
+    /// `train-labels`, `test-images` or `test-labels`; `name` is shown in errors.
+    pub fn load_file(&self, kind: &str, name: &str, bytes: &[u8]) -> JsValue {
+        let mut session = self.state.borrow_mut();
+        let Some((slot, is_images)) = session.file_slot(kind) else {
+            return problem("data", &Problem::new("data_unknown_kind", &[&kind]));
+        };
+        let parsed = if is_images {
+            mnist::parse_images(name, bytes)
+        } else {
+            mnist::parse_labels(name, bytes)
+        };
+        match parsed {
+            Ok(data) => {
+                *slot = Some(data);
+                ok()
+            }
+            Err(p) => problem("data", &p),
+        }
+    }
+
+    /// Pair the four loaded files into the training and test sets.
+    pub fn finish_loading(&self, names: Vec<String>) -> JsValue {
+        let mut s = self.state.borrow_mut();
+        let [Some(ti), Some(ei)] = [s.images[0].take(), s.images[1].take()] else {
+            return problem("data", &Problem::new("data_missing", &[]));
+        };
+        let [Some(tl), Some(el)] = [s.labels[0].take(), s.labels[1].take()] else {
+            return problem("data", &Problem::new("data_missing", &[]));
+        };
+        let name = |i: usize| names.get(i).map_or("?", String::as_str);
+        let train = Dataset::new(name(0), ti, name(1), tl);
+        let test = Dataset::new(name(2), ei, name(3), el);
+        match (train, test) {
+            (Ok(train), Ok(test)) => {
+                let sizes = object(&[
+                    ("ok", true.into()),
+                    ("train", (train.len() as u32).into()),
+                    ("test", (test.len() as u32).into()),
+                ]);
+                s.train = Some(train);
+                s.test = Some(test);
+                sizes
+            }
+            (Err(p), _) | (_, Err(p)) => problem("data", &p),
+        }
+    }
+
+    /// A fresh model and run from the page's fields (a reset); refused while running.
+    pub fn configure(
+        &self,
+        hidden: &str,
+        lr: &str,
+        batch: &str,
+        epochs: &str,
+        seed: &str,
+        train_limit: &str,
+    ) -> JsValue {
+        let mut s = self.state.borrow_mut();
+        if s.running {
+            return problem("train", &Problem::new("train_busy", &[]));
+        }
+        let Some(train_size) = s.train.as_ref().map(Dataset::len) else {
+            return problem("train", &Problem::new("train_no_data", &[]));
+        };
+        match TrainConfig::parse(hidden, lr, batch, epochs, seed, train_limit) {
+            Ok(config) => {
+                let trainer = Trainer::new(config, train_size);
+                let batches = trainer.batches_per_epoch() as u32;
+                s.trainer = Some(trainer);
+                object(&[("ok", true.into()), ("batches", batches.into())])
+            }
+            Err((field, p)) => problem(field, &p),
+        }
+    }
+
+    /// Train until done, paused or stopped, yielding to the browser after every step and
+    /// calling `on_progress(progress)` with the borrow released. Resolves to
+    /// `"done"`, `"paused"`, `"stopped"` or an error object.
+    pub fn run(&self, on_progress: Function) -> Promise {
+        let state = self.state.clone();
+        future_to_promise(async move {
+            {
+                let mut s = state.borrow_mut();
+                if s.running {
+                    return Ok(problem("train", &Problem::new("train_busy", &[])));
+                }
+                s.running = true;
+                s.request = None;
+            }
+            let mut last = now_ms();
+            let outcome = loop {
+                let request = state.borrow_mut().request.take();
+                match request {
+                    Some(Request::Pause) => break JsValue::from_str("paused"),
+                    Some(Request::Stop) => {
+                        if let Some(t) = state.borrow_mut().trainer.as_mut() {
+                            t.stop();
+                        }
+                        break JsValue::from_str("stopped");
+                    }
+                    None => {}
+                }
+                let started = now_ms();
+                let (progress, go_on) = state.borrow_mut().step(started - last);
+                last = started;
+                if let Err(e) = on_progress.call1(&JsValue::NULL, &progress) {
+                    state.borrow_mut().running = false;
+                    return Err(e);
+                }
+                if !go_on {
+                    let failed = Reflect::get(&progress, &"ok".into()).is_ok_and(|v| v == false);
+                    break if failed {
+                        progress
+                    } else {
+                        JsValue::from_str("done")
+                    };
+                }
+                if let Err(e) = yield_to_browser().await {
+                    state.borrow_mut().running = false;
+                    return Err(e);
+                }
+            };
+            state.borrow_mut().running = false;
+            Ok(outcome)
+        })
+    }
+
+    /// Ask the running loop to stop after the current step, keeping the exact state.
+    pub fn pause(&self) {
+        self.state.borrow_mut().request = Some(Request::Pause);
+    }
+
+    /// End the run after the current step; the model stays for drawing.
+    pub fn stop(&self) {
+        let mut s = self.state.borrow_mut();
+        if s.running {
+            s.request = Some(Request::Stop);
+        } else if let Some(t) = s.trainer.as_mut() {
+            t.stop();
+        }
+    }
+
+    /// The finished epochs as CSV: `epoch,avg_loss,test_accuracy,seconds,samples_per_s`.
+    pub fn csv(&self) -> String {
+        self.state
+            .borrow()
+            .trainer
+            .as_ref()
+            .map(Trainer::csv)
+            .unwrap_or_default()
+    }
+
+    /// Whether MNIST is loaded.
+    pub fn has_data(&self) -> bool {
+        self.state.borrow().train.is_some()
+    }
+}
+
+impl Default for Lab {
+    fn default() -> Self {
+        Self::new()
     }
 }

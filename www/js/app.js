@@ -1,6 +1,7 @@
 // Entry point: waits for Trunk's wasm loader, then wires each section.
 import { t, initLanguage } from "./i18n.js";
 import { initGradcheck } from "./gradcheck.js";
+import { initTraining } from "./train.js";
 
 function showFatal(message) {
   const el = document.getElementById("fatal");
@@ -23,6 +24,7 @@ wasmReady().then(
   (wasm) => {
     document.getElementById("loading").hidden = true;
     initGradcheck(wasm);
+    initTraining(wasm, new wasm.Lab());
     document.body.dataset.ready = "true";
   },
   (error) => {

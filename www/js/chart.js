@@ -1,0 +1,78 @@
+// The loss chart, drawn by uPlot (small, fast with streaming data). Points arrive every
+// batch; the canvas is redrawn at most once per animation frame.
+import { t, onLanguageChange } from "./i18n.js";
+
+export class LossChart {
+  constructor(container) {
+    this.container = container;
+    this.clear();
+    onLanguageChange(() => this.build());
+  }
+
+  clear() {
+    // x (fractional epoch), batch loss, smoothed loss, epoch average loss, test accuracy
+    this.data = [[], [], [], [], []];
+    this.build();
+  }
+
+  build() {
+    this.plot?.destroy();
+    const width = Math.max(300, this.container.clientWidth || 800);
+    this.plot = new uPlot({
+      width,
+      height: 320,
+      scales: { x: { time: false }, loss: { auto: true }, acc: { range: [0, 100] } },
+      axes: [
+        { label: t("chart_x") },
+        { scale: "loss", label: t("chart_loss_axis") },
+        { scale: "acc", side: 1, label: "%", grid: { show: false } },
+      ],
+      series: [
+        { label: t("chart_x") },
+        { label: t("chart_batch_loss"), scale: "loss", stroke: "rgba(47,111,223,0.25)", width: 1, points: { show: false } },
+        { label: t("chart_smoothed"), scale: "loss", stroke: "#2f6fdf", width: 2, points: { show: false } },
+        { label: t("chart_epoch_loss"), scale: "loss", stroke: "#d9480f", width: 2, spanGaps: true, points: { show: true, size: 7 } },
+        { label: t("chart_accuracy"), scale: "acc", stroke: "#1a7f37", width: 2, spanGaps: true, points: { show: true, size: 7 } },
+      ],
+    }, this.data, this.container);
+  }
+
+  addBatch(p) {
+    this.data[0].push(p.x);
+    this.data[1].push(p.loss);
+    this.data[2].push(p.smoothedLoss);
+    this.data[3].push(null);
+    this.data[4].push(null);
+    this.scheduleDraw();
+  }
+
+  /** Mark the epoch's average loss and test accuracy on its last batch. */
+  addEpoch(p) {
+    const last = this.data[0].length - 1;
+    if (last < 0) return;
+    this.data[3][last] = p.avgLoss;
+    this.data[4][last] = p.testAccuracy;
+    this.scheduleDraw();
+  }
+
+  scheduleDraw() {
+    if (this.pending) return;
+    this.pending = requestAnimationFrame(() => {
+      this.pending = 0;
+      this.plot.setData(this.data);
+    });
+  }
+
+  /** The chart as a PNG data URL, on white. */
+  toPng() {
+    const source = this.plot.ctx.canvas;
+    const canvas = document.createElement("canvas");
+    canvas.width = source.width;
+    canvas.height = source.height;
+    const ctx = canvas.getContext("2d");
+    ctx.fillStyle = "#fff";
+    ctx.fillRect(0, 0, canvas.width, canvas.height);
+    ctx.drawImage(source, 0, 0);
+    return canvas.toDataURL("image/png");
+  }
+}

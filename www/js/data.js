@@ -1,0 +1,102 @@
+// Fetches the four MNIST files from the page's own host (or ?data=<base URL>) with a
+// progress bar each, and hands the bytes to Rust, which decompresses and validates them.
+import { t } from "./i18n.js";
+import { nextPaint } from "./ui.js";
+
+export const FILES = [
+  { kind: "train-images", name: "train-images-idx3-ubyte.gz" },
+  { kind: "train-labels", name: "train-labels-idx1-ubyte.gz" },
+  { kind: "test-images", name: "t10k-images-idx3-ubyte.gz" },
+  { kind: "test-labels", name: "t10k-labels-idx1-ubyte.gz" },
+];
+
+/** Where the data lives: `?data=<base URL>` or `data/` next to the page. */
+export function dataBase() {
+  const custom = new URLSearchParams(location.search).get("data");
+  const base = new URL(custom ?? "data/", location.href);
+  if (!base.pathname.endsWith("/")) base.pathname += "/";
+  return base;
+}
+
+class DataError extends Error {
+  constructor(code, args) {
+    super(code);
+    this.code = code;
+    this.args = args;
+  }
+}
+
+function showBytes(row, loaded, total) {
+  const mb = (n) => (n / 1048576).toFixed(1);
+  const bar = row.querySelector("progress");
+  const label = row.querySelector(".file-bytes");
+  if (total > 0 && loaded <= total) {
+    bar.max = total;
+    bar.value = loaded;
+    label.textContent = `${mb(loaded)} / ${mb(total)} MB · ${Math.floor((100 * loaded) / total)}%`;
+  } else {
+    bar.removeAttribute("value"); // indeterminate: the server did not say the size
+    label.textContent = `${mb(loaded)} MB`;
+  }
+}
+
+async function download(file, base, row) {
+  const url = new URL(file.name, base);
+  let response;
+  try {
+    response = await fetch(url, { cache: "no-cache" });
+  } catch (e) {
+    throw new DataError("data_network", [file.name, e.message]);
+  }
+  if (!response.ok) throw new DataError("data_http", [file.name, response.status, url.href]);
+  // With Content-Encoding the body arrives unpacked and Content-Length is not its size.
+  const total = response.headers.get("content-encoding") ? 0 : Number(response.headers.get("content-length") ?? 0);
+  const reader = response.body.getReader();
+  const chunks = [];
+  let loaded = 0;
+  for (;;) {
+    let step;
+    try {
+      step = await reader.read();
+    } catch (e) {
+      throw new DataError("data_network", [file.name, e.message]);
+    }
+    if (step.done) break;
+    chunks.push(step.value);
+    loaded += step.value.length;
+    showBytes(row, loaded, total);
+  }
+  showBytes(row, loaded, loaded);
+  const bytes = new Uint8Array(loaded);
+  let at = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, at);
+    at += chunk.length;
+  }
+  return bytes;
+}
+
+/**
+ * Download and parse all four files. `onStatus(key, args)` reports what is happening.
+ * Resolves to `{train, test}` sizes; rejects with `{code, args}` for the page to show.
+ */
+export async function loadMnist(lab, onStatus) {
+  const base = dataBase();
+  const rows = Object.fromEntries(FILES.map((f) => [f.kind, document.querySelector(`.file-progress[data-file="${f.kind}"]`)]));
+  onStatus("state_loading", []);
+  const downloads = await Promise.all(FILES.map((f) => download(f, base, rows[f.kind])));
+  for (const [i, file] of FILES.entries()) {
+    onStatus("state_parsing", [file.name]);
+    await nextPaint();
+    const result = lab.load_file(file.kind, file.name, downloads[i]);
+    downloads[i] = null;
+    if (!result.ok) throw new DataError(result.code, result.args);
+  }
+  const sizes = lab.finish_loading(FILES.map((f) => f.name));
+  if (!sizes.ok) throw new DataError(sizes.code, sizes.args);
+  return sizes;
+}
+
+export function describeDataError(error) {
+  return error instanceof DataError ? t(error.code, error.args) : t("data_network", ["MNIST", error?.message ?? error]);
+}

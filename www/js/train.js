@@ -1,0 +1,198 @@
+// Section 2: loading MNIST and training. Rust owns the loop, the numbers and the
+// validation; this file moves data between the form, the Lab and the screen.
+import { t, onLanguageChange } from "./i18n.js";
+import { showFieldError, clearFieldErrors, formatNumber } from "./ui.js";
+import { loadMnist, describeDataError } from "./data.js";
+import { LossChart } from "./chart.js";
+
+const FIELDS = ["hidden", "lr", "batch", "epochs", "seed", "train_limit"];
+
+export function initTraining(wasm, lab) {
+  const form = document.getElementById("train-form");
+  const statusEl = document.getElementById("train-status");
+  const epochBar = document.getElementById("epoch-progress");
+  const trainError = document.getElementById("train-error");
+  const dataError = document.getElementById("data-error");
+  const retry = document.getElementById("data-retry");
+  const table = document.querySelector('[data-testid="epoch-table"] tbody');
+  const csvButton = document.querySelector('[data-testid="download-csv"]');
+  const chartButton = document.querySelector('[data-testid="download-chart"]');
+  const buttons = {
+    start: document.getElementById("btn-start"),
+    pause: document.getElementById("btn-pause"),
+    resume: document.getElementById("btn-resume"),
+    stop: document.getElementById("btn-stop"),
+    reset: document.getElementById("btn-reset"),
+  };
+  const chart = new LossChart(document.getElementById("loss-chart"));
+  let status = { key: "state_idle", args: [] };
+  let running = null; // the promise of lab.run while the loop is alive
+  let lastProgress = null;
+
+  // Settings from the URL, so a teacher can share a configuration.
+  const params = new URLSearchParams(location.search);
+  for (const name of FIELDS) if (params.has(name)) form[name].value = params.get(name);
+
+  function setState(state, key, args = []) {
+    statusEl.dataset.state = state;
+    status = { key, args };
+    statusEl.textContent = t(key, args);
+    const enabled = {
+      ready: ["start"], training: ["pause", "stop"], paused: ["resume", "stop", "reset"],
+      done: ["start", "reset"], error: ["start", "reset"],
+    }[state] ?? [];
+    for (const [name, button] of Object.entries(buttons)) button.disabled = !enabled.includes(name);
+    const locked = !["ready", "done", "error"].includes(state);
+    for (const input of form.elements) input.disabled = locked;
+    document.querySelectorAll("[data-preset]").forEach((b) => { b.disabled = locked; });
+    const hasRows = table.rows.length > 0;
+    csvButton.disabled = !hasRows;
+    chartButton.disabled = chart.data[0].length === 0;
+  }
+  onLanguageChange(() => { statusEl.textContent = t(status.key, status.args); });
+
+  function showTrainError(result) {
+    trainError.textContent = t(result.code, result.args);
+    trainError.hidden = false;
+  }
+
+  function onProgress(p) {
+    if (p.ok === false) return; // reported when run resolves
+    lastProgress = p;
+    statusEl.dataset.epoch = String(p.epoch);
+    if (p.kind === "batch") {
+      chart.addBatch(p);
+      epochBar.max = p.batches;
+      epochBar.value = p.batch;
+      setStatusText("state_training", [p.epoch, p.epochs, p.batch, p.batches,
+        formatNumber(p.smoothedLoss), Math.round(p.samplesPerS).toLocaleString(), p.elapsedS.toFixed(1)]);
+    } else if (p.kind === "evaluating") {
+      setStatusText("state_evaluating", [p.epoch, p.epochs, p.done, p.total]);
+    } else if (p.kind === "epoch") {
+      chart.addEpoch(p);
+      addEpochRow(p);
+    }
+  }
+
+  function setStatusText(key, args) {
+    status = { key, args };
+    statusEl.textContent = t(key, args);
+  }
+
+  function addEpochRow(p) {
+    const tr = document.createElement("tr");
+    tr.dataset.epoch = p.epoch;
+    tr.dataset.avgLoss = p.avgLoss;
+    tr.dataset.testAccuracy = p.testAccuracy;
+    for (const text of [p.epoch, p.avgLoss.toFixed(4), `${p.testAccuracy.toFixed(2)}%`, p.testLoss.toFixed(4),
+      p.seconds.toFixed(2), Math.round(p.epochSamplesPerS).toLocaleString()]) {
+      const td = document.createElement("td");
+      td.textContent = text;
+      tr.append(td);
+    }
+    table.append(tr);
+    csvButton.disabled = false;
+  }
+
+  function configure() {
+    clearFieldErrors(form);
+    trainError.hidden = true;
+    const result = lab.configure(...FIELDS.map((name) => form[name].value));
+    if (!result.ok) {
+      if (form.querySelector(`[data-error-for="${result.field}"]`)) showFieldError(form, result);
+      else showTrainError(result);
+      return false;
+    }
+    chart.clear();
+    table.replaceChildren();
+    epochBar.value = 0;
+    statusEl.dataset.epoch = "0";
+    lastProgress = null;
+    return true;
+  }
+
+  async function run() {
+    setState("training", "state_training", [statusEl.dataset.epoch, form.epochs.value, 0, "…", "…", "…", "…"]);
+    running = lab.run(onProgress);
+    let outcome;
+    try {
+      outcome = await running;
+    } catch (e) {
+      outcome = { ok: false, code: "panic", args: [e?.message ?? e] };
+    }
+    running = null;
+    const epochsDone = table.rows.length;
+    if (outcome === "paused") {
+      setState("paused", "state_paused", [statusEl.dataset.epoch, form.epochs.value]);
+    } else if (outcome === "stopped") {
+      setState("done", "state_stopped", [epochsDone]);
+    } else if (outcome === "done") {
+      const accuracy = Number(table.rows[epochsDone - 1].dataset.testAccuracy).toFixed(2);
+      setState("done", "state_done", [epochsDone, accuracy, lastProgress.elapsedS.toFixed(1)]);
+    } else {
+      showTrainError(outcome);
+      setState("error", "state_error");
+    }
+  }
+
+  buttons.start.addEventListener("click", () => { if (configure()) run(); });
+  buttons.pause.addEventListener("click", () => lab.pause());
+  buttons.resume.addEventListener("click", () => run());
+  buttons.stop.addEventListener("click", () => {
+    lab.stop();
+    if (!running) setState("done", "state_stopped", [table.rows.length]);
+  });
+  buttons.reset.addEventListener("click", async () => {
+    if (running) { lab.stop(); await running; }
+    chart.clear();
+    table.replaceChildren();
+    epochBar.value = 0;
+    trainError.hidden = true;
+    setState("ready", "state_ready", readySizes);
+  });
+  for (const button of document.querySelectorAll("[data-preset]")) {
+    button.addEventListener("click", () => {
+      const preset = wasm.preset(button.dataset.preset);
+      for (const name of FIELDS) if (name in preset) form[name].value = preset[name];
+      clearFieldErrors(form);
+    });
+  }
+  csvButton.addEventListener("click", () => {
+    const url = URL.createObjectURL(new Blob([lab.csv()], { type: "text/csv" }));
+    save(url, "backprop-lab-mnist.csv");
+    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  });
+  chartButton.addEventListener("click", () => save(chart.toPng(), "backprop-lab-loss.png"));
+
+  let readySizes = [];
+  async function load() {
+    dataError.hidden = true;
+    retry.hidden = true;
+    setState("loading", "state_loading");
+    try {
+      const sizes = await loadMnist(lab, (key, args) => setStatusText(key, args));
+      readySizes = [sizes.train.toLocaleString(), sizes.test.toLocaleString()];
+      setState("ready", "state_ready", readySizes);
+      if (params.get("autostart") === "1") buttons.start.click();
+    } catch (error) {
+      dataError.textContent = describeDataError(error);
+      dataError.dataset.code = error.code ?? "";
+      dataError.hidden = false;
+      retry.hidden = false;
+      setState("error", "state_error");
+      for (const b of Object.values(buttons)) b.disabled = true;
+    }
+  }
+  retry.addEventListener("click", load);
+  setState("idle", "state_idle");
+  load();
+}
+
+function save(href, filename) {
+  const a = document.createElement("a");
+  a.href = href;
+  a.download = filename;
+  document.body.append(a);
+  a.click();
+  a.remove();
+}
