@@ -23,6 +23,7 @@
 //! `DMatrix`, so one feature of a whole batch (a column) is contiguous in memory.
 
 pub mod activation;
+pub mod digit;
 pub mod fields;
 pub mod float;
 pub mod gradcheck;
