@@ -175,9 +175,17 @@ mod tests {
             .filter(|&y| out[y * 28..y * 28 + 28].iter().any(|&v| v > 0.5))
             .collect();
         assert_eq!(rows.len(), 20, "the longer side is 20 px");
-        assert_eq!((rows[0], rows[19]), (4, 23), "vertically centred");
+        assert_eq!(
+            (rows[0], rows[19]),
+            (5, 24),
+            "centre of mass (9.5) moved to row 14"
+        );
         let cols: Vec<usize> = (0..28).filter(|&x| out[14 * 28 + x] > 0.5).collect();
-        assert_eq!(cols, vec![13, 14], "2 px wide, centred");
+        assert_eq!(
+            cols,
+            vec![14, 15],
+            "2 px wide, centre of mass (0.5) moved to column 14"
+        );
         assert!(out.iter().all(|&v| (0.0..=1.0).contains(&v)));
     }
 }

@@ -52,6 +52,17 @@ pub fn softmax_cross_entropy<T: Float>(
     total * inv_batch
 }
 
+/// Class probabilities softmax(z) for one row of logits, stable for any magnitude.
+pub fn softmax<T: Float>(logits: &[T]) -> Vec<T> {
+    let max = logits
+        .iter()
+        .copied()
+        .fold(T::min_value().unwrap_or(T::zero()), T::max);
+    let exps: Vec<T> = logits.iter().map(|&z| (z - max).exp()).collect();
+    let sum = exps.iter().copied().fold(T::zero(), |a, b| a + b);
+    exps.into_iter().map(|e| e / sum).collect()
+}
+
 /// Which loss a case uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LossKind {
@@ -94,6 +105,15 @@ mod tests {
         for r in 0..4 {
             assert!(grad.row(r).sum().abs() < 1e-15);
         }
+    }
+
+    #[test]
+    fn softmax_sums_to_one_even_for_huge_logits() {
+        let p = softmax(&[1000.0_f32, 0.0, -1000.0]);
+        assert_eq!(p, vec![1.0, 0.0, 0.0]);
+        let p = softmax(&[1.0_f64, 2.0, 3.0]);
+        assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-15);
+        assert!((p[2] / p[1] - std::f64::consts::E).abs() < 1e-12);
     }
 
     #[test]

@@ -1,13 +1,62 @@
 //! The three matrix products a linear layer needs, on column-major `DMatrix` storage.
 //!
-//! With a batch as rows, one feature of the whole batch is a contiguous column, so
-//! each product below runs its inner loop over contiguous memory.
+//! Each goes through nalgebra's `gemm`, which hands f32/f64 to matrixmultiply's
+//! blocked SIMD kernels. Transposes are strided views of the same storage, not copies.
+//! nalgebra's own path for tiny shapes (any side <= 5) misbehaves on such views (heap
+//! corruption, seen in our tests), so tiny shapes use the plain loops below, which also
+//! serve as the reference the fast path is tested against.
 
 use crate::float::Float;
-use nalgebra::DMatrix;
+use nalgebra::{DMatrix, Dyn, MatrixView};
+
+/// The transpose of a column-major (rows, cols) matrix, as a view: no copy.
+fn transposed<T: Float>(m: &DMatrix<T>) -> MatrixView<'_, T, Dyn, Dyn, Dyn, Dyn> {
+    let (rows, cols) = m.shape();
+    MatrixView::from_slice_with_strides_generic(
+        m.as_slice(),
+        Dyn(cols),
+        Dyn(rows),
+        Dyn(rows),
+        Dyn(1),
+    )
+}
+
+/// Above this size on every side, nalgebra hands the product to matrixmultiply.
+const SMALL: usize = 5;
+
+fn large(dims: &[usize]) -> bool {
+    dims.iter().all(|&d| d > SMALL)
+}
 
 /// Forward: h = x W^T.   x: (B, in), w: (out, in), h: (B, out)
 pub fn x_wt<T: Float>(x: &DMatrix<T>, w: &DMatrix<T>, h: &mut DMatrix<T>) {
+    if large(&[x.nrows(), x.ncols(), w.nrows()]) {
+        h.gemm(T::one(), x, &transposed(w), T::zero());
+    } else {
+        naive_x_wt(x, w, h);
+    }
+}
+
+/// Weight gradient: dW = g^T x.   g: (B, out), x: (B, in), dw: (out, in)
+pub fn gt_x<T: Float>(g: &DMatrix<T>, x: &DMatrix<T>, dw: &mut DMatrix<T>) {
+    if large(&[g.nrows(), g.ncols(), x.ncols()]) {
+        dw.gemm(T::one(), &transposed(g), x, T::zero());
+    } else {
+        naive_gt_x(g, x, dw);
+    }
+}
+
+/// Input gradient: dx = g W.   g: (B, out), w: (out, in), dx: (B, in)
+pub fn g_w<T: Float>(g: &DMatrix<T>, w: &DMatrix<T>, dx: &mut DMatrix<T>) {
+    if large(&[g.nrows(), g.ncols(), w.ncols()]) {
+        dx.gemm(T::one(), g, w, T::zero());
+    } else {
+        naive_g_w(g, w, dx);
+    }
+}
+
+/// Forward: h = x W^T.   x: (B, in), w: (out, in), h: (B, out)
+pub fn naive_x_wt<T: Float>(x: &DMatrix<T>, w: &DMatrix<T>, h: &mut DMatrix<T>) {
     let (batch, inputs) = x.shape();
     let outputs = w.nrows();
     debug_assert_eq!(w.ncols(), inputs);
@@ -25,7 +74,7 @@ pub fn x_wt<T: Float>(x: &DMatrix<T>, w: &DMatrix<T>, h: &mut DMatrix<T>) {
 }
 
 /// Weight gradient: dW = g^T x.   g: (B, out), x: (B, in), dw: (out, in)
-pub fn gt_x<T: Float>(g: &DMatrix<T>, x: &DMatrix<T>, dw: &mut DMatrix<T>) {
+pub fn naive_gt_x<T: Float>(g: &DMatrix<T>, x: &DMatrix<T>, dw: &mut DMatrix<T>) {
     let (batch, outputs) = g.shape();
     let inputs = x.ncols();
     debug_assert_eq!(x.nrows(), batch);
@@ -39,7 +88,7 @@ pub fn gt_x<T: Float>(g: &DMatrix<T>, x: &DMatrix<T>, dw: &mut DMatrix<T>) {
 }
 
 /// Input gradient: dx = g W.   g: (B, out), w: (out, in), dx: (B, in)
-pub fn g_w<T: Float>(g: &DMatrix<T>, w: &DMatrix<T>, dx: &mut DMatrix<T>) {
+pub fn naive_g_w<T: Float>(g: &DMatrix<T>, w: &DMatrix<T>, dx: &mut DMatrix<T>) {
     let (batch, outputs) = g.shape();
     let inputs = w.ncols();
     debug_assert_eq!(w.nrows(), outputs);
@@ -65,7 +114,16 @@ mod tests {
 
     #[test]
     fn products_match_nalgebra_on_odd_shapes() {
-        for &(b, inp, out) in &[(1, 1, 1), (7, 13, 5), (3, 1, 9), (64, 31, 17)] {
+        let shapes = [
+            (1, 1, 1),
+            (7, 13, 5),
+            (3, 1, 9),
+            (6, 6, 6),
+            (64, 31, 17),
+            (64, 784, 256),
+            (33, 257, 10),
+        ];
+        for &(b, inp, out) in &shapes {
             let x = filled(b, inp, 0.1);
             let w = filled(out, inp, 0.2);
             let g = filled(b, out, 0.3);

@@ -212,6 +212,11 @@ impl Trainer {
         self.order.len().div_ceil(self.config.batch_size)
     }
 
+    /// No batch has been trained yet: the weights are the random initialisation.
+    pub fn is_untrained(&self) -> bool {
+        self.epoch == 0 && self.next_batch == 0
+    }
+
     pub fn is_finished(&self) -> bool {
         matches!(self.phase, Phase::Finished | Phase::Failed)
     }

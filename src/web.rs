@@ -1,12 +1,14 @@
 //! The wasm boundary: the only file with `#[wasm_bindgen]`. It turns the page's strings
 //! into Rust calls and Rust results into plain JS objects; no logic of its own.
 
+use crate::digit;
 use crate::fields::Problem;
 use crate::gradcheck::{self, CaseError, CheckReport};
+use crate::loss::softmax;
 use crate::loss::LossKind;
-use crate::mnist::{self, Dataset};
+use crate::mnist::{self, Dataset, IMAGE_PIXELS};
 use crate::train::{Diverged, Progress, TrainConfig, Trainer};
-use js_sys::{Array, Function, Object, Promise, Reflect};
+use js_sys::{Array, Float32Array, Function, Object, Promise, Reflect, Uint8Array};
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
@@ -421,6 +423,38 @@ impl Lab {
             .as_ref()
             .map(Trainer::csv)
             .unwrap_or_default()
+    }
+
+    /// Classify a drawing: `rgba` is the canvas's pixels (`width` x `height`). Returns
+    /// `{digit, probabilities, preview, untrained}`; `digit` is `null` for an empty canvas
+    /// or when no model exists yet. Uses the current weights, also while training runs.
+    pub fn predict(&self, rgba: &[u8], width: u32, height: u32) -> JsValue {
+        let Some(input) = digit::preprocess(rgba, width as usize, height as usize) else {
+            return object(&[("digit", JsValue::NULL), ("empty", true.into())]);
+        };
+        let preview: JsValue = Uint8Array::from(digit::preview_rgba(&input).as_slice()).into();
+        let session = self.state.borrow();
+        let Some(trainer) = session.trainer.as_ref() else {
+            return object(&[
+                ("digit", JsValue::NULL),
+                ("preview", preview),
+                ("untrained", true.into()),
+            ]);
+        };
+        let x = nalgebra::DMatrix::from_row_slice(1, IMAGE_PIXELS, &input);
+        let logits = trainer.mlp.forward(&x).output;
+        let probabilities = softmax(logits.as_slice());
+        let top = crate::train::predicted_classes(&logits).next().unwrap_or(0);
+        object(&[
+            ("digit", (top as u32).into()),
+            ("confidence", probabilities[top].into()),
+            (
+                "probabilities",
+                Float32Array::from(probabilities.as_slice()).into(),
+            ),
+            ("preview", preview),
+            ("untrained", trainer.is_untrained().into()),
+        ])
     }
 
     /// Whether MNIST is loaded.

@@ -2,6 +2,7 @@
 import { t, initLanguage } from "./i18n.js";
 import { initGradcheck } from "./gradcheck.js";
 import { initTraining } from "./train.js";
+import { initDrawing } from "./draw.js";
 
 function showFatal(message) {
   const el = document.getElementById("fatal");
@@ -24,7 +25,9 @@ wasmReady().then(
   (wasm) => {
     document.getElementById("loading").hidden = true;
     initGradcheck(wasm);
-    initTraining(wasm, new wasm.Lab());
+    const lab = new wasm.Lab();
+    const training = initTraining(wasm, lab);
+    initDrawing(lab, training);
     document.body.dataset.ready = "true";
   },
   (error) => {

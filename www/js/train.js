@@ -59,6 +59,7 @@ export function initTraining(wasm, lab) {
   function onProgress(p) {
     if (p.ok === false) return; // reported when run resolves
     lastProgress = p;
+    announceModelChange();
     statusEl.dataset.epoch = String(p.epoch);
     if (p.kind === "batch") {
       chart.addBatch(p);
@@ -72,6 +73,15 @@ export function initTraining(wasm, lab) {
       chart.addEpoch(p);
       addEpochRow(p);
     }
+  }
+
+  // The drawing pad re-reads its digit when the weights change, at most 4 times a second.
+  let lastAnnounce = 0;
+  function announceModelChange(force = false) {
+    const now = performance.now();
+    if (!force && now - lastAnnounce < 250) return;
+    lastAnnounce = now;
+    window.dispatchEvent(new Event("model-changed"));
   }
 
   function setStatusText(key, args) {
@@ -108,6 +118,7 @@ export function initTraining(wasm, lab) {
     epochBar.value = 0;
     statusEl.dataset.epoch = "0";
     lastProgress = null;
+    announceModelChange(true);
     return true;
   }
 
@@ -186,6 +197,18 @@ export function initTraining(wasm, lab) {
   retry.addEventListener("click", load);
   setState("idle", "state_idle");
   load();
+
+  /** One click from the drawing pad: the Fast preset for one epoch. */
+  function quickTrain() {
+    if (buttons.start.disabled) return;
+    const preset = wasm.preset("fast");
+    for (const name of FIELDS) if (name in preset) form[name].value = preset[name];
+    form.epochs.value = "1";
+    form.train_limit.value = "";
+    buttons.start.click();
+    document.getElementById("train").scrollIntoView({ behavior: "smooth" });
+  }
+  return { quickTrain };
 }
 
 function save(href, filename) {

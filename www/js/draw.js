@@ -1,0 +1,151 @@
+// Section 3: the drawing pad. Pointer events (mouse, touch, pen) draw round strokes;
+// Rust prepares the pixels MNIST-style and classifies them with the current weights.
+import { t, language, onLanguageChange } from "./i18n.js";
+
+const STROKE_CSS_PX = 20; // about MNIST's stroke width relative to a digit filling the pad
+const PREDICT_EVERY_MS = 50;
+
+export function initDrawing(lab, { quickTrain }) {
+  const canvas = document.getElementById("draw-canvas");
+  const ctx = canvas.getContext("2d", { willReadFrequently: true });
+  const preview = document.getElementById("preview-canvas").getContext("2d");
+  const result = document.querySelector('[data-testid="prediction"]');
+  const bigDigit = document.getElementById("big-digit");
+  const text = document.getElementById("prediction-text");
+  const quick = document.getElementById("quick-train");
+  const bars = document.getElementById("prob-bars");
+  const strokes = []; // each stroke: [[x, y], ...] in CSS pixels
+  let current = null;
+  let lastPredict = 0;
+  let pendingPredict = 0;
+  let shown = null;
+
+  for (let digit = 0; digit < 10; digit++) {
+    const li = document.createElement("li");
+    li.innerHTML = `<span class="bar-label">${digit}</span><meter min="0" max="1" value="0"></meter><span class="bar-value"></span>`;
+    bars.append(li);
+  }
+
+  // Backing store in device pixels, so strokes stay sharp on high-DPI screens.
+  function resize() {
+    const rect = canvas.getBoundingClientRect();
+    const scale = window.devicePixelRatio || 1;
+    canvas.width = Math.round(rect.width * scale);
+    canvas.height = Math.round(rect.height * scale);
+    ctx.setTransform(scale, 0, 0, scale, 0, 0);
+    redraw();
+  }
+
+  function redraw() {
+    ctx.save();
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.fillStyle = "#fff";
+    ctx.fillRect(0, 0, canvas.width, canvas.height);
+    ctx.restore();
+    ctx.strokeStyle = "#000";
+    ctx.fillStyle = "#000";
+    ctx.lineWidth = STROKE_CSS_PX;
+    ctx.lineCap = "round";
+    ctx.lineJoin = "round";
+    for (const stroke of strokes) drawStroke(stroke);
+  }
+
+  function drawStroke(points) {
+    ctx.beginPath();
+    ctx.moveTo(points[0][0], points[0][1]);
+    for (const [x, y] of points.slice(1)) ctx.lineTo(x, y);
+    if (points.length === 1) ctx.lineTo(points[0][0] + 0.01, points[0][1]);
+    ctx.stroke();
+  }
+
+  function point(event) {
+    const rect = canvas.getBoundingClientRect();
+    return [event.clientX - rect.left, event.clientY - rect.top];
+  }
+
+  canvas.addEventListener("pointerdown", (event) => {
+    event.preventDefault();
+    canvas.setPointerCapture(event.pointerId);
+    current = [point(event)];
+    strokes.push(current);
+    drawStroke(current);
+  });
+  canvas.addEventListener("pointermove", (event) => {
+    if (!current) return;
+    const events = event.getCoalescedEvents ? event.getCoalescedEvents() : [event];
+    const before = current.at(-1);
+    for (const e of events) current.push(point(e));
+    drawStroke([before, ...current.slice(-events.length)]);
+    schedulePredict();
+  });
+  const endStroke = () => {
+    if (!current) return;
+    current = null;
+    predict();
+  };
+  canvas.addEventListener("pointerup", endStroke);
+  canvas.addEventListener("pointercancel", endStroke);
+
+  document.querySelector('[data-testid="clear-canvas"]').addEventListener("click", () => {
+    strokes.length = 0;
+    redraw();
+    predict();
+  });
+  document.querySelector('[data-testid="undo-stroke"]').addEventListener("click", () => {
+    strokes.pop();
+    redraw();
+    predict();
+  });
+  quick.addEventListener("click", quickTrain);
+
+  /** While drawing: at most one prediction per PREDICT_EVERY_MS. */
+  function schedulePredict() {
+    if (pendingPredict) return;
+    const wait = Math.max(0, lastPredict + PREDICT_EVERY_MS - performance.now());
+    pendingPredict = setTimeout(() => {
+      pendingPredict = 0;
+      predict();
+    }, wait);
+  }
+
+  function predict() {
+    lastPredict = performance.now();
+    const image = ctx.getImageData(0, 0, canvas.width, canvas.height);
+    shown = lab.predict(new Uint8Array(image.data.buffer), canvas.width, canvas.height);
+    render();
+  }
+
+  function render() {
+    const r = shown;
+    const percent = new Intl.NumberFormat(language() === "zh" ? "zh-CN" : "en", { style: "percent", maximumFractionDigits: 1 });
+    if (r?.preview) {
+      preview.putImageData(new ImageData(new Uint8ClampedArray(r.preview), 28, 28), 0, 0);
+    } else {
+      preview.fillStyle = "#000";
+      preview.fillRect(0, 0, 28, 28);
+    }
+    const probabilities = r?.probabilities ?? new Float32Array(10);
+    [...bars.children].forEach((li, digit) => {
+      li.querySelector("meter").value = probabilities[digit];
+      li.querySelector(".bar-value").textContent = r?.probabilities ? percent.format(probabilities[digit]) : "";
+      li.classList.toggle("top", digit === r?.digit);
+    });
+    const hasDigit = r && r.digit !== null && r.digit !== undefined;
+    result.dataset.digit = hasDigit ? String(r.digit) : "";
+    result.dataset.confidence = hasDigit ? String(r.confidence) : "";
+    result.dataset.untrained = String(Boolean(r?.untrained));
+    bigDigit.textContent = hasDigit ? String(r.digit) : "–";
+    bigDigit.classList.toggle("untrained", Boolean(r?.untrained));
+    quick.hidden = !r?.untrained;
+    if (!r || r.empty) text.textContent = t("dr_empty");
+    else if (!hasDigit) text.textContent = t("dr_untrained");
+    else if (r.untrained) text.textContent = t("dr_untrained_guess", [r.digit, percent.format(r.confidence)]);
+    else text.textContent = t("dr_result", [r.digit, percent.format(r.confidence)]);
+  }
+
+  new ResizeObserver(resize).observe(canvas);
+  onLanguageChange(render);
+  // Follow the model as it learns: re-read the drawing when the weights change.
+  window.addEventListener("model-changed", () => { if (strokes.length) predict(); });
+  render();
+}
