@@ -163,17 +163,11 @@ fn now_ms() -> f64 {
         .map_or_else(js_sys::Date::now, |p| p.now())
 }
 
-/// Give the browser a turn: `scheduler.yield()` where it exists, else a
-/// `MessageChannel` round trip (not `setTimeout(0)`, which is clamped to 4 ms).
+/// Give the browser a turn with a `MessageChannel` round trip: a plain task, queued
+/// behind whatever else is waiting (clicks, timers, fetches). Not `setTimeout(0)`, which
+/// is clamped to 4 ms, and not `scheduler.yield()`, whose continuation jumps ahead of
+/// other tasks: measured here, it starved the page's timers and devtools for a whole run.
 async fn yield_to_browser() -> Result<(), JsValue> {
-    let scheduler = Reflect::get(&js_sys::global(), &"scheduler".into())?;
-    if !scheduler.is_undefined() {
-        let yield_fn = Reflect::get(&scheduler, &"yield".into())?;
-        if let Some(yield_fn) = yield_fn.dyn_ref::<Function>() {
-            JsFuture::from(Promise::from(yield_fn.call0(&scheduler)?)).await?;
-            return Ok(());
-        }
-    }
     let channel = web_sys::MessageChannel::new()?;
     let turn = Promise::new(&mut |resolve, _reject| {
         channel.port1().set_onmessage(Some(&resolve));
@@ -454,6 +448,45 @@ impl Lab {
             ),
             ("preview", preview),
             ("untrained", trainer.is_untrained().into()),
+        ])
+    }
+
+    /// For `make bench`: `batches` steps of the seed's configuration back to back (no
+    /// yields), then one evaluation of the test set. Returns `{samplesPerS, evalSeconds}`.
+    pub fn benchmark(&self, batches: u32) -> JsValue {
+        let session = self.state.borrow();
+        let (Some(train), Some(test)) = (&session.train, &session.test) else {
+            return problem("train", &Problem::new("train_no_data", &[]));
+        };
+        let config = TrainConfig::assignment();
+        let batch_size = config.batch_size;
+        let mut trainer = Trainer::new(config, train.len());
+        let start = now_ms();
+        for _ in 0..batches {
+            if trainer.step(train, test, 0.0).is_err() {
+                return problem("train", &Problem::new("train_no_data", &[]));
+            }
+        }
+        let train_ms = now_ms() - start;
+        let mut eval = Trainer::new(
+            TrainConfig {
+                train_limit: Some(1),
+                epochs: 1,
+                ..TrainConfig::assignment()
+            },
+            train.len(),
+        );
+        let _ = eval.step(train, test, 0.0);
+        let start = now_ms();
+        while !eval.is_finished() {
+            let _ = eval.step(train, test, 0.0);
+        }
+        object(&[
+            (
+                "samplesPerS",
+                (f64::from(batches) * batch_size as f64 / (train_ms / 1000.0)).into(),
+            ),
+            ("evalSeconds", ((now_ms() - start) / 1000.0).into()),
         ])
     }
 

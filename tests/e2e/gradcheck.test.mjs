@@ -1,7 +1,7 @@
 // The gradient-check section on the real release build, in real Chromium.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { serveDist, launchBrowser, openPage, screenshot } from "./harness.mjs";
+import { serveDist, launchBrowser, openPage, screenshot, waitForText } from "./harness.mjs";
 
 let server, browser;
 before(async () => {
@@ -58,19 +58,19 @@ test("a batched cross-entropy case passes, in Chinese", async () => {
 });
 
 test("invalid fields show a message and the page keeps working", async () => {
-  const { page, errors } = await openPage(browser.context, server.url);
+  const { page, errors } = await openPage(browser.context, `${server.url}?lang=en`);
+  const hidden = '#gradcheck-form [data-error-for="hidden_dims"]';
   await page.fill('[data-testid="gc-hidden-dims"]', "16,x");
   await page.click('[data-testid="gradcheck-run"]');
-  const message = page.locator('[data-error-for="hidden_dims"]');
-  assert.match(await message.textContent(), /“x” is not a whole number/);
+  await waitForText(page, hidden, /“x” is not a whole number/);
   await page.fill('[data-testid="gc-hidden-dims"]', "4000,4000");
   await page.click('[data-testid="gradcheck-run"]');
-  assert.match(await message.textContent(), /too large/);
+  await waitForText(page, hidden, /too large to check quickly/);
   await page.fill('[data-testid="gc-hidden-dims"]', "16,4");
   await page.fill('[data-testid="gc-input-dim"]', "0");
   await page.click('[data-testid="gradcheck-run"]');
-  assert.match(await page.textContent('[data-error-for="input_dim"]'), /too small/);
-  assert.equal(await message.textContent(), "", "a fixed field loses its message");
+  await waitForText(page, '#gradcheck-form [data-error-for="input_dim"]', /too small/);
+  assert.equal(await page.textContent(hidden), "", "a fixed field loses its message");
   await screenshot(page, "gradcheck-invalid");
   await page.fill('[data-testid="gc-input-dim"]', "32");
   await page.click('[data-testid="gradcheck-run"]');

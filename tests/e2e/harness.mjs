@@ -19,7 +19,8 @@ const TYPES = {
 
 /**
  * Serve `dist/` under PREFIX on a free localhost port. `overrides` maps a path below
- * PREFIX (e.g. "data/t10k-labels-idx1-ubyte.gz") to a Buffer served instead of the file.
+ * PREFIX (e.g. "data/t10k-labels-idx1-ubyte.gz") to a Buffer served instead of the file,
+ * or to null for a 404.
  */
 export async function serveDist(overrides = {}) {
   if (!fs.existsSync(path.join(DIST, "index.html"))) {
@@ -32,6 +33,10 @@ export async function serveDist(overrides = {}) {
       return;
     }
     let rel = decodeURIComponent(url.pathname.slice(PREFIX.length)) || "index.html";
+    if (rel in overrides && overrides[rel] === null) {
+      res.writeHead(404).end("not found");
+      return;
+    }
     if (rel in overrides) {
       res.writeHead(200, { "content-type": TYPES[path.extname(rel)] ?? "application/octet-stream" });
       res.end(overrides[rel]);
@@ -90,4 +95,17 @@ export async function openPage(context, url) {
 export async function screenshot(page, name) {
   fs.mkdirSync(SHOTS, { recursive: true });
   await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+/** Wait until the text of `selector` matches `pattern`; returns the text. */
+export async function waitForText(page, selector, pattern, timeout = 10_000) {
+  const handle = await page.waitForFunction(
+    ([sel, source, flags]) => {
+      const text = document.querySelector(sel)?.textContent ?? "";
+      return new RegExp(source, flags).test(text) && text;
+    },
+    [selector, pattern.source, pattern.flags],
+    { timeout },
+  );
+  return handle.jsonValue();
 }

@@ -29,6 +29,7 @@ wasmReady().then(
     const training = initTraining(wasm, lab);
     initDrawing(lab, training);
     document.body.dataset.ready = "true";
+    performance.mark("interactive");
   },
   (error) => {
     document.getElementById("loading").hidden = true;

@@ -27,16 +27,16 @@ class DataError extends Error {
 }
 
 function showBytes(row, loaded, total) {
-  const mb = (n) => (n / 1048576).toFixed(1);
+  const size = (n) => (total || n) >= 1048576 ? `${(n / 1048576).toFixed(1)} MB` : `${(n / 1024).toFixed(0)} KB`;
   const bar = row.querySelector("progress");
   const label = row.querySelector(".file-bytes");
   if (total > 0 && loaded <= total) {
     bar.max = total;
     bar.value = loaded;
-    label.textContent = `${mb(loaded)} / ${mb(total)} MB · ${Math.floor((100 * loaded) / total)}%`;
+    label.textContent = `${size(loaded)} / ${size(total)} · ${Math.floor((100 * loaded) / total)}%`;
   } else {
     bar.removeAttribute("value"); // indeterminate: the server did not say the size
-    label.textContent = `${mb(loaded)} MB`;
+    label.textContent = size(loaded);
   }
 }
 

@@ -41,7 +41,7 @@ export function initGradcheck(wasm) {
     const passed = result.rows.filter((r) => r.passed).length;
     summary.textContent = t("gc_summary", [
       formatNumber(result.loss), formatNumber(result.outputError),
-      t(result.outputPassed ? "pass" : "fail"), passed, result.rows.length, result.tolerance,
+      t(result.outputPassed ? "pass" : "fail"), passed, result.rows.length, result.tolerance.toExponential(0),
     ]);
     summary.dataset.outputError = result.outputError;
     const body = table.tBodies[0];

@@ -60,16 +60,10 @@ export function initTraining(wasm, lab) {
     if (p.ok === false) return; // reported when run resolves
     lastProgress = p;
     announceModelChange();
-    statusEl.dataset.epoch = String(p.epoch);
-    if (p.kind === "batch") {
-      chart.addBatch(p);
-      epochBar.max = p.batches;
-      epochBar.value = p.batch;
-      setStatusText("state_training", [p.epoch, p.epochs, p.batch, p.batches,
-        formatNumber(p.smoothedLoss), Math.round(p.samplesPerS).toLocaleString(), p.elapsedS.toFixed(1)]);
-    } else if (p.kind === "evaluating") {
-      setStatusText("state_evaluating", [p.epoch, p.epochs, p.done, p.total]);
-    } else if (p.kind === "epoch") {
+    if (p.epoch !== undefined) statusEl.dataset.epoch = String(p.epoch);
+    if (p.kind === "batch") chart.addBatch(p);
+    if (p.kind === "batch" || p.kind === "evaluating") scheduleStatus(p);
+    if (p.kind === "epoch") {
       chart.addEpoch(p);
       addEpochRow(p);
     }
@@ -82,6 +76,27 @@ export function initTraining(wasm, lab) {
     if (!force && now - lastAnnounce < 250) return;
     lastAnnounce = now;
     window.dispatchEvent(new Event("model-changed"));
+  }
+
+  // The status line and epoch bar repaint at most once per frame, not once per batch.
+  let statusFrame = 0;
+  let latest = null;
+  function scheduleStatus(p) {
+    latest = p;
+    if (statusFrame) return;
+    statusFrame = requestAnimationFrame(() => {
+      statusFrame = 0;
+      const q = latest;
+      if (statusEl.dataset.state !== "training") return;
+      if (q.kind === "batch") {
+        epochBar.max = q.batches;
+        epochBar.value = q.batch;
+        setStatusText("state_training", [q.epoch, q.epochs, q.batch, q.batches,
+          formatNumber(q.smoothedLoss), Math.round(q.samplesPerS).toLocaleString(), q.elapsedS.toFixed(1)]);
+      } else {
+        setStatusText("state_evaluating", [q.epoch, q.epochs, q.done, q.total]);
+      }
+    });
   }
 
   function setStatusText(key, args) {
@@ -184,6 +199,7 @@ export function initTraining(wasm, lab) {
       const sizes = await loadMnist(lab, (key, args) => setStatusText(key, args));
       readySizes = [sizes.train.toLocaleString(), sizes.test.toLocaleString()];
       setState("ready", "state_ready", readySizes);
+      performance.mark("mnist-ready");
       if (params.get("autostart") === "1") buttons.start.click();
     } catch (error) {
       dataError.textContent = describeDataError(error);

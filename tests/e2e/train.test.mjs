@@ -1,0 +1,139 @@
+// Training on the real MNIST files in the real release build, in real Chromium.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import zlib from "node:zlib";
+import path from "node:path";
+import { serveDist, launchBrowser, openPage, screenshot, waitForText, DIST } from "./harness.mjs";
+
+let server, browser;
+before(async () => {
+  server = await serveDist();
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+const status = (page) => page.locator('[data-testid="train-status"]');
+
+async function waitForState(page, state, timeout = 120_000) {
+  await page.waitForSelector(`[data-testid="train-status"][data-state="${state}"]`, { timeout });
+}
+
+async function epochRows(page) {
+  return page.$$eval('[data-testid="epoch-table"] tbody tr', (trs) =>
+    trs.map((tr) => ({ epoch: Number(tr.dataset.epoch), loss: Number(tr.dataset.avgLoss), accuracy: Number(tr.dataset.testAccuracy) })));
+}
+
+test("trains, pauses and resumes exactly, downloads the CSV, and never blocks the page for 50 ms", async () => {
+  const page = await browser.context.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e));
+  // Long tasks are recorded from the start; only those after Start count.
+  await page.addInitScript(() => {
+    window.__longTasks = [];
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) window.__longTasks.push({ start: e.startTime, duration: e.duration });
+    }).observe({ type: "longtask", buffered: true });
+  });
+  await page.goto(`${server.url}?lang=en&train_limit=20000&epochs=3&lr=0.5&batch=64&seed=7`);
+  await waitForState(page, "ready");
+  assert.match(await status(page).textContent(), /60,000 training and 10,000 test images/);
+  assert.equal(await page.inputValue('[data-testid="tr-limit"]'), "20000", "settings come from the URL");
+
+  const startedAt = await page.evaluate(() => performance.now());
+  await page.click('[data-testid="train-start"]');
+  await page.waitForSelector('[data-testid="epoch-table"] tbody tr', { timeout: 60_000 });
+  await page.click('[data-testid="train-pause"]');
+  await waitForState(page, "paused");
+  const frozen = await page.evaluate(() => document.getElementById("epoch-progress").value);
+  const statusText = await status(page).textContent();
+  await page.waitForTimeout(600);
+  assert.equal(await page.evaluate(() => document.getElementById("epoch-progress").value), frozen, "nothing trains while paused");
+  assert.equal(await status(page).textContent(), statusText);
+  await screenshot(page, "train-paused");
+  await page.click('[data-testid="train-resume"]');
+  await waitForState(page, "done");
+  await screenshot(page, "train-done");
+
+  const rows = await epochRows(page);
+  assert.deepEqual(rows.map((r) => r.epoch), [1, 2, 3]);
+  assert.ok(rows[2].loss < rows[0].loss, `loss falls: ${JSON.stringify(rows)}`);
+  assert.ok(rows[2].accuracy > 50, `accuracy well above chance (10%): ${rows[2].accuracy}`);
+  assert.equal(await status(page).getAttribute("data-epoch"), "3");
+
+  const [download] = await Promise.all([page.waitForEvent("download"), page.click('[data-testid="download-csv"]')]);
+  const csv = fs.readFileSync(await download.path(), "utf8").trim().split("\n");
+  assert.equal(csv[0], "epoch,avg_loss,test_accuracy,seconds,samples_per_s");
+  assert.equal(csv.length, 4);
+  csv.slice(1).forEach((line, i) => {
+    const [epoch, loss, accuracy, seconds, rate] = line.split(",").map(Number);
+    assert.equal(epoch, i + 1);
+    assert.ok(Math.abs(loss - rows[i].loss) < 1e-5, `${line} vs table ${rows[i].loss}`);
+    assert.ok(Math.abs(accuracy - rows[i].accuracy) < 0.01);
+    assert.ok(seconds > 0 && rate > 0, line);
+  });
+
+  const allLongTasks = await page.evaluate(() => window.__longTasks);
+  assert.ok(allLongTasks.some((t) => t.start < startedAt), "the observer sees the (known, pre-training) MNIST parse");
+  const longTasks = allLongTasks.filter((t) => t.start >= startedAt);
+  assert.deepEqual(longTasks.filter((t) => t.duration > 50), [], "no main-thread task over 50 ms while training");
+  assert.deepEqual(errors, []);
+});
+
+test("invalid settings are refused by the field", async () => {
+  const url = `${server.url}?lang=en`;
+  const { page } = await openPage(browser.context, url);
+  await waitForState(page, "ready");
+  for (const [field, value, message] of [
+    ["tr-lr", "0", /must be greater than 0/], ["tr-lr", "abc", /not a number/],
+    ["tr-batch", "0", /too small/], ["tr-hidden", "256,,x", /empty width/], ["tr-epochs", "0", /too small/],
+  ]) {
+    await page.fill(`[data-testid="${field}"]`, value);
+    await page.click('[data-testid="train-start"]');
+    const name = await page.getAttribute(`[data-testid="${field}"]`, "name");
+    await waitForText(page, `#train-form [data-error-for="${name}"]`, message);
+    assert.equal(await status(page).getAttribute("data-state"), "ready");
+    await page.goto(url); // not reload(): it would restore the bad value
+    await waitForState(page, "ready");
+  }
+});
+
+test("a diverging learning rate stops with a message, not a NaN chart", async () => {
+  const { page } = await openPage(browser.context, `${server.url}?lang=en&lr=90&train_limit=2000&epochs=1`);
+  await waitForState(page, "ready");
+  await page.click('[data-testid="train-start"]');
+  await waitForState(page, "error");
+  assert.match(await page.textContent('[data-testid="train-error"]'), /diverged/);
+  await screenshot(page, "train-diverged");
+});
+
+for (const [label, file, bytes, expected] of [
+  ["garbage gzip", "data/t10k-labels-idx1-ubyte.gz", Buffer.concat([Buffer.from([0x1f, 0x8b]), Buffer.alloc(200, 0x55)]), /t10k-labels-idx1-ubyte\.gz is not a valid gzip file/],
+  ["truncated file", "data/train-labels-idx1-ubyte.gz", null, /train-labels-idx1-ubyte\.gz is cut short/],
+  ["missing file", "data/t10k-images-idx3-ubyte.gz", "404", /Could not download t10k-images-idx3-ubyte\.gz: the server answered 404/],
+]) {
+  test(`a ${label} gives a message naming the file, and Retry`, async () => {
+    let body = bytes;
+    if (body === null) {
+      const raw = zlib.gunzipSync(fs.readFileSync(path.join(DIST, file)));
+      body = zlib.gzipSync(raw.subarray(0, raw.length - 100));
+    }
+    const broken = await serveDist(body === "404" ? { [file]: null } : { [file]: body });
+    try {
+      const { page, errors } = await openPage(browser.context, `${broken.url}?lang=en`);
+      await waitForState(page, "error", 60_000);
+      assert.match(await page.textContent('[data-testid="data-error"]'), expected);
+      assert.ok(await page.isVisible('[data-testid="data-retry"]'));
+      await screenshot(page, `data-error-${label.replace(/ /g, "-")}`);
+      await page.click('[data-testid="data-retry"]');
+      await waitForState(page, "error", 60_000);
+      assert.match(await page.textContent('[data-testid="data-error"]'), expected, "Retry tries again");
+      assert.deepEqual(errors, []);
+    } finally {
+      await broken.close();
+    }
+  });
+}
