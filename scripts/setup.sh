@@ -42,12 +42,14 @@ else
   cargo install --locked trunk --version "=$TRUNK_VERSION" --force
 fi
 
-if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then
-  step "chromium + chromedriver: present"
+# Chromium and its driver for the browser tests; a small CJK font so screenshots of the
+# Chinese UI show characters, not boxes.
+if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ] && dpkg -s fonts-wqy-microhei >/dev/null 2>&1; then
+  step "chromium + chromedriver + CJK font: present"
 else
-  step "chromium + chromedriver: installing from Debian"
+  step "chromium + chromedriver + CJK font: installing from Debian"
   as_root apt-get update
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver fonts-wqy-microhei
 fi
 
 if [ -f node_modules/.package-lock.json ] && cmp -s package-lock.json node_modules/.package-lock.json.src 2>/dev/null; then

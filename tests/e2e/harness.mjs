@@ -92,9 +92,12 @@ export async function openPage(context, url) {
   return { page, errors };
 }
 
-export async function screenshot(page, name) {
+/** Save a screenshot under target/e2e-screenshots: the full page, or one element. */
+export async function screenshot(page, name, selector = null) {
   fs.mkdirSync(SHOTS, { recursive: true });
-  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+  const file = path.join(SHOTS, `${name}.png`);
+  if (selector) await page.locator(selector).screenshot({ path: file });
+  else await page.screenshot({ path: file, fullPage: true });
 }
 
 /** Wait until the text of `selector` matches `pattern`; returns the text. */

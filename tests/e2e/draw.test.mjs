@@ -1,0 +1,88 @@
+// Drawing digits with real mouse strokes on the real page, after real training.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { serveDist, launchBrowser, openPage, screenshot } from "./harness.mjs";
+
+let server, browser, page, errors;
+before(async () => {
+  server = await serveDist();
+  browser = await launchBrowser();
+  ({ page, errors } = await openPage(browser.context, `${server.url}?lang=en`));
+  await page.waitForSelector('[data-testid="train-status"][data-state="ready"]', { timeout: 60_000 });
+});
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+/** Draw strokes given in canvas CSS pixels; each stroke is a list of [x, y]. */
+async function draw(strokes) {
+  const canvas = page.locator('[data-testid="draw-canvas"]');
+  await canvas.scrollIntoViewIfNeeded();
+  const box = await canvas.boundingBox();
+  for (const stroke of strokes) {
+    await page.mouse.move(box.x + stroke[0][0], box.y + stroke[0][1]);
+    await page.mouse.down();
+    for (const [x, y] of stroke.slice(1)) await page.mouse.move(box.x + x, box.y + y, { steps: 4 });
+    await page.mouse.up();
+  }
+}
+
+const line = (x0, y0, x1, y1, n = 12) => Array.from({ length: n + 1 }, (_, i) => [x0 + ((x1 - x0) * i) / n, y0 + ((y1 - y0) * i) / n]);
+const ellipse = (cx, cy, rx, ry, n = 40) => Array.from({ length: n + 3 }, (_, i) => [cx + rx * Math.sin((2 * Math.PI * i) / n), cy - ry * Math.cos((2 * Math.PI * i) / n)]);
+
+async function prediction() {
+  const el = page.locator('[data-testid="prediction"]');
+  return { digit: await el.getAttribute("data-digit"), confidence: Number(await el.getAttribute("data-confidence")) };
+}
+
+async function clear() {
+  await page.click('[data-testid="clear-canvas"]');
+  assert.equal((await prediction()).digit, "", "Clear resets the prediction");
+}
+
+test("before training the pad says the model is untrained and offers quick training", async () => {
+  await draw([line(140, 50, 140, 230)]);
+  assert.ok(await page.isVisible('[data-testid="quick-train"]'));
+  assert.match(await page.textContent("#prediction-text"), /untrained/);
+  await clear();
+});
+
+test("after a Fast epoch, mouse-drawn 1, 0 and 7 are read right at any size and place", async () => {
+  await page.click('[data-testid="preset-fast"]');
+  await page.fill('[data-testid="tr-epochs"]', "1");
+  await page.click('[data-testid="train-start"]');
+  await page.waitForSelector('[data-testid="train-status"][data-state="done"]', { timeout: 180_000 });
+  const cases = [
+    ["1", [line(140, 40, 132, 240)]],
+    ["1", [line(60, 30, 58, 110)]], // small, top-left corner
+    ["0", [ellipse(140, 140, 60, 95)]],
+    ["0", [ellipse(200, 200, 30, 45)]], // small, bottom-right
+    ["7", [line(70, 50, 210, 50), line(210, 50, 120, 245)]],
+    ["7", [line(20, 20, 110, 20), line(110, 20, 60, 140)]], // smaller, off-centre
+  ];
+  for (const [i, [expected, strokes]] of cases.entries()) {
+    await draw(strokes);
+    const got = await prediction();
+    await screenshot(page, `draw-${i}-${expected}`, "#draw");
+    assert.equal(got.digit, expected, `case ${i}: drew ${expected}, read ${got.digit} (${got.confidence})`);
+    assert.ok(got.confidence > 0.5, `case ${i}: confidence ${got.confidence}`);
+    await clear();
+  }
+});
+
+test("drawing during training works and training carries on", async () => {
+  await page.fill('[data-testid="tr-epochs"]', "2");
+  await page.click('[data-testid="train-start"]');
+  await page.waitForSelector('[data-testid="train-status"][data-state="training"]');
+  await page.waitForFunction(() => document.getElementById("epoch-progress").value > 50);
+  const before = await page.evaluate(() => document.getElementById("epoch-progress").value);
+  await draw([line(70, 50, 210, 50), line(210, 50, 120, 245)]);
+  const got = await prediction();
+  assert.match(got.digit, /^[0-9]$/, "a prediction while training");
+  await page.waitForFunction((b) => document.getElementById("epoch-progress").value > b + 20, before);
+  await screenshot(page, "draw-during-training", "main");
+  await page.click('[data-testid="train-stop"]');
+  await page.waitForSelector('[data-testid="train-status"][data-state="done"]');
+  assert.deepEqual(errors, []);
+});
