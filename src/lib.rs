@@ -8,6 +8,7 @@
 //! | [`fields`] | parsing what the user typed; refusals as codes the page translates |
 //! | [`float`] | the `Float` trait: f32 for training, f64 for checking |
 //! | [`matmul`] | the three matrix products a layer needs (forward, weight grad, input grad) |
+//! | [`gemm`] | the f32 micro-kernel behind the products in the browser |
 //! | [`activation`] | sigmoid and its derivative |
 //! | [`mlp`] | `Mlp`: parameters, `forward` (fills the cache), `backward` (reads it) |
 //! | [`loss`] | MSE and fused softmax cross-entropy: value and dL/doutput |
@@ -26,6 +27,7 @@ pub mod activation;
 pub mod digit;
 pub mod fields;
 pub mod float;
+pub mod gemm;
 pub mod gradcheck;
 pub mod loss;
 pub mod matmul;

@@ -1,13 +1,17 @@
 //! The three matrix products a linear layer needs, on column-major `DMatrix` storage.
 //!
-//! Each goes through nalgebra's `gemm`, which hands f32/f64 to matrixmultiply's
-//! blocked SIMD kernels. Transposes are strided views of the same storage, not copies.
+//! In the browser, f32 goes to our simd128 micro-kernel ([`crate::gemm`]), which beat
+//! matrixmultiply's wasm kernel (see the README's benchmark). Elsewhere products go
+//! through nalgebra's `gemm`, which hands f32/f64 to matrixmultiply's blocked kernels
+//! (AVX/FMA natively). Transposes are strided views of the same storage, not copies.
 //! nalgebra's own path for tiny shapes (any side <= 5) misbehaves on such views (heap
 //! corruption, seen in our tests), so tiny shapes use the plain loops below, which also
 //! serve as the reference the fast path is tested against.
 
 use crate::float::Float;
+use crate::gemm::{gemm, Operands};
 use nalgebra::{DMatrix, Dyn, MatrixView};
+use std::any::Any;
 
 /// The transpose of a column-major (rows, cols) matrix, as a view: no copy.
 fn transposed<T: Float>(m: &DMatrix<T>) -> MatrixView<'_, T, Dyn, Dyn, Dyn, Dyn> {
@@ -28,9 +32,39 @@ fn large(dims: &[usize]) -> bool {
     dims.iter().all(|&d| d > SMALL)
 }
 
+/// Whether f32 products use [`crate::gemm`]: in wasm, where it is the faster one.
+const USE_KERNEL: bool = cfg!(target_arch = "wasm32");
+
+/// The same matrices as f32, when `T` is f32 and the kernel is in use.
+fn as_f32<'a, T: Float>(
+    a: &'a DMatrix<T>,
+    b: &'a DMatrix<T>,
+    c: &'a mut DMatrix<T>,
+) -> Option<(&'a DMatrix<f32>, &'a DMatrix<f32>, &'a mut DMatrix<f32>)> {
+    if !USE_KERNEL {
+        return None;
+    }
+    let a = (a as &dyn Any).downcast_ref()?;
+    let b = (b as &dyn Any).downcast_ref()?;
+    let c = (c as &mut dyn Any).downcast_mut()?;
+    Some((a, b, c))
+}
+
 /// Forward: h = x W^T.   x: (B, in), w: (out, in), h: (B, out)
 pub fn x_wt<T: Float>(x: &DMatrix<T>, w: &DMatrix<T>, h: &mut DMatrix<T>) {
-    if large(&[x.nrows(), x.ncols(), w.nrows()]) {
+    if let Some((x, w, h)) = as_f32(x, w, h) {
+        let ((batch, inputs), outputs) = (x.shape(), w.nrows());
+        // A(b, i) = x[b + i * B], B(i, o) = w[o + i * out]
+        let ops = Operands {
+            a: x.as_slice(),
+            rsa: 1,
+            csa: batch,
+            b: w.as_slice(),
+            rsb: outputs,
+            csb: 1,
+        };
+        gemm(batch, outputs, inputs, ops, h.as_mut_slice(), batch);
+    } else if large(&[x.nrows(), x.ncols(), w.nrows()]) {
         h.gemm(T::one(), x, &transposed(w), T::zero());
     } else {
         naive_x_wt(x, w, h);
@@ -39,7 +73,19 @@ pub fn x_wt<T: Float>(x: &DMatrix<T>, w: &DMatrix<T>, h: &mut DMatrix<T>) {
 
 /// Weight gradient: dW = g^T x.   g: (B, out), x: (B, in), dw: (out, in)
 pub fn gt_x<T: Float>(g: &DMatrix<T>, x: &DMatrix<T>, dw: &mut DMatrix<T>) {
-    if large(&[g.nrows(), g.ncols(), x.ncols()]) {
+    if let Some((g, x, dw)) = as_f32(g, x, dw) {
+        let ((batch, outputs), inputs) = (g.shape(), x.ncols());
+        // A(o, b) = g[b + o * B], B(b, i) = x[b + i * B]
+        let ops = Operands {
+            a: g.as_slice(),
+            rsa: batch,
+            csa: 1,
+            b: x.as_slice(),
+            rsb: 1,
+            csb: batch,
+        };
+        gemm(outputs, inputs, batch, ops, dw.as_mut_slice(), outputs);
+    } else if large(&[g.nrows(), g.ncols(), x.ncols()]) {
         dw.gemm(T::one(), &transposed(g), x, T::zero());
     } else {
         naive_gt_x(g, x, dw);
@@ -48,7 +94,19 @@ pub fn gt_x<T: Float>(g: &DMatrix<T>, x: &DMatrix<T>, dw: &mut DMatrix<T>) {
 
 /// Input gradient: dx = g W.   g: (B, out), w: (out, in), dx: (B, in)
 pub fn g_w<T: Float>(g: &DMatrix<T>, w: &DMatrix<T>, dx: &mut DMatrix<T>) {
-    if large(&[g.nrows(), g.ncols(), w.ncols()]) {
+    if let Some((g, w, dx)) = as_f32(g, w, dx) {
+        let ((batch, outputs), inputs) = (g.shape(), w.ncols());
+        // A(b, o) = g[b + o * B], B(o, i) = w[o + i * out]
+        let ops = Operands {
+            a: g.as_slice(),
+            rsa: 1,
+            csa: batch,
+            b: w.as_slice(),
+            rsb: 1,
+            csb: outputs,
+        };
+        gemm(batch, inputs, outputs, ops, dx.as_mut_slice(), batch);
+    } else if large(&[g.nrows(), g.ncols(), w.ncols()]) {
         dx.gemm(T::one(), g, w, T::zero());
     } else {
         naive_g_w(g, w, dx);
