@@ -1,10 +1,15 @@
 // The loss chart, drawn by uPlot (small, fast with streaming data). Points arrive every
-// batch; the canvas is redrawn at most once per animation frame.
+// batch; the canvas is redrawn on an animation frame, at most every REDRAW_MS.
 import { t, onLanguageChange } from "./i18n.js";
+import { throttledPaint } from "./ui.js";
+
+/** Redraw interval while points stream in: smooth enough, and cheap for training. */
+const REDRAW_MS = 250;
 
 export class LossChart {
   constructor(container) {
     this.container = container;
+    this.scheduleDraw = throttledPaint(() => this.plot.setData(this.data), REDRAW_MS);
     this.clear();
     onLanguageChange(() => this.build());
   }
@@ -53,14 +58,6 @@ export class LossChart {
     this.data[3][last] = p.avgLoss;
     this.data[4][last] = p.testAccuracy;
     this.scheduleDraw();
-  }
-
-  scheduleDraw() {
-    if (this.pending) return;
-    this.pending = requestAnimationFrame(() => {
-      this.pending = 0;
-      this.plot.setData(this.data);
-    });
   }
 
   /** The chart as a PNG data URL, on white. */

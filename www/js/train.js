@@ -1,7 +1,7 @@
 // Section 2: loading MNIST and training. Rust owns the loop, the numbers and the
 // validation; this file moves data between the form, the Lab and the screen.
 import { t, onLanguageChange } from "./i18n.js";
-import { showFieldError, clearFieldErrors, formatNumber } from "./ui.js";
+import { showFieldError, clearFieldErrors, formatNumber, throttledPaint } from "./ui.js";
 import { loadMnist, describeDataError } from "./data.js";
 import { LossChart } from "./chart.js";
 
@@ -78,25 +78,23 @@ export function initTraining(wasm, lab) {
     window.dispatchEvent(new Event("model-changed"));
   }
 
-  // The status line and epoch bar repaint at most once per frame, not once per batch.
-  let statusFrame = 0;
+  // The status line and epoch bar repaint on an animation frame, ten times a second.
   let latest = null;
+  const repaintStatus = throttledPaint(() => {
+    const q = latest;
+    if (statusEl.dataset.state !== "training") return;
+    if (q.kind === "batch") {
+      epochBar.max = q.batches;
+      epochBar.value = q.batch;
+      setStatusText("state_training", [q.epoch, q.epochs, q.batch, q.batches,
+        formatNumber(q.smoothedLoss), Math.round(q.samplesPerS).toLocaleString(), q.elapsedS.toFixed(1)]);
+    } else {
+      setStatusText("state_evaluating", [q.epoch, q.epochs, q.done, q.total]);
+    }
+  }, 100);
   function scheduleStatus(p) {
     latest = p;
-    if (statusFrame) return;
-    statusFrame = requestAnimationFrame(() => {
-      statusFrame = 0;
-      const q = latest;
-      if (statusEl.dataset.state !== "training") return;
-      if (q.kind === "batch") {
-        epochBar.max = q.batches;
-        epochBar.value = q.batch;
-        setStatusText("state_training", [q.epoch, q.epochs, q.batch, q.batches,
-          formatNumber(q.smoothedLoss), Math.round(q.samplesPerS).toLocaleString(), q.elapsedS.toFixed(1)]);
-      } else {
-        setStatusText("state_evaluating", [q.epoch, q.epochs, q.done, q.total]);
-      }
-    });
+    repaintStatus();
   }
 
   function setStatusText(key, args) {

@@ -36,3 +36,22 @@ export function formatNumber(x) {
   if (!Number.isFinite(x)) return String(x);
   return x !== 0 && Math.abs(x) < 1e-3 ? x.toExponential(2) : x.toPrecision(4);
 }
+
+/**
+ * `fn` wrapped so that calls run it on an animation frame, at most once every
+ * `everyMs`: streaming updates repaint a few times a second, not once per batch.
+ */
+export function throttledPaint(fn, everyMs) {
+  let scheduled = false;
+  let last = -Infinity;
+  return function request() {
+    if (scheduled) return;
+    scheduled = true;
+    const wait = Math.max(0, last + everyMs - performance.now());
+    setTimeout(() => requestAnimationFrame((now) => {
+      scheduled = false;
+      last = now;
+      fn();
+    }), wait);
+  };
+}
