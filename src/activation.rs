@@ -41,10 +41,7 @@ mod tests {
             let h = 1e-6;
             let numeric = (sigmoid(z + h) - sigmoid(z - h)) / (2.0 * h);
             let analytic = sigmoid_grad_from_output(sigmoid(z));
-            assert!(
-                (numeric - analytic).abs() < 1e-9,
-                "z={z}: {numeric} vs {analytic}"
-            );
+            assert!((numeric - analytic).abs() < 1e-9, "z={z}: {numeric} vs {analytic}");
         }
     }
 }

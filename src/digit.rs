@@ -50,13 +50,7 @@ fn resample(src: &[f32], w: usize, h: usize, new_w: usize, new_h: usize) -> Vec<
         for (ox, xspan) in xs.iter().enumerate() {
             out[oy * new_w + ox] = yspan
                 .iter()
-                .map(|&(sy, wy)| {
-                    xspan
-                        .iter()
-                        .map(|&(sx, wx)| src[sy * w + sx] * wx)
-                        .sum::<f32>()
-                        * wy
-                })
+                .map(|&(sy, wy)| xspan.iter().map(|&(sx, wx)| src[sy * w + sx] * wx).sum::<f32>() * wy)
                 .sum();
         }
     }
@@ -108,9 +102,8 @@ pub fn preprocess(rgba: &[u8], width: usize, height: usize) -> Option<Vec<f32>> 
     // shifts by whole pixels: a sub-pixel shift would blur strokes the model saw crisp
     // (measured: 958 vs 998 of 1000 round-tripped test digits read as the originals).
     let centre = (IMAGE_SIDE / 2) as f32;
-    let offset = |com: f32, size: usize| {
-        ((centre - com / mass).round() as i64).clamp(0, (IMAGE_SIDE - size) as i64) as usize
-    };
+    let offset =
+        |com: f32, size: usize| ((centre - com / mass).round() as i64).clamp(0, (IMAGE_SIDE - size) as i64) as usize;
     let (ox, oy) = (offset(cx, new_w), offset(cy, new_h));
     let mut out = vec![0.0f32; IMAGE_PIXELS];
     for (i, &v) in small.iter().enumerate() {
@@ -153,39 +146,22 @@ mod tests {
     #[test]
     fn blank_and_speck_canvases_are_no_digit() {
         assert_eq!(preprocess(&canvas(280, 280, |_, _| false), 280, 280), None);
-        assert_eq!(
-            preprocess(&vec![0; 280 * 280 * 4], 280, 280),
-            None,
-            "transparent"
-        );
-        assert_eq!(
-            preprocess(&canvas(280, 280, |x, y| x == 5 && y == 5), 280, 280),
-            None
-        );
+        assert_eq!(preprocess(&vec![0; 280 * 280 * 4], 280, 280), None, "transparent");
+        assert_eq!(preprocess(&canvas(280, 280, |x, y| x == 5 && y == 5), 280, 280), None);
         assert_eq!(preprocess(&[1, 2, 3], 1, 1), None, "wrong length");
     }
 
     #[test]
     fn a_bar_becomes_a_centred_20px_bar() {
-        let rgba = canvas(280, 280, |x, y| {
-            (30..50).contains(&x) && (20..220).contains(&y)
-        });
+        let rgba = canvas(280, 280, |x, y| (30..50).contains(&x) && (20..220).contains(&y));
         let out = preprocess(&rgba, 280, 280).unwrap();
         let rows: Vec<usize> = (0..28)
             .filter(|&y| out[y * 28..y * 28 + 28].iter().any(|&v| v > 0.5))
             .collect();
         assert_eq!(rows.len(), 20, "the longer side is 20 px");
-        assert_eq!(
-            (rows[0], rows[19]),
-            (5, 24),
-            "centre of mass (9.5) moved to row 14"
-        );
+        assert_eq!((rows[0], rows[19]), (5, 24), "centre of mass (9.5) moved to row 14");
         let cols: Vec<usize> = (0..28).filter(|&x| out[14 * 28 + x] > 0.5).collect();
-        assert_eq!(
-            cols,
-            vec![14, 15],
-            "2 px wide, centre of mass (0.5) moved to column 14"
-        );
+        assert_eq!(cols, vec![14, 15], "2 px wide, centre of mass (0.5) moved to column 14");
         assert!(out.iter().all(|&v| (0.0..=1.0).contains(&v)));
     }
 }

@@ -47,8 +47,7 @@ thread_local! {
 /// over a third of their work, with the same result to the bit.
 pub fn gemm(m: usize, n: usize, k: usize, ops: Operands<'_>, c: &mut [f32], ldc: usize) {
     SCRATCH.with_borrow_mut(|s| {
-        let column_is_zero =
-            |src: &[f32], at: usize, len: usize| src[at..][..len].iter().all(|&v| v == 0.0);
+        let column_is_zero = |src: &[f32], at: usize, len: usize| src[at..][..len].iter().all(|&v| v == 0.0);
         s.live_k.clear();
         s.live_k
             .extend((0..k).filter(|&p| ops.rsa != 1 || !column_is_zero(ops.a, p * ops.csa, m)));
@@ -66,14 +65,7 @@ pub fn gemm(m: usize, n: usize, k: usize, ops: Operands<'_>, c: &mut [f32], ldc:
             return;
         }
         // A in panels of MR rows: panel r holds, for each live p, rows r*MR.. of column p.
-        pack::<MR>(
-            &mut s.a_panels,
-            ops.a,
-            (ops.rsa, ops.csa),
-            None,
-            m,
-            &s.live_k,
-        );
+        pack::<MR>(&mut s.a_panels, ops.a, (ops.rsa, ops.csa), None, m, &s.live_k);
         // B^T in panels of NR live columns of B, the same way.
         pack::<NR>(
             &mut s.b_panels,
@@ -121,9 +113,7 @@ fn pack<const W: usize>(
                 let column = &src[p * ps..][..count];
                 let mut chunks = column.chunks_exact(W);
                 for (i, chunk) in chunks.by_ref().enumerate() {
-                    let slot: &mut [f32; W] = (&mut dst[i * W * depth + q * W..][..W])
-                        .try_into()
-                        .expect("W values");
+                    let slot: &mut [f32; W] = (&mut dst[i * W * depth + q * W..][..W]).try_into().expect("W values");
                     *slot = chunk.try_into().expect("W values");
                 }
                 let tail = chunks.remainder();
@@ -202,22 +192,10 @@ mod tests {
         let (m, n, k) = (9, 6, 7);
         // Column 2 of A, and column 4 of B, all zero.
         let a: Vec<f32> = (0..m * k)
-            .map(|i| {
-                if i / m == 2 {
-                    0.0
-                } else {
-                    (i % 5) as f32 - 2.0
-                }
-            })
+            .map(|i| if i / m == 2 { 0.0 } else { (i % 5) as f32 - 2.0 })
             .collect();
         let b: Vec<f32> = (0..k * n)
-            .map(|i| {
-                if i / k == 4 {
-                    0.0
-                } else {
-                    (i % 3) as f32 + 0.5
-                }
-            })
+            .map(|i| if i / k == 4 { 0.0 } else { (i % 3) as f32 + 0.5 })
             .collect();
         let ops = Operands {
             a: &a,
@@ -251,12 +229,8 @@ mod tests {
             (33, 10, 64),
             (3, 2, 0),
         ] {
-            let a: Vec<f32> = (0..m * k)
-                .map(|i| ((i * 37 % 101) as f32 - 50.0) / 50.0)
-                .collect();
-            let b: Vec<f32> = (0..k * n)
-                .map(|i| ((i * 53 % 97) as f32 - 48.0) / 48.0)
-                .collect();
+            let a: Vec<f32> = (0..m * k).map(|i| ((i * 37 % 101) as f32 - 50.0) / 50.0).collect();
+            let b: Vec<f32> = (0..k * n).map(|i| ((i * 53 % 97) as f32 - 48.0) / 48.0).collect();
             // Each operand stored both ways: column-major and row-major.
             for ((rsa, csa), (rsb, csb)) in [((1, m), (n, 1)), ((k, 1), (1, k))] {
                 let ops = Operands {
@@ -271,9 +245,7 @@ mod tests {
                 gemm(m, n, k, ops, &mut c, m);
                 for j in 0..n {
                     for i in 0..m {
-                        let expected: f32 = (0..k)
-                            .map(|p| a[i * rsa + p * csa] * b[p * rsb + j * csb])
-                            .sum();
+                        let expected: f32 = (0..k).map(|p| a[i * rsa + p * csa] * b[p * rsb + j * csb]).sum();
                         let got = c[j * m + i];
                         assert!(
                             (got - expected).abs() < 1e-3,

@@ -142,15 +142,9 @@ pub fn parse_case(
 pub fn validate(case: &CheckCase) -> Result<(), CaseError> {
     let size = |field, value: usize| {
         if value == 0 {
-            Err(CaseError::new(
-                field,
-                Problem::new("too_small", &[&value, &1]),
-            ))
+            Err(CaseError::new(field, Problem::new("too_small", &[&value, &1])))
         } else if value > MAX_DIM {
-            Err(CaseError::new(
-                field,
-                Problem::new("too_large", &[&value, &MAX_DIM]),
-            ))
+            Err(CaseError::new(field, Problem::new("too_large", &[&value, &MAX_DIM])))
         } else {
             Ok(())
         }
@@ -224,10 +218,7 @@ fn reference_forward(mlp: &Mlp<f64>, x: &DMatrix<f64>) -> DMatrix<f64> {
             let is_output = l + 1 == layers.len();
             a = (0..layer.outputs())
                 .map(|o| {
-                    let z: f64 = layer.bias[o]
-                        + (0..layer.inputs())
-                            .map(|i| layer.weight[(o, i)] * a[i])
-                            .sum::<f64>();
+                    let z: f64 = layer.bias[o] + (0..layer.inputs()).map(|i| layer.weight[(o, i)] * a[i]).sum::<f64>();
                     if is_output {
                         z
                     } else {
@@ -244,13 +235,7 @@ fn reference_forward(mlp: &Mlp<f64>, x: &DMatrix<f64>) -> DMatrix<f64> {
 }
 
 /// Compare two gradients of the same tensor.
-fn compare(
-    name: String,
-    shape: Vec<usize>,
-    grad_shape: Vec<usize>,
-    manual: &[f64],
-    numeric: &[f64],
-) -> CheckRow {
+fn compare(name: String, shape: Vec<usize>, grad_shape: Vec<usize>, manual: &[f64], numeric: &[f64]) -> CheckRow {
     let mut sum_sq = 0.0;
     let mut max_rel_error: f64 = 0.0;
     for (&m, &n) in manual.iter().zip(numeric) {
@@ -274,22 +259,13 @@ fn compare(
 /// pass against the plain-loop reference.
 pub fn run(case: &CheckCase) -> Result<CheckReport, CaseError> {
     validate(case)?;
-    let mut mlp = Mlp::<f64>::new(
-        case.input_dim,
-        &case.hidden_dims,
-        case.output_dim,
-        case.seed,
-    );
+    let mut mlp = Mlp::<f64>::new(case.input_dim, &case.hidden_dims, case.output_dim, case.seed);
     let mut rng = rand::rngs::StdRng::seed_from_u64(case.seed.wrapping_add(1));
     let batch = case.batch.unwrap_or(1);
     let mut x = randn(&mut rng, batch, case.input_dim);
     let target = match case.loss {
         LossKind::Mse => Target::Values(randn(&mut rng, batch, case.output_dim)),
-        LossKind::CrossEntropy => Target::Labels(
-            (0..batch)
-                .map(|_| rng.random_range(0..case.output_dim))
-                .collect(),
-        ),
+        LossKind::CrossEntropy => Target::Labels((0..batch).map(|_| rng.random_range(0..case.output_dim)).collect()),
     };
 
     // Hand-written: forward, loss, backward.
@@ -310,9 +286,7 @@ pub fn run(case: &CheckCase) -> Result<CheckReport, CaseError> {
         .flat_map(|g| [vec![g.weight.nrows(), g.weight.ncols()], vec![g.bias.len()]])
         .collect();
     let mut rows = Vec::with_capacity(info.len() + 1);
-    for (t, ((param, manual), grad_shape)) in
-        info.into_iter().zip(&manual).zip(grad_shapes).enumerate()
-    {
+    for (t, ((param, manual), grad_shape)) in info.into_iter().zip(&manual).zip(grad_shapes).enumerate() {
         let numeric: Vec<f64> = (0..manual.len())
             .map(|k| {
                 let original = mlp.params_mut()[t][k];
@@ -324,13 +298,7 @@ pub fn run(case: &CheckCase) -> Result<CheckReport, CaseError> {
                 (plus - minus) / (2.0 * STEP)
             })
             .collect();
-        rows.push(compare(
-            param.name,
-            param.shape,
-            grad_shape,
-            manual,
-            &numeric,
-        ));
+        rows.push(compare(param.name, param.shape, grad_shape, manual, &numeric));
     }
 
     // dL/dinput, the other thing `backward` returns.

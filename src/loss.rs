@@ -23,11 +23,7 @@ pub fn mse<T: Float>(output: &DMatrix<T>, target: &DMatrix<T>, grad: &mut DMatri
 
 /// Mean softmax cross-entropy of `logits` (B, classes) against `labels` (B,);
 /// writes dL/dlogits into `grad`. Every label must be below `classes`.
-pub fn softmax_cross_entropy<T: Float>(
-    logits: &DMatrix<T>,
-    labels: &[usize],
-    grad: &mut DMatrix<T>,
-) -> T {
+pub fn softmax_cross_entropy<T: Float>(logits: &DMatrix<T>, labels: &[usize], grad: &mut DMatrix<T>) -> T {
     let (batch, classes) = logits.shape();
     debug_assert_eq!(labels.len(), batch);
     debug_assert!(labels.iter().all(|&y| y < classes));
@@ -54,10 +50,7 @@ pub fn softmax_cross_entropy<T: Float>(
 
 /// Class probabilities softmax(z) for one row of logits, stable for any magnitude.
 pub fn softmax<T: Float>(logits: &[T]) -> Vec<T> {
-    let max = logits
-        .iter()
-        .copied()
-        .fold(T::min_value().unwrap_or(T::zero()), T::max);
+    let max = logits.iter().copied().fold(T::min_value().unwrap_or(T::zero()), T::max);
     let exps: Vec<T> = logits.iter().map(|&z| (z - max).exp()).collect();
     let sum = exps.iter().copied().fold(T::zero(), |a, b| a + b);
     exps.into_iter().map(|e| e / sum).collect()
@@ -86,8 +79,7 @@ mod tests {
 
     #[test]
     fn cross_entropy_is_finite_for_huge_logits() {
-        let logits =
-            DMatrix::from_row_slice(2, 3, &[1000.0_f32, -1000.0, 0.0, -1000.0, -1000.0, 1000.0]);
+        let logits = DMatrix::from_row_slice(2, 3, &[1000.0_f32, -1000.0, 0.0, -1000.0, -1000.0, 1000.0]);
         let mut grad = DMatrix::zeros(2, 3);
         let loss = softmax_cross_entropy(&logits, &[1, 2], &mut grad);
         // Sample 0 puts all mass on class 0 and is labelled 1: loss 2000; sample 1 is right: 0.

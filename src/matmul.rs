@@ -16,13 +16,7 @@ use std::any::Any;
 /// The transpose of a column-major (rows, cols) matrix, as a view: no copy.
 fn transposed<T: Float>(m: &DMatrix<T>) -> MatrixView<'_, T, Dyn, Dyn, Dyn, Dyn> {
     let (rows, cols) = m.shape();
-    MatrixView::from_slice_with_strides_generic(
-        m.as_slice(),
-        Dyn(cols),
-        Dyn(rows),
-        Dyn(rows),
-        Dyn(1),
-    )
+    MatrixView::from_slice_with_strides_generic(m.as_slice(), Dyn(cols), Dyn(rows), Dyn(rows), Dyn(1))
 }
 
 /// Above this size on every side, nalgebra hands the product to matrixmultiply.
@@ -165,9 +159,7 @@ mod tests {
     use super::*;
 
     fn filled(rows: usize, cols: usize, salt: f64) -> DMatrix<f64> {
-        DMatrix::from_fn(rows, cols, |r, c| {
-            ((r * 7 + c * 13) as f64 * 0.37 + salt).sin()
-        })
+        DMatrix::from_fn(rows, cols, |r, c| ((r * 7 + c * 13) as f64 * 0.37 + salt).sin())
     }
 
     #[test]

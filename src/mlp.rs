@@ -53,13 +53,7 @@ impl<T: Float> Linear<T> {
     /// Given g = dL/dh (B, out) and the forward input x (B, in):
     /// dW = g^T x (out, in), db = sum over the batch of g (out,), and, when asked,
     /// dx = g W (B, in).
-    fn backward(
-        &self,
-        x: &DMatrix<T>,
-        g: &DMatrix<T>,
-        grad: &mut LinearGrad<T>,
-        dx: Option<&mut DMatrix<T>>,
-    ) {
+    fn backward(&self, x: &DMatrix<T>, g: &DMatrix<T>, grad: &mut LinearGrad<T>, dx: Option<&mut DMatrix<T>>) {
         gt_x(g, x, &mut grad.weight);
         for (db, column) in grad.bias.iter_mut().zip(g.column_iter()) {
             *db = column.sum();
@@ -150,10 +144,7 @@ impl<T: Float> Mlp<T> {
             fan_in = width;
         }
         let output_layer = Linear::init(fan_in, output_dim, &mut rng);
-        Mlp {
-            layers,
-            output_layer,
-        }
+        Mlp { layers, output_layer }
     }
 
     pub fn input_dim(&self) -> usize {
@@ -182,15 +173,8 @@ impl<T: Float> Mlp<T> {
 
     /// All `(layer, is_output)` pairs in `state_dict` order.
     fn linears(&self) -> impl Iterator<Item = (String, &Linear<T>)> {
-        let hidden = self
-            .layers
-            .iter()
-            .enumerate()
-            .map(|(i, l)| (format!("layers.{i}"), l));
-        hidden.chain(std::iter::once((
-            "output_layer".to_string(),
-            &self.output_layer,
-        )))
+        let hidden = self.layers.iter().enumerate().map(|(i, l)| (format!("layers.{i}"), l));
+        hidden.chain(std::iter::once(("output_layer".to_string(), &self.output_layer)))
     }
 
     /// Names and shapes of every parameter tensor, in `state_dict` order.
@@ -212,19 +196,13 @@ impl<T: Float> Mlp<T> {
     }
 
     pub fn param_count(&self) -> usize {
-        self.linears()
-            .map(|(_, l)| l.weight.len() + l.bias.len())
-            .sum()
+        self.linears().map(|(_, l)| l.weight.len() + l.bias.len()).sum()
     }
 
     /// Every parameter's storage, in `state_dict` order (column-major within a tensor).
     pub fn params_mut(&mut self) -> Vec<&mut [T]> {
         let mut out = Vec::with_capacity(2 * (self.layers.len() + 1));
-        for l in self
-            .layers
-            .iter_mut()
-            .chain(std::iter::once(&mut self.output_layer))
-        {
+        for l in self.layers.iter_mut().chain(std::iter::once(&mut self.output_layer)) {
             out.push(l.weight.as_mut_slice());
             out.push(l.bias.as_mut_slice());
         }
@@ -232,12 +210,7 @@ impl<T: Float> Mlp<T> {
     }
 
     /// Set one parameter from a row-major (C order) tensor, as PyTorch stores it.
-    pub fn set_param(
-        &mut self,
-        name: &str,
-        shape: &[usize],
-        row_major: &[T],
-    ) -> Result<(), String> {
+    pub fn set_param(&mut self, name: &str, shape: &[usize], row_major: &[T]) -> Result<(), String> {
         let (prefix, kind) = name
             .rsplit_once('.')
             .ok_or_else(|| format!("`{name}` is not a parameter name"))?;
@@ -253,17 +226,12 @@ impl<T: Float> Mlp<T> {
                 .ok_or_else(|| format!("`{name}`: the model has no layer {i}"))?
         };
         let (expected, target) = match kind {
-            "weight" => (
-                vec![layer.outputs(), layer.inputs()],
-                layer.weight.as_mut_slice(),
-            ),
+            "weight" => (vec![layer.outputs(), layer.inputs()], layer.weight.as_mut_slice()),
             "bias" => (vec![layer.outputs()], layer.bias.as_mut_slice()),
             _ => return Err(format!("`{name}` is not a parameter name")),
         };
         if shape != expected.as_slice() || row_major.len() != target.len() {
-            return Err(format!(
-                "`{name}`: shape {shape:?}, the model wants {expected:?}"
-            ));
+            return Err(format!("`{name}`: shape {shape:?}, the model wants {expected:?}"));
         }
         let rows = expected[0];
         let cols = expected.get(1).copied().unwrap_or(1);
@@ -323,12 +291,7 @@ impl<T: Float> Mlp<T> {
             output,
         } = cache;
         let mut a = &*input;
-        for ((layer, z), s) in self
-            .layers
-            .iter()
-            .zip(fc.iter_mut())
-            .zip(activations.iter_mut())
-        {
+        for ((layer, z), s) in self.layers.iter().zip(fc.iter_mut()).zip(activations.iter_mut()) {
             resize(z, batch, layer.outputs());
             resize(s, batch, layer.outputs());
             layer.forward(a, z); // fc{i} = a W^T + b
@@ -340,13 +303,7 @@ impl<T: Float> Mlp<T> {
     }
 
     /// Backward from g = dL/doutput (B, out), through the cache of the same batch.
-    pub fn backward(
-        &self,
-        cache: &Cache<T>,
-        grad_output: &DMatrix<T>,
-        grads: &mut Grads<T>,
-        input_grad: InputGrad,
-    ) {
+    pub fn backward(&self, cache: &Cache<T>, grad_output: &DMatrix<T>, grads: &mut Grads<T>, input_grad: InputGrad) {
         let batch = cache.batch_size();
         debug_assert_eq!(grad_output.shape(), (batch, self.output_dim()));
         let hidden = self.layers.len();
@@ -375,11 +332,7 @@ impl<T: Float> Mlp<T> {
             let delta = &mut rest[0];
             delta.zip_apply(&cache.sigmoid[i], |d, s| *d *= sigmoid_grad_from_output(s));
             // fc{i} = a W^T + b, with a = sigmoid{i-1} or the input
-            let a = if i == 0 {
-                &cache.input
-            } else {
-                &cache.sigmoid[i - 1]
-            };
+            let a = if i == 0 { &cache.input } else { &cache.sigmoid[i - 1] };
             let dx = match earlier.last_mut() {
                 Some(d) => Some(d),
                 None if want_input => Some(&mut grads.input),
@@ -394,11 +347,7 @@ impl<T: Float> Grads<T> {
     /// Every gradient's storage, in the order of [`Mlp::params_mut`].
     pub fn params(&self) -> Vec<&[T]> {
         let mut out = Vec::with_capacity(2 * (self.layers.len() + 1));
-        for g in self
-            .layers
-            .iter()
-            .chain(std::iter::once(&self.output_layer))
-        {
+        for g in self.layers.iter().chain(std::iter::once(&self.output_layer)) {
             out.push(g.weight.as_slice());
             out.push(g.bias.as_slice());
         }
@@ -464,9 +413,7 @@ mod tests {
             .unwrap();
         assert_eq!(mlp.output_layer.weight[(0, 2)], 3.0);
         assert_eq!(mlp.output_layer.weight[(1, 0)], 4.0);
-        assert!(mlp
-            .set_param("output_layer.weight", &[3, 2], &[0.; 6])
-            .is_err());
+        assert!(mlp.set_param("output_layer.weight", &[3, 2], &[0.; 6]).is_err());
         assert!(mlp.set_param("layers.0.weight", &[2, 3], &[0.; 6]).is_err());
         assert!(mlp.set_param("nonsense", &[1], &[0.]).is_err());
     }

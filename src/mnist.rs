@@ -25,16 +25,18 @@ pub fn decompress<'a>(file: &str, bytes: &'a [u8]) -> Result<Cow<'a, [u8]>, Prob
     if !bytes.starts_with(&GZIP_MAGIC) {
         return Ok(Cow::Borrowed(bytes));
     }
-    let mut out = Vec::with_capacity(bytes.len() * 5);
+    // The gzip trailer ends with the unpacked size (mod 2^32): allocate it once.
+    let stated = bytes
+        .len()
+        .checked_sub(4)
+        .map_or(0, |at| u32::from_le_bytes(bytes[at..].try_into().unwrap_or([0; 4])));
+    let mut out = Vec::with_capacity((stated as u64).min(MAX_DECOMPRESSED) as usize);
     MultiGzDecoder::new(bytes)
         .take(MAX_DECOMPRESSED + 1)
         .read_to_end(&mut out)
         .map_err(|e| Problem::new("data_gzip_corrupt", &[&file, &e]))?;
     if out.len() as u64 > MAX_DECOMPRESSED {
-        return Err(Problem::new(
-            "data_too_large",
-            &[&file, &(MAX_DECOMPRESSED >> 20)],
-        ));
+        return Err(Problem::new("data_too_large", &[&file, &(MAX_DECOMPRESSED >> 20)]));
     }
     Ok(Cow::Owned(out))
 }
@@ -43,16 +45,10 @@ fn read_u32(bytes: &[u8], at: usize) -> Option<u32> {
     Some(u32::from_be_bytes(bytes.get(at..at + 4)?.try_into().ok()?))
 }
 
-/// Check the header and length; returns the sizes and the data after the header.
-fn parse_idx<'a>(
-    file: &str,
-    bytes: &'a [u8],
-    magic: u32,
-    dims: usize,
-) -> Result<(Vec<usize>, &'a [u8]), Problem> {
+/// Check the header and length; returns the sizes and the length of the header.
+fn parse_idx(file: &str, bytes: &[u8], magic: u32, dims: usize) -> Result<(Vec<usize>, usize), Problem> {
     let header = 4 + 4 * dims;
-    let found = read_u32(bytes, 0)
-        .ok_or_else(|| Problem::new("data_truncated", &[&file, &header, &bytes.len()]))?;
+    let found = read_u32(bytes, 0).ok_or_else(|| Problem::new("data_truncated", &[&file, &header, &bytes.len()]))?;
     if found != magic {
         return Err(Problem::new(
             "data_bad_magic",
@@ -72,40 +68,42 @@ fn parse_idx<'a>(
         };
         return Err(Problem::new(code, &[&file, &expected, &bytes.len()]));
     }
-    Ok((sizes, &bytes[header..]))
+    Ok((sizes, header))
+}
+
+/// The data after the header, without copying what was unpacked (the train images are 47 MB).
+fn without_header(raw: Cow<'_, [u8]>, header: usize) -> Vec<u8> {
+    match raw {
+        Cow::Owned(mut data) => {
+            data.drain(..header);
+            data
+        }
+        Cow::Borrowed(data) => data[header..].to_vec(),
+    }
 }
 
 /// An IDX image file (count, 28, 28), gzip or raw.
 pub fn parse_images(file: &str, bytes: &[u8]) -> Result<Vec<u8>, Problem> {
     let raw = decompress(file, bytes)?;
-    let (sizes, data) = parse_idx(file, &raw, IMAGES_MAGIC, 3)?;
+    let (sizes, header) = parse_idx(file, &raw, IMAGES_MAGIC, 3)?;
     if sizes[1..] != [IMAGE_SIDE, IMAGE_SIDE] || sizes[0] == 0 {
-        return Err(Problem::new(
-            "data_bad_dims",
-            &[&file, &format!("{sizes:?}")],
-        ));
+        return Err(Problem::new("data_bad_dims", &[&file, &format!("{sizes:?}")]));
     }
-    Ok(data.to_vec())
+    Ok(without_header(raw, header))
 }
 
 /// An IDX label file (count,), gzip or raw; every label in 0..=9.
 pub fn parse_labels(file: &str, bytes: &[u8]) -> Result<Vec<u8>, Problem> {
     let raw = decompress(file, bytes)?;
-    let (sizes, data) = parse_idx(file, &raw, LABELS_MAGIC, 1)?;
+    let (sizes, header) = parse_idx(file, &raw, LABELS_MAGIC, 1)?;
     if sizes[0] == 0 {
-        return Err(Problem::new(
-            "data_bad_dims",
-            &[&file, &format!("{sizes:?}")],
-        ));
+        return Err(Problem::new("data_bad_dims", &[&file, &format!("{sizes:?}")]));
     }
-    if let Some((index, &label)) = data
-        .iter()
-        .enumerate()
-        .find(|(_, &l)| l as usize >= CLASSES)
-    {
+    let labels = without_header(raw, header);
+    if let Some((index, &label)) = labels.iter().enumerate().find(|(_, &l)| l as usize >= CLASSES) {
         return Err(Problem::new("data_bad_label", &[&file, &index, &label]));
     }
-    Ok(data.to_vec())
+    Ok(labels)
 }
 
 /// Images and their labels, as u8: 784 pixels (0 = paper, 255 = ink) per image.
@@ -117,12 +115,7 @@ pub struct Dataset {
 
 impl Dataset {
     /// Pair parsed images with labels; their counts must agree.
-    pub fn new(
-        images_file: &str,
-        pixels: Vec<u8>,
-        labels_file: &str,
-        labels: Vec<u8>,
-    ) -> Result<Self, Problem> {
+    pub fn new(images_file: &str, pixels: Vec<u8>, labels_file: &str, labels: Vec<u8>) -> Result<Self, Problem> {
         let images = pixels.len() / IMAGE_PIXELS;
         if images != labels.len() || pixels.len() % IMAGE_PIXELS != 0 {
             return Err(Problem::new(
@@ -141,12 +134,6 @@ impl Dataset {
         self.labels.is_empty()
     }
 
-    /// Keep only the first `count` samples (for quick demos and tests).
-    pub fn truncate(&mut self, count: usize) {
-        self.labels.truncate(count);
-        self.pixels.truncate(count * IMAGE_PIXELS);
-    }
-
     /// Image `i`: 784 u8 pixels, row by row.
     pub fn image(&self, i: usize) -> &[u8] {
         &self.pixels[i * IMAGE_PIXELS..(i + 1) * IMAGE_PIXELS]
@@ -157,12 +144,7 @@ impl Dataset {
     }
 
     /// Write samples `indices` into `x` (B, 784) scaled to [0, 1], and their labels.
-    pub fn fill_batch<T: Float>(
-        &self,
-        indices: &[usize],
-        x: &mut DMatrix<T>,
-        labels: &mut Vec<usize>,
-    ) {
+    pub fn fill_batch<T: Float>(&self, indices: &[usize], x: &mut DMatrix<T>, labels: &mut Vec<usize>) {
         if x.shape() != (indices.len(), IMAGE_PIXELS) {
             *x = DMatrix::zeros(indices.len(), IMAGE_PIXELS);
         }
@@ -229,30 +211,17 @@ mod tests {
                 .code,
             "data_bad_magic"
         );
-        assert_eq!(
-            parse_labels("l", &[0, 0]).unwrap_err().code,
-            "data_truncated"
-        );
+        assert_eq!(parse_labels("l", &[0, 0]).unwrap_err().code, "data_truncated");
         let bad_label = parse_labels("l", &idx(LABELS_MAGIC, &[3], &[1, 10, 3])).unwrap_err();
-        assert_eq!(
-            (bad_label.code, bad_label.args[1].as_str()),
-            ("data_bad_label", "1")
-        );
+        assert_eq!((bad_label.code, bad_label.args[1].as_str()), ("data_bad_label", "1"));
         let mut garbage_gzip = vec![0x1f, 0x8b];
         garbage_gzip.extend([0x55; 100]);
-        assert_eq!(
-            parse_labels("l", &garbage_gzip).unwrap_err().code,
-            "data_gzip_corrupt"
-        );
+        assert_eq!(parse_labels("l", &garbage_gzip).unwrap_err().code, "data_gzip_corrupt");
         let cut_gzip = gzip(&labels);
         assert!(parse_labels("l", &cut_gzip[..cut_gzip.len() - 6]).is_err());
         let wrong_side = idx(IMAGES_MAGIC, &[1, 28, 27], &[0; 28 * 27]);
-        assert_eq!(
-            parse_images("i", &wrong_side).unwrap_err().code,
-            "data_bad_dims"
-        );
-        let mismatch =
-            Dataset::new("i", vec![0; 2 * IMAGE_PIXELS], "l", vec![1, 2, 3]).unwrap_err();
+        assert_eq!(parse_images("i", &wrong_side).unwrap_err().code, "data_bad_dims");
+        let mismatch = Dataset::new("i", vec![0; 2 * IMAGE_PIXELS], "l", vec![1, 2, 3]).unwrap_err();
         assert_eq!(mismatch.code, "data_count_mismatch");
     }
 }

@@ -118,11 +118,7 @@ pub enum Progress {
         loss: f32,
     },
     /// Evaluated `done` of `total` test images after epoch `epoch`.
-    Evaluating {
-        epoch: usize,
-        done: usize,
-        total: usize,
-    },
+    Evaluating { epoch: usize, done: usize, total: usize },
     /// Epoch finished and evaluated.
     EpochDone(EpochStats),
     /// All epochs are done; further steps do nothing.
@@ -139,11 +135,7 @@ pub struct Diverged {
 
 enum Phase {
     Training,
-    Evaluating {
-        done: usize,
-        correct: usize,
-        loss_sum: f64,
-    },
+    Evaluating { done: usize, correct: usize, loss_sum: f64 },
     Finished,
     Failed,
 }
@@ -223,12 +215,7 @@ impl Trainer {
 
     /// Do one unit of work. `elapsed_ms` is the wall time since the previous step of
     /// this run (the yield included), charged to the epoch's training time.
-    pub fn step(
-        &mut self,
-        train: &Dataset,
-        test: &Dataset,
-        elapsed_ms: f64,
-    ) -> Result<Progress, Diverged> {
+    pub fn step(&mut self, train: &Dataset, test: &Dataset, elapsed_ms: f64) -> Result<Progress, Diverged> {
         match self.phase {
             Phase::Training => {
                 self.epoch_ms += elapsed_ms;
@@ -244,11 +231,7 @@ impl Trainer {
         let batches = self.batches_per_epoch();
         let start = self.next_batch * self.config.batch_size;
         let end = (start + self.config.batch_size).min(self.order.len());
-        train.fill_batch(
-            &self.order[start..end],
-            &mut self.cache.input,
-            &mut self.labels,
-        );
+        train.fill_batch(&self.order[start..end], &mut self.cache.input, &mut self.labels);
         self.mlp.forward_cached(&mut self.cache);
         if self.grad_output.nrows() != end - start {
             self.grad_output = DMatrix::zeros(end - start, CLASSES);
@@ -263,12 +246,8 @@ impl Trainer {
                 loss,
             });
         }
-        self.mlp.backward(
-            &self.cache,
-            &self.grad_output,
-            &mut self.grads,
-            InputGrad::Skip,
-        );
+        self.mlp
+            .backward(&self.cache, &self.grad_output, &mut self.grads, InputGrad::Skip);
         self.sgd.step(&mut self.mlp, &self.grads);
         self.epoch_loss_sum += loss as f64;
         self.loss_average = SMOOTHING * self.loss_average + (1.0 - SMOOTHING) * loss as f64;
@@ -305,8 +284,7 @@ impl Trainer {
         if self.eval_grad.nrows() != indices.len() {
             self.eval_grad = DMatrix::zeros(indices.len(), CLASSES);
         }
-        let chunk_loss =
-            softmax_cross_entropy(&self.eval_cache.output, &self.labels, &mut self.eval_grad);
+        let chunk_loss = softmax_cross_entropy(&self.eval_cache.output, &self.labels, &mut self.eval_grad);
         *loss_sum += chunk_loss as f64 * indices.len() as f64;
         *correct += predicted_classes(&self.eval_cache.output)
             .zip(&self.labels)
@@ -449,10 +427,7 @@ mod tests {
         let b = run(small(0.5));
         assert_eq!(a.mlp, b.mlp);
         assert_eq!(a.history, b.history);
-        let c = run(TrainConfig {
-            seed: 10,
-            ..small(0.5)
-        });
+        let c = run(TrainConfig { seed: 10, ..small(0.5) });
         assert_ne!(a.mlp, c.mlp);
     }
 
@@ -470,19 +445,12 @@ mod tests {
     fn csv_has_one_row_per_epoch() {
         let csv = run(small(0.5)).csv();
         let lines: Vec<&str> = csv.lines().collect();
-        assert_eq!(
-            lines[0],
-            "epoch,avg_loss,test_accuracy,seconds,samples_per_s"
-        );
+        assert_eq!(lines[0], "epoch,avg_loss,test_accuracy,seconds,samples_per_s");
         assert_eq!(lines.len(), 4);
         let fields: Vec<&str> = lines[1].split(',').collect();
         assert_eq!(fields.len(), 5);
         assert_eq!(fields[0], "1");
-        assert!(
-            fields.iter().all(|f| f.parse::<f64>().is_ok()),
-            "{}",
-            lines[1]
-        );
+        assert!(fields.iter().all(|f| f.parse::<f64>().is_ok()), "{}", lines[1]);
         assert_eq!(fields[3], "0.010", "seconds");
         assert_eq!(fields[4], "30000", "300 samples in 10 ms");
     }

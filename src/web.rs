@@ -40,8 +40,7 @@ pub fn panic_for_test() {
 fn object(entries: &[(&str, JsValue)]) -> JsValue {
     let obj = Object::new();
     for (key, value) in entries {
-        Reflect::set(&obj, &JsValue::from_str(key), value)
-            .expect("setting a key on a fresh object");
+        Reflect::set(&obj, &JsValue::from_str(key), value).expect("setting a key on a fresh object");
     }
     obj.into()
 }
@@ -193,10 +192,7 @@ fn progress_to_js(progress: &Progress, trainer: &Trainer) -> JsValue {
             loss,
         } => vec![
             ("kind", "batch".into()),
-            (
-                "x",
-                ((epoch - 1) as f64 + *batch as f64 / *batches as f64).into(),
-            ),
+            ("x", ((epoch - 1) as f64 + *batch as f64 / *batches as f64).into()),
             ("epoch", (*epoch as u32).into()),
             ("batch", (*batch as u32).into()),
             ("batches", (*batches as u32).into()),
@@ -224,10 +220,7 @@ fn progress_to_js(progress: &Progress, trainer: &Trainer) -> JsValue {
 
 fn diverged_to_js(d: &Diverged) -> JsValue {
     let loss = d.loss.to_string();
-    problem(
-        "train",
-        &Problem::new("train_diverged", &[&d.epoch, &d.batch, &loss]),
-    )
+    problem("train", &Problem::new("train_diverged", &[&d.epoch, &d.batch, &loss]))
 }
 
 impl Session {
@@ -243,8 +236,7 @@ impl Session {
 
     /// One step with the borrow held; returns what JS should see and whether to go on.
     fn step(&mut self, elapsed_ms: f64) -> (JsValue, bool) {
-        let (Some(trainer), Some(train), Some(test)) = (&mut self.trainer, &self.train, &self.test)
-        else {
+        let (Some(trainer), Some(train), Some(test)) = (&mut self.trainer, &self.train, &self.test) else {
             return (problem("train", &Problem::new("train_no_data", &[])), false);
         };
         match trainer.step(train, test, elapsed_ms) {
@@ -378,11 +370,7 @@ impl Lab {
                 }
                 if !go_on {
                     let failed = Reflect::get(&progress, &"ok".into()).is_ok_and(|v| v == false);
-                    break if failed {
-                        progress
-                    } else {
-                        JsValue::from_str("done")
-                    };
+                    break if failed { progress } else { JsValue::from_str("done") };
                 }
                 if let Err(e) = yield_to_browser().await {
                     state.borrow_mut().running = false;
@@ -442,10 +430,7 @@ impl Lab {
         object(&[
             ("digit", (top as u32).into()),
             ("confidence", probabilities[top].into()),
-            (
-                "probabilities",
-                Float32Array::from(probabilities.as_slice()).into(),
-            ),
+            ("probabilities", Float32Array::from(probabilities.as_slice()).into()),
             ("preview", preview),
             ("untrained", trainer.is_untrained().into()),
         ])

@@ -15,10 +15,7 @@ fn assert_passes(case: &CheckCase) {
         report.output_error
     );
     for row in &report.rows {
-        assert!(
-            row.passed && row.error_norm < TOLERANCE,
-            "{case:?}: {row:?}"
-        );
+        assert!(row.passed && row.error_norm < TOLERANCE, "{case:?}: {row:?}");
     }
 }
 

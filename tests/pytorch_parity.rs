@@ -33,16 +33,10 @@ fn tensor(v: &Value, key: &str) -> Result<Tensor, String> {
         .as_array()
         .ok_or_else(|| format!("`{key}.data` is not a list"))?
         .iter()
-        .map(|x| {
-            x.as_f64()
-                .ok_or_else(|| format!("`{key}.data` holds a non-number"))
-        })
+        .map(|x| x.as_f64().ok_or_else(|| format!("`{key}.data` holds a non-number")))
         .collect::<Result<Vec<_>, _>>()?;
     if shape.iter().product::<usize>() != data.len() {
-        return Err(format!(
-            "`{key}`: shape {shape:?} does not match {} values",
-            data.len()
-        ));
+        return Err(format!("`{key}`: shape {shape:?} does not match {} values", data.len()));
     }
     Ok(Tensor { shape, data })
 }
@@ -52,18 +46,9 @@ fn as_batch<T: Float>(t: &Tensor) -> Result<DMatrix<T>, String> {
     let (rows, cols) = match t.shape[..] {
         [n] => (1, n),
         [b, n] => (b, n),
-        _ => {
-            return Err(format!(
-                "expected a 1-D or 2-D tensor, got shape {:?}",
-                t.shape
-            ))
-        }
+        _ => return Err(format!("expected a 1-D or 2-D tensor, got shape {:?}", t.shape)),
     };
-    Ok(DMatrix::from_row_iterator(
-        rows,
-        cols,
-        t.data.iter().map(|&v| T::of(v)),
-    ))
+    Ok(DMatrix::from_row_iterator(rows, cols, t.data.iter().map(|&v| T::of(v))))
 }
 
 /// 2-norm of (ours - reference); both in row-major order of `reference.shape`.
@@ -86,9 +71,7 @@ fn error_norm<T: Float>(ours: &DMatrix<T>, reference: &Tensor) -> Result<f64, St
 
 fn dims(v: &Value, key: &str) -> Result<Vec<usize>, String> {
     match &v[key] {
-        Value::Number(n) => Ok(vec![
-            n.as_u64().ok_or(format!("`{key}` is not a size"))? as usize
-        ]),
+        Value::Number(n) => Ok(vec![n.as_u64().ok_or(format!("`{key}` is not a size"))? as usize]),
         Value::Array(list) => list
             .iter()
             .map(|d| {
@@ -111,9 +94,7 @@ fn check<T: Float>(v: &Value) -> Result<Vec<(String, f64)>, String> {
     }
     if let Some(reduction) = v.get("loss_reduction").and_then(Value::as_str) {
         if reduction != "mean" {
-            return Err(format!(
-                "loss_reduction `{reduction}` is not supported (mean only)"
-            ));
+            return Err(format!("loss_reduction `{reduction}` is not supported (mean only)"));
         }
     }
     let loss_name = v["loss"].as_str().ok_or("missing `loss`")?;
@@ -126,11 +107,7 @@ fn check<T: Float>(v: &Value) -> Result<Vec<(String, f64)>, String> {
     let params = v["params"].as_object().ok_or("missing `params`")?;
     let info = mlp.param_info();
     if params.len() != info.len() {
-        return Err(format!(
-            "{} parameters, the model has {}",
-            params.len(),
-            info.len()
-        ));
+        return Err(format!("{} parameters, the model has {}", params.len(), info.len()));
     }
     for p in &info {
         let t = tensor(&v["params"], &p.name)?;
@@ -143,11 +120,7 @@ fn check<T: Float>(v: &Value) -> Result<Vec<(String, f64)>, String> {
     let cache = mlp.forward(&x);
     let mut grad_output = DMatrix::zeros(batch, output_dim);
     let loss_value = match loss {
-        LossKind::Mse => mse(
-            &cache.output,
-            &as_batch::<T>(&tensor(v, "y")?)?,
-            &mut grad_output,
-        ),
+        LossKind::Mse => mse(&cache.output, &as_batch::<T>(&tensor(v, "y")?)?, &mut grad_output),
         LossKind::CrossEntropy => {
             let labels = dims(v, "labels")?;
             if labels.len() != batch || labels.iter().any(|&y| y >= output_dim) {
@@ -162,10 +135,7 @@ fn check<T: Float>(v: &Value) -> Result<Vec<(String, f64)>, String> {
     mlp.backward(&cache, &grad_output, &mut grads, InputGrad::Skip);
 
     let mut errors = vec![
-        (
-            "output".to_string(),
-            error_norm(&cache.output, &tensor(v, "output")?)?,
-        ),
+        ("output".to_string(), error_norm(&cache.output, &tensor(v, "output")?)?),
         (
             "loss_value".to_string(),
             (loss_value.as_f64() - v["loss_value"].as_f64().ok_or("missing `loss_value`")?).abs(),
@@ -186,10 +156,7 @@ fn check<T: Float>(v: &Value) -> Result<Vec<(String, f64)>, String> {
                     param.name, reference.shape, param.shape
                 ));
             }
-            errors.push((
-                format!("grads.{}", param.name),
-                error_norm(mine, &reference)?,
-            ));
+            errors.push((format!("grads.{}", param.name), error_norm(mine, &reference)?));
         }
     }
     Ok(errors)
@@ -242,10 +209,7 @@ fn every_fixture_matches_pytorch() {
         for path in files {
             match check_file(&path) {
                 Ok((name, worst)) => {
-                    println!(
-                        "ok   {}: largest error {worst:.3e} ({name})",
-                        path.display()
-                    );
+                    println!("ok   {}: largest error {worst:.3e} ({name})", path.display());
                     checked += 1;
                 }
                 Err(message) => {
@@ -255,10 +219,6 @@ fn every_fixture_matches_pytorch() {
             }
         }
     }
-    assert!(
-        failures.is_empty(),
-        "fixtures failed:\n{}",
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "fixtures failed:\n{}", failures.join("\n"));
     println!("pytorch parity: {checked} fixtures checked");
 }
