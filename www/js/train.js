@@ -1,7 +1,7 @@
 // Section 2: loading MNIST and training. Rust owns the loop, the numbers and the
 // validation; this file moves data between the form, the Lab and the screen.
 import { t, onLanguageChange } from "./i18n.js";
-import { showFieldError, clearFieldErrors, formatNumber, throttledPaint } from "./ui.js";
+import { showFieldError, clearFieldErrors, formatNumber, throttledPaint, nextPaint } from "./ui.js";
 import { loadMnist, describeDataError } from "./data.js";
 import { LossChart } from "./chart.js";
 
@@ -159,7 +159,14 @@ export function initTraining(wasm, lab) {
     }
   }
 
-  buttons.start.addEventListener("click", () => { if (configure()) run(); });
+  buttons.start.addEventListener("click", async () => {
+    if (!configure()) return;
+    // A fresh model and chart in this task; the first batch in a later one, so neither
+    // holds the page for long.
+    setState("training", "state_training", [0, form.epochs.value, 0, "…", "…", "…", "…"]);
+    await nextPaint();
+    run();
+  });
   buttons.pause.addEventListener("click", () => lab.pause());
   buttons.resume.addEventListener("click", () => run());
   buttons.stop.addEventListener("click", () => {
