@@ -33,7 +33,7 @@ export function nextPaint() {
 
 /** A number as the table shows it: 3 significant digits, exponent form when tiny. */
 export function formatNumber(x) {
-  if (!Number.isFinite(x)) return String(x);
+  if (!Number.isFinite(x) || x === 0) return String(x);
   return x !== 0 && Math.abs(x) < 1e-3 ? x.toExponential(2) : x.toPrecision(4);
 }
 
