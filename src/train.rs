@@ -363,6 +363,49 @@ impl Trainer {
     }
 }
 
+/// Throughput of the seed's configuration, for the benchmark command.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Throughput {
+    pub samples_per_s: f64,
+    /// One evaluation of the whole test set
+    pub eval_seconds: f64,
+}
+
+/// Time `batches` training steps of the Assignment preset back to back, then one
+/// evaluation of `test`. `now_ms` is the clock (`Instant` natively, `performance.now()`
+/// in the browser).
+pub fn measure_throughput(train: &Dataset, test: &Dataset, batches: usize, now_ms: impl Fn() -> f64) -> Throughput {
+    let config = TrainConfig::assignment();
+    let batch_size = config.batch_size;
+    let mut trainer = Trainer::new(config, train.len());
+    let start = now_ms();
+    let mut samples = 0;
+    for _ in 0..batches {
+        if let Ok(Progress::Batch { .. }) = trainer.step(train, test, 0.0) {
+            samples += batch_size;
+        }
+    }
+    let train_ms = now_ms() - start;
+    // One training sample, then the evaluation of the whole test set.
+    let mut eval = Trainer::new(
+        TrainConfig {
+            train_limit: Some(1),
+            epochs: 1,
+            ..TrainConfig::assignment()
+        },
+        1,
+    );
+    let _ = eval.step(train, test, 0.0);
+    let start = now_ms();
+    while !eval.is_finished() {
+        let _ = eval.step(train, test, 0.0);
+    }
+    Throughput {
+        samples_per_s: samples as f64 / (train_ms / 1000.0),
+        eval_seconds: (now_ms() - start) / 1000.0,
+    }
+}
+
 /// The arg-max class of each row of logits (B, classes).
 pub fn predicted_classes(logits: &DMatrix<f32>) -> impl Iterator<Item = usize> + '_ {
     logits.row_iter().map(|row| row.transpose().imax())

@@ -443,35 +443,10 @@ impl Lab {
         let (Some(train), Some(test)) = (&session.train, &session.test) else {
             return problem("train", &Problem::new("train_no_data", &[]));
         };
-        let config = TrainConfig::assignment();
-        let batch_size = config.batch_size;
-        let mut trainer = Trainer::new(config, train.len());
-        let start = now_ms();
-        for _ in 0..batches {
-            if trainer.step(train, test, 0.0).is_err() {
-                return problem("train", &Problem::new("train_no_data", &[]));
-            }
-        }
-        let train_ms = now_ms() - start;
-        let mut eval = Trainer::new(
-            TrainConfig {
-                train_limit: Some(1),
-                epochs: 1,
-                ..TrainConfig::assignment()
-            },
-            train.len(),
-        );
-        let _ = eval.step(train, test, 0.0);
-        let start = now_ms();
-        while !eval.is_finished() {
-            let _ = eval.step(train, test, 0.0);
-        }
+        let figures = crate::train::measure_throughput(train, test, batches as usize, now_ms);
         object(&[
-            (
-                "samplesPerS",
-                (f64::from(batches) * batch_size as f64 / (train_ms / 1000.0)).into(),
-            ),
-            ("evalSeconds", ((now_ms() - start) / 1000.0).into()),
+            ("samplesPerS", figures.samples_per_s.into()),
+            ("evalSeconds", figures.eval_seconds.into()),
         ])
     }
 

