@@ -39,51 +39,73 @@ thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
 }
 
-/// C = A B (overwrites C).   A: (m, k), B: (k, n), C: (m, n)
+/// C = A B (overwrites C), with C's element (i, j) at `c[i * rsc + j * csc]`.
+/// A: (m, k), B: (k, n), C: (m, n)
 ///
-/// Exact zeros are skipped: a column of A that is all zero adds nothing, and a column
-/// of B that is all zero gives a zero column of C. MNIST batches have about 290 of 784
-/// pixels blank in every image, so the first layer's forward and weight gradient skip
-/// over a third of their work, with the same result to the bit.
-pub fn gemm(m: usize, n: usize, k: usize, ops: Operands<'_>, c: &mut [f32], ldc: usize) {
+/// Exact zeros are skipped: a p where A's column or B's row is all zero adds nothing,
+/// and a column of B that is all zero gives a zero column of C. MNIST batches have
+/// about 290 of 784 pixels blank in every image, so the first layer's forward and
+/// weight gradient skip over a third of their work, with the same result to the bit.
+pub fn gemm(m: usize, n: usize, k: usize, ops: Operands<'_>, c: &mut [f32], (rsc, csc): (usize, usize)) {
     SCRATCH.with_borrow_mut(|s| {
-        let column_is_zero = |src: &[f32], at: usize, len: usize| src[at..][..len].iter().all(|&v| v == 0.0);
+        let is_zero = |src: &[f32], at: usize, len: usize| src[at..][..len].iter().all(|&v| v == 0.0);
         s.live_k.clear();
-        s.live_k
-            .extend((0..k).filter(|&p| ops.rsa != 1 || !column_is_zero(ops.a, p * ops.csa, m)));
+        s.live_k.extend((0..k).filter(|&p| {
+            !(ops.rsa == 1 && is_zero(ops.a, p * ops.csa, m)) && !(ops.csb == 1 && is_zero(ops.b, p * ops.rsb, n))
+        }));
         s.live_n.clear();
         s.live_n
-            .extend((0..n).filter(|&j| ops.rsb != 1 || !column_is_zero(ops.b, j * ops.csb, k)));
+            .extend((0..n).filter(|&j| ops.rsb != 1 || !is_zero(ops.b, j * ops.csb, k)));
+        let depth = s.live_k.len();
         for j in 0..n {
-            if ops.rsb == 1 && s.live_n.binary_search(&j).is_err() {
-                c[j * ldc..][..m].fill(0.0);
+            if depth == 0 || s.live_n.binary_search(&j).is_err() {
+                (0..m).for_each(|i| c[i * rsc + j * csc] = 0.0);
             }
         }
-        let depth = s.live_k.len();
         if depth == 0 {
-            s.live_n.iter().for_each(|&j| c[j * ldc..][..m].fill(0.0));
             return;
         }
         // A in panels of MR rows: panel r holds, for each live p, rows r*MR.. of column p.
         pack::<MR>(&mut s.a_panels, ops.a, (ops.rsa, ops.csa), None, m, &s.live_k);
         // B^T in panels of NR live columns of B, the same way.
+        let live = s.live_n.len();
         pack::<NR>(
             &mut s.b_panels,
             ops.b,
             (ops.csb, ops.rsb),
             Some(&s.live_n),
-            s.live_n.len(),
+            live,
             &s.live_k,
         );
-        // B's panel stays hot in L1 while A's panels stream past it.
-        for (jp, b_panel) in s.b_panels.chunks_exact(NR * depth).enumerate() {
-            let columns = &s.live_n[jp * NR..(jp * NR + NR).min(s.live_n.len())];
-            for (ip, a_panel) in s.a_panels.chunks_exact(MR * depth).enumerate() {
-                let tile = tile(depth, a_panel, b_panel);
-                let i0 = ip * MR;
-                let rows = MR.min(m - i0);
-                for (&j, column) in columns.iter().zip(&tile) {
-                    c[j * ldc + i0..][..rows].copy_from_slice(&column[..rows]);
+        // One tile of C from panel ip of A and panel jp of B, stored where it belongs.
+        let mut store = |ip: usize, jp: usize, a_panel: &[f32], b_panel: &[f32]| {
+            let tile = tile(depth, a_panel, b_panel);
+            let (i0, columns) = (ip * MR, &s.live_n[jp * NR..(jp * NR + NR).min(live)]);
+            let rows = MR.min(m - i0);
+            for (&j, column) in columns.iter().zip(&tile) {
+                if rsc == 1 {
+                    c[i0 + j * csc..][..rows].copy_from_slice(&column[..rows]);
+                } else {
+                    column[..rows]
+                        .iter()
+                        .enumerate()
+                        .for_each(|(i, &v)| c[(i0 + i) * rsc + j * csc] = v);
+                }
+            }
+        };
+        // The larger operand's panel stays hot in L1 while the smaller one's panels,
+        // which fit in L2, stream past it: each panel of the larger is read once.
+        let (a_panels, b_panels) = (s.a_panels.chunks_exact(MR * depth), s.b_panels.chunks_exact(NR * depth));
+        if s.a_panels.len() >= s.b_panels.len() {
+            for (ip, a_panel) in a_panels.enumerate() {
+                for (jp, b_panel) in b_panels.clone().enumerate() {
+                    store(ip, jp, a_panel, b_panel);
+                }
+            }
+        } else {
+            for (jp, b_panel) in b_panels.enumerate() {
+                for (ip, a_panel) in a_panels.clone().enumerate() {
+                    store(ip, jp, a_panel, b_panel);
                 }
             }
         }
@@ -206,7 +228,7 @@ mod tests {
             csb: k,
         };
         let mut c = vec![f32::NAN; m * n];
-        gemm(m, n, k, ops, &mut c, m);
+        gemm(m, n, k, ops, &mut c, (1, m));
         for j in 0..n {
             for i in 0..m {
                 let expected: f32 = (0..k).map(|p| a[i + p * m] * b[p + j * k]).sum();
@@ -214,7 +236,7 @@ mod tests {
             }
         }
         let zeros = vec![0.0; m * k];
-        gemm(m, n, k, Operands { a: &zeros, ..ops }, &mut c, m);
+        gemm(m, n, k, Operands { a: &zeros, ..ops }, &mut c, (1, m));
         assert!(c.iter().all(|&v| v == 0.0), "an all-zero A gives zero");
     }
 
@@ -241,11 +263,13 @@ mod tests {
                     rsb,
                     csb,
                 };
-                let mut c = vec![f32::NAN; m * n];
-                gemm(m, n, k, ops, &mut c, m);
+                let (mut c, mut c_rows) = (vec![f32::NAN; m * n], vec![f32::NAN; m * n]);
+                gemm(m, n, k, ops, &mut c, (1, m));
+                gemm(m, n, k, ops, &mut c_rows, (n, 1)); // C row-major
                 for j in 0..n {
                     for i in 0..m {
                         let expected: f32 = (0..k).map(|p| a[i * rsa + p * csa] * b[p * rsb + j * csb]).sum();
+                        assert_eq!(c[j * m + i], c_rows[i * n + j], "the same values, row-major");
                         let got = c[j * m + i];
                         assert!(
                             (got - expected).abs() < 1e-3,

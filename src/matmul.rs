@@ -48,16 +48,17 @@ fn as_f32<'a, T: Float>(
 pub fn x_wt<T: Float>(x: &DMatrix<T>, w: &DMatrix<T>, h: &mut DMatrix<T>) {
     if let Some((x, w, h)) = as_f32(x, w, h) {
         let ((batch, inputs), outputs) = (x.shape(), w.nrows());
-        // A(b, i) = x[b + i * B], B(i, o) = w[o + i * out]
+        // As h^T = W x^T, so the batch (small) is the side that streams from L2.
+        // A(o, i) = w[o + i * out], B(i, b) = x[b + i * B], C(o, b) = h[b + o * B]
         let ops = Operands {
-            a: x.as_slice(),
+            a: w.as_slice(),
             rsa: 1,
-            csa: batch,
-            b: w.as_slice(),
-            rsb: outputs,
+            csa: outputs,
+            b: x.as_slice(),
+            rsb: batch,
             csb: 1,
         };
-        gemm(batch, outputs, inputs, ops, h.as_mut_slice(), batch);
+        gemm(outputs, batch, inputs, ops, h.as_mut_slice(), (batch, 1));
     } else if large(&[x.nrows(), x.ncols(), w.nrows()]) {
         h.gemm(T::one(), x, &transposed(w), T::zero());
     } else {
@@ -78,7 +79,7 @@ pub fn gt_x<T: Float>(g: &DMatrix<T>, x: &DMatrix<T>, dw: &mut DMatrix<T>) {
             rsb: 1,
             csb: batch,
         };
-        gemm(outputs, inputs, batch, ops, dw.as_mut_slice(), outputs);
+        gemm(outputs, inputs, batch, ops, dw.as_mut_slice(), (1, outputs));
     } else if large(&[g.nrows(), g.ncols(), x.ncols()]) {
         dw.gemm(T::one(), &transposed(g), x, T::zero());
     } else {
@@ -99,7 +100,7 @@ pub fn g_w<T: Float>(g: &DMatrix<T>, w: &DMatrix<T>, dx: &mut DMatrix<T>) {
             rsb: 1,
             csb: outputs,
         };
-        gemm(batch, inputs, outputs, ops, dx.as_mut_slice(), batch);
+        gemm(batch, inputs, outputs, ops, dx.as_mut_slice(), (1, batch));
     } else if large(&[g.nrows(), g.ncols(), w.ncols()]) {
         dx.gemm(T::one(), g, w, T::zero());
     } else {
