@@ -50,9 +50,10 @@ pub fn gemm(m: usize, n: usize, k: usize, ops: Operands<'_>, c: &mut [f32], (rsc
     SCRATCH.with_borrow_mut(|s| {
         let is_zero = |src: &[f32], at: usize, len: usize| src[at..][..len].iter().all(|&v| v == 0.0);
         s.live_k.clear();
-        s.live_k.extend((0..k).filter(|&p| {
-            !(ops.rsa == 1 && is_zero(ops.a, p * ops.csa, m)) && !(ops.csb == 1 && is_zero(ops.b, p * ops.rsb, n))
-        }));
+        let zero_column_of_a = |p: usize| ops.rsa == 1 && is_zero(ops.a, p * ops.csa, m);
+        let zero_row_of_b = |p: usize| ops.csb == 1 && is_zero(ops.b, p * ops.rsb, n);
+        s.live_k
+            .extend((0..k).filter(|&p| !zero_column_of_a(p) && !zero_row_of_b(p)));
         s.live_n.clear();
         s.live_n
             .extend((0..n).filter(|&j| ops.rsb != 1 || !is_zero(ops.b, j * ops.csb, k)));
