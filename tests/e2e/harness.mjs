@@ -11,6 +11,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
 export const DIST = path.join(ROOT, "dist");
 export const SHOTS = path.join(ROOT, "target", "e2e-screenshots");
 export const PREFIX = "/course/mlp/";
+export const MIRROR = "/shared-data/mnist/";
 
 const TYPES = {
   ".html": "text/html; charset=utf-8", ".js": "text/javascript", ".css": "text/css",
@@ -28,6 +29,12 @@ export async function serveDist(overrides = {}) {
   }
   const server = http.createServer((req, res) => {
     const url = new URL(req.url, "http://localhost");
+    // A second home for the data, as a course site might keep it (for `?data=`).
+    if (url.pathname.startsWith(MIRROR)) {
+      const file = path.join(DIST, "data", path.basename(url.pathname));
+      if (!fs.existsSync(file)) return res.writeHead(404).end("not found");
+      return res.writeHead(200, { "content-type": "application/gzip" }).end(fs.readFileSync(file));
+    }
     if (!url.pathname.startsWith(PREFIX)) {
       res.writeHead(404).end("outside the course folder");
       return;
@@ -56,7 +63,11 @@ export async function serveDist(overrides = {}) {
   });
   await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address();
-  return { url: `http://127.0.0.1:${port}${PREFIX}`, close: () => new Promise((r) => server.close(r)) };
+  const close = () => new Promise((resolve) => {
+    server.close(resolve);
+    server.closeAllConnections(); // the browser's keep-alive sockets would hold close() up
+  });
+  return { url: `http://127.0.0.1:${port}${PREFIX}`, close };
 }
 
 /** Debian's Chromium, headless, with the flags this closed network needs. */

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import zlib from "node:zlib";
 import path from "node:path";
-import { serveDist, launchBrowser, openPage, screenshot, waitForText, DIST } from "./harness.mjs";
+import { serveDist, launchBrowser, openPage, screenshot, waitForText, DIST, MIRROR } from "./harness.mjs";
 
 let server, browser;
 before(async () => {
@@ -76,6 +76,11 @@ test("trains, pauses and resumes exactly, downloads the CSV, and never blocks th
     assert.ok(seconds > 0 && rate > 0, line);
   });
 
+  const [chart] = await Promise.all([page.waitForEvent("download"), page.click('[data-testid="download-chart"]')]);
+  const png = fs.readFileSync(await chart.path());
+  assert.equal(png.subarray(1, 4).toString(), "PNG", "the chart downloads as a PNG");
+  assert.ok(png.length > 5000, `a real picture, ${png.length} bytes`);
+
   const allLongTasks = await page.evaluate(() => window.__longTasks);
   assert.ok(allLongTasks.some((t) => t.start < startedAt), "the observer sees the (known, pre-training) MNIST parse");
   const longTasks = allLongTasks.filter((t) => t.start >= startedAt);
@@ -137,3 +142,12 @@ for (const [label, file, bytes, expected] of [
     }
   });
 }
+
+test("?data= loads MNIST from another place on the host", async () => {
+  const { page, errors } = await openPage(browser.context, `${server.url}?lang=en&data=${MIRROR}`);
+  await waitForState(page, "ready", 60_000);
+  const fetched = await page.evaluate(() => performance.getEntriesByType("resource").map((e) => new URL(e.name).pathname));
+  assert.ok(fetched.includes(`${MIRROR}train-images-idx3-ubyte.gz`), fetched.join(" "));
+  assert.ok(!fetched.some((p) => p.includes("/course/mlp/data/")), "nothing from the page's own data folder");
+  assert.deepEqual(errors, []);
+});
