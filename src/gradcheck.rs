@@ -107,12 +107,6 @@ pub struct CheckReport {
     pub rows: Vec<CheckRow>,
 }
 
-impl CheckReport {
-    pub fn all_passed(&self) -> bool {
-        self.output_passed && self.rows.iter().all(|r| r.passed)
-    }
-}
-
 /// Build a case from the page's text fields; `batch` empty means one 1-D sample.
 pub fn parse_case(
     input_dim: &str,

@@ -159,19 +159,7 @@ impl<T: Float> Mlp<T> {
         self.output_layer.outputs()
     }
 
-    /// The same model in another float type (f32 <-> f64).
-    pub fn cast<U: Float>(&self) -> Mlp<U> {
-        let cast_linear = |l: &Linear<T>| Linear {
-            weight: l.weight.map(|v| U::of(v.as_f64())),
-            bias: l.bias.map(|v| U::of(v.as_f64())),
-        };
-        Mlp {
-            layers: self.layers.iter().map(cast_linear).collect(),
-            output_layer: cast_linear(&self.output_layer),
-        }
-    }
-
-    /// All `(layer, is_output)` pairs in `state_dict` order.
+    /// Every layer with its `state_dict` prefix (`layers.{i}`, `output_layer`), in order.
     fn linears(&self) -> impl Iterator<Item = (String, &Linear<T>)> {
         let hidden = self.layers.iter().enumerate().map(|(i, l)| (format!("layers.{i}"), l));
         hidden.chain(std::iter::once(("output_layer".to_string(), &self.output_layer)))
@@ -193,10 +181,6 @@ impl<T: Float> Mlp<T> {
                 ]
             })
             .collect()
-    }
-
-    pub fn param_count(&self) -> usize {
-        self.linears().map(|(_, l)| l.weight.len() + l.bias.len()).sum()
     }
 
     /// Every parameter's storage, in `state_dict` order (column-major within a tensor).

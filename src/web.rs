@@ -449,11 +449,6 @@ impl Lab {
             ("evalSeconds", figures.eval_seconds.into()),
         ])
     }
-
-    /// Whether MNIST is loaded.
-    pub fn has_data(&self) -> bool {
-        self.state.borrow().train.is_some()
-    }
 }
 
 impl Default for Lab {
