@@ -28,6 +28,21 @@ async function draw(strokes) {
   }
 }
 
+/** The same with a finger: touch events through the DevTools protocol (pointerType "touch"). */
+async function drawByTouch(strokes) {
+  const canvas = page.locator('[data-testid="draw-canvas"]');
+  await canvas.scrollIntoViewIfNeeded();
+  const box = await canvas.boundingBox();
+  const cdp = await browser.context.newCDPSession(page);
+  const at = ([x, y]) => [{ x: box.x + x, y: box.y + y }];
+  for (const stroke of strokes) {
+    await cdp.send("Input.dispatchTouchEvent", { type: "touchStart", touchPoints: at(stroke[0]) });
+    for (const point of stroke.slice(1)) await cdp.send("Input.dispatchTouchEvent", { type: "touchMove", touchPoints: at(point) });
+    await cdp.send("Input.dispatchTouchEvent", { type: "touchEnd", touchPoints: [] });
+  }
+  await cdp.detach();
+}
+
 const line = (x0, y0, x1, y1, n = 12) => Array.from({ length: n + 1 }, (_, i) => [x0 + ((x1 - x0) * i) / n, y0 + ((y1 - y0) * i) / n]);
 const ellipse = (cx, cy, rx, ry, n = 40) => Array.from({ length: n + 3 }, (_, i) => [cx + rx * Math.sin((2 * Math.PI * i) / n), cy - ry * Math.cos((2 * Math.PI * i) / n)]);
 
@@ -69,6 +84,17 @@ test("after a Fast epoch, mouse-drawn 1, 0 and 7 are read right at any size and 
     assert.ok(got.confidence > 0.5, `case ${i}: confidence ${got.confidence}`);
     await clear();
   }
+});
+
+test("a digit drawn with a finger is read right, and the page does not scroll", async () => {
+  await clear();
+  const before = await page.evaluate(() => window.scrollY);
+  await drawByTouch([line(70, 50, 210, 50), line(210, 50, 120, 245)]);
+  await page.waitForFunction(() => document.querySelector('[data-testid="prediction"]').dataset.digit !== "");
+  assert.equal((await prediction()).digit, "7");
+  assert.equal(await page.evaluate(() => window.scrollY), before, "touch-action: none keeps the page still");
+  await screenshot(page, "draw-touch-7", "#draw");
+  await clear();
 });
 
 test("drawing during training works and training carries on", async () => {
