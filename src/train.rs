@@ -165,6 +165,7 @@ pub struct Trainer {
     labels: Vec<usize>,
     eval_cache: Cache<f32>,
     eval_grad: DMatrix<f32>,
+    eval_indices: Vec<usize>,
 }
 
 impl Trainer {
@@ -181,6 +182,7 @@ impl Trainer {
             labels: Vec::with_capacity(config.batch_size),
             eval_cache: mlp.new_cache(EVAL_CHUNK),
             eval_grad: DMatrix::zeros(EVAL_CHUNK, CLASSES),
+            eval_indices: Vec::with_capacity(EVAL_CHUNK),
             sgd: Sgd {
                 learning_rate: config.learning_rate,
             },
@@ -278,8 +280,10 @@ impl Trainer {
             unreachable!("evaluate_chunk runs only while evaluating");
         };
         let end = (*done + EVAL_CHUNK).min(test.len());
-        let indices: Vec<usize> = (*done..end).collect();
-        test.fill_batch(&indices, &mut self.eval_cache.input, &mut self.labels);
+        self.eval_indices.clear();
+        self.eval_indices.extend(*done..end);
+        let indices = &self.eval_indices;
+        test.fill_batch(indices, &mut self.eval_cache.input, &mut self.labels);
         self.mlp.forward_cached(&mut self.eval_cache);
         if self.eval_grad.nrows() != indices.len() {
             self.eval_grad = DMatrix::zeros(indices.len(), CLASSES);
