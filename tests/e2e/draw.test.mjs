@@ -56,18 +56,23 @@ async function clear() {
   assert.equal((await prediction()).digit, "", "Clear resets the prediction");
 }
 
-test("before training the pad says the model is untrained and offers quick training", async () => {
-  await draw([line(140, 50, 140, 230)]);
+test("before training the pad says so; one click trains, and the drawing is read as the model learns", async () => {
+  await draw([line(140, 40, 132, 240)]);
   assert.ok(await page.isVisible('[data-testid="quick-train"]'));
   assert.match(await page.textContent("#prediction-text"), /untrained/);
+  assert.equal(await page.getAttribute('[data-testid="prediction"]', "data-untrained"), "true");
+  await page.click('[data-testid="quick-train"]'); // the Fast preset for one epoch
+  await page.waitForSelector('[data-testid="train-status"][data-state="done"]', { timeout: 180_000 });
+  assert.equal(await page.inputValue('[data-testid="tr-lr"]'), "0.5");
+  assert.equal(await page.inputValue('[data-testid="tr-epochs"]'), "1");
+  // The drawing was not touched: it is re-read because the weights changed.
+  await page.waitForSelector('[data-testid="prediction"][data-untrained="false"]');
+  assert.equal((await prediction()).digit, "1");
+  assert.ok(!(await page.isVisible('[data-testid="quick-train"]')));
   await clear();
 });
 
 test("after a Fast epoch, mouse-drawn 1, 0 and 7 are read right at any size and place", async () => {
-  await page.click('[data-testid="preset-fast"]');
-  await page.fill('[data-testid="tr-epochs"]', "1");
-  await page.click('[data-testid="train-start"]');
-  await page.waitForSelector('[data-testid="train-status"][data-state="done"]', { timeout: 180_000 });
   const cases = [
     ["1", [line(140, 40, 132, 240)]],
     ["1", [line(60, 30, 58, 110)]], // small, top-left corner

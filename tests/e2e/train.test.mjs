@@ -143,9 +143,11 @@ for (const [label, file, bytes, expected] of [
   });
 }
 
-test("?data= loads MNIST from another place on the host", async () => {
-  const { page, errors } = await openPage(browser.context, `${server.url}?lang=en&data=${MIRROR}`);
-  await waitForState(page, "ready", 60_000);
+test("?data= loads MNIST from another place on the host, and autostart=1 trains at once", async () => {
+  const settings = "lang=en&train_limit=1280&epochs=1&lr=0.5&autostart=1";
+  const { page, errors } = await openPage(browser.context, `${server.url}?${settings}&data=${MIRROR}`);
+  await waitForState(page, "done", 60_000);
+  assert.equal((await epochRows(page)).length, 1, "one epoch trained without a click");
   const fetched = await page.evaluate(() => performance.getEntriesByType("resource").map((e) => new URL(e.name).pathname));
   assert.ok(fetched.includes(`${MIRROR}train-images-idx3-ubyte.gz`), fetched.join(" "));
   assert.ok(!fetched.some((p) => p.includes("/course/mlp/data/")), "nothing from the page's own data folder");

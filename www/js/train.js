@@ -59,7 +59,7 @@ export function initTraining(wasm, lab) {
   function onProgress(p) {
     if (p.ok === false) return; // reported when run resolves
     lastProgress = p;
-    announceModelChange();
+    announceModelChange(p.kind === "epoch");
     if (p.epoch !== undefined) statusEl.dataset.epoch = String(p.epoch);
     if (p.kind === "batch") chart.addBatch(p);
     if (p.kind === "batch" || p.kind === "evaluating") scheduleStatus(p);
@@ -145,6 +145,7 @@ export function initTraining(wasm, lab) {
       outcome = { ok: false, code: "panic", args: [e?.message ?? e] };
     }
     running = null;
+    announceModelChange(true);
     const epochsDone = table.rows.length;
     if (outcome === "paused") {
       setState("paused", "state_paused", [statusEl.dataset.epoch, form.epochs.value]);
