@@ -109,7 +109,7 @@ pub fn g_w<T: Float>(g: &DMatrix<T>, w: &DMatrix<T>, dx: &mut DMatrix<T>) {
 }
 
 /// Forward: h = x W^T.   x: (B, in), w: (out, in), h: (B, out)
-pub fn naive_x_wt<T: Float>(x: &DMatrix<T>, w: &DMatrix<T>, h: &mut DMatrix<T>) {
+fn naive_x_wt<T: Float>(x: &DMatrix<T>, w: &DMatrix<T>, h: &mut DMatrix<T>) {
     let (batch, inputs) = x.shape();
     let outputs = w.nrows();
     debug_assert_eq!(w.ncols(), inputs);
@@ -127,7 +127,7 @@ pub fn naive_x_wt<T: Float>(x: &DMatrix<T>, w: &DMatrix<T>, h: &mut DMatrix<T>) 
 }
 
 /// Weight gradient: dW = g^T x.   g: (B, out), x: (B, in), dw: (out, in)
-pub fn naive_gt_x<T: Float>(g: &DMatrix<T>, x: &DMatrix<T>, dw: &mut DMatrix<T>) {
+fn naive_gt_x<T: Float>(g: &DMatrix<T>, x: &DMatrix<T>, dw: &mut DMatrix<T>) {
     let (batch, outputs) = g.shape();
     let inputs = x.ncols();
     debug_assert_eq!(x.nrows(), batch);
@@ -141,7 +141,7 @@ pub fn naive_gt_x<T: Float>(g: &DMatrix<T>, x: &DMatrix<T>, dw: &mut DMatrix<T>)
 }
 
 /// Input gradient: dx = g W.   g: (B, out), w: (out, in), dx: (B, in)
-pub fn naive_g_w<T: Float>(g: &DMatrix<T>, w: &DMatrix<T>, dx: &mut DMatrix<T>) {
+fn naive_g_w<T: Float>(g: &DMatrix<T>, w: &DMatrix<T>, dx: &mut DMatrix<T>) {
     let (batch, outputs) = g.shape();
     let inputs = w.ncols();
     debug_assert_eq!(w.nrows(), outputs);

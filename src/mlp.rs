@@ -340,7 +340,7 @@ impl<T: Float> Grads<T> {
 }
 
 /// Resize without reallocating when the shape already fits.
-fn resize<T: Float>(m: &mut DMatrix<T>, rows: usize, cols: usize) {
+pub(crate) fn resize<T: Float>(m: &mut DMatrix<T>, rows: usize, cols: usize) {
     if m.shape() != (rows, cols) {
         *m = DMatrix::zeros(rows, cols);
     }

@@ -6,6 +6,7 @@
 
 use crate::fields::Problem;
 use crate::float::Float;
+use crate::mlp::resize;
 use flate2::read::MultiGzDecoder;
 use nalgebra::DMatrix;
 use std::borrow::Cow;
@@ -155,9 +156,7 @@ impl Dataset {
     /// Write samples `indices` into `x` (B, 784) scaled to [0, 1], and their labels.
     pub fn fill_batch<T: Float>(&self, indices: &[usize], x: &mut DMatrix<T>, labels: &mut Vec<usize>) {
         let batch = indices.len();
-        if x.shape() != (batch, IMAGE_PIXELS) {
-            *x = DMatrix::zeros(batch, IMAGE_PIXELS);
-        }
+        resize(x, batch, IMAGE_PIXELS);
         let scale = T::of(1.0 / 255.0);
         labels.clear();
         labels.extend(indices.iter().map(|&i| self.label(i)));

@@ -6,7 +6,7 @@
 
 use crate::fields::{parse_count, parse_dims, parse_positive, parse_seed, Problem};
 use crate::loss::softmax_cross_entropy;
-use crate::mlp::{Cache, Grads, InputGrad, Mlp};
+use crate::mlp::{resize, Cache, Grads, InputGrad, Mlp};
 use crate::mnist::{Dataset, CLASSES, IMAGE_PIXELS};
 use crate::optim::Sgd;
 use nalgebra::DMatrix;
@@ -235,9 +235,7 @@ impl Trainer {
         let end = (start + self.config.batch_size).min(self.order.len());
         train.fill_batch(&self.order[start..end], &mut self.cache.input, &mut self.labels);
         self.mlp.forward_cached(&mut self.cache);
-        if self.grad_output.nrows() != end - start {
-            self.grad_output = DMatrix::zeros(end - start, CLASSES);
-        }
+        resize(&mut self.grad_output, end - start, CLASSES);
         let loss = softmax_cross_entropy(&self.cache.output, &self.labels, &mut self.grad_output);
         self.next_batch += 1;
         if !loss.is_finite() || loss > DIVERGED_LOSS {
@@ -285,9 +283,7 @@ impl Trainer {
         let indices = &self.eval_indices;
         test.fill_batch(indices, &mut self.eval_cache.input, &mut self.labels);
         self.mlp.forward_cached(&mut self.eval_cache);
-        if self.eval_grad.nrows() != indices.len() {
-            self.eval_grad = DMatrix::zeros(indices.len(), CLASSES);
-        }
+        resize(&mut self.eval_grad, indices.len(), CLASSES);
         let chunk_loss = softmax_cross_entropy(&self.eval_cache.output, &self.labels, &mut self.eval_grad);
         *loss_sum += chunk_loss as f64 * indices.len() as f64;
         *correct += predicted_classes(&self.eval_cache.output)
