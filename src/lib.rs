@@ -9,6 +9,7 @@
 //! | [`float`] | the `Float` trait: f32 for training, f64 for checking |
 //! | [`matmul`] | the three matrix products a layer needs (forward, weight grad, input grad) |
 //! | [`gemm`] | the f32 micro-kernel behind the products in the browser |
+//! | [`sparse`] | the first layer's products over only the nonzero pixels |
 //! | [`activation`] | sigmoid and its derivative |
 //! | [`mlp`] | `Mlp`: parameters, `forward` (fills the cache), `backward` (reads it) |
 //! | [`loss`] | MSE and fused softmax cross-entropy: value and dL/doutput |
@@ -34,6 +35,7 @@ pub mod matmul;
 pub mod mlp;
 pub mod mnist;
 pub mod optim;
+pub mod sparse;
 pub mod train;
 
 #[cfg(target_arch = "wasm32")]

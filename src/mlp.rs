@@ -7,6 +7,7 @@
 use crate::activation::{sigmoid, sigmoid_grad_from_output};
 use crate::float::Float;
 use crate::matmul::{g_w, gt_x, x_wt};
+use crate::sparse::{self, Nonzeros};
 use nalgebra::{DMatrix, DVector};
 use rand::{Rng, SeedableRng};
 
@@ -43,8 +44,12 @@ impl<T: Float> Linear<T> {
     }
 
     /// h = x W^T + b.   x: (B, in), h: (B, out)
-    fn forward(&self, x: &DMatrix<T>, h: &mut DMatrix<T>) {
-        x_wt(x, &self.weight, h);
+    /// `nonzeros`, when given, indexes a mostly-zero x (the pixels), for the sparse product.
+    fn forward(&self, x: &DMatrix<T>, nonzeros: Option<&Nonzeros<T>>, h: &mut DMatrix<T>) {
+        match nonzeros {
+            Some(nonzeros) => sparse::x_wt(nonzeros, &self.weight, h),
+            None => x_wt(x, &self.weight, h),
+        }
         for (mut column, &b) in h.column_iter_mut().zip(self.bias.iter()) {
             column.add_scalar_mut(b);
         }
@@ -52,9 +57,18 @@ impl<T: Float> Linear<T> {
 
     /// Given g = dL/dh (B, out) and the forward input x (B, in):
     /// dW = g^T x (out, in), db = sum over the batch of g (out,), and, when asked,
-    /// dx = g W (B, in).
-    fn backward(&self, x: &DMatrix<T>, g: &DMatrix<T>, grad: &mut LinearGrad<T>, dx: Option<&mut DMatrix<T>>) {
-        gt_x(g, x, &mut grad.weight);
+    /// dx = g W (B, in). `nonzeros` as in `forward`.
+    fn backward(
+        &self,
+        (x, nonzeros): (&DMatrix<T>, Option<&Nonzeros<T>>),
+        g: &DMatrix<T>,
+        grad: &mut LinearGrad<T>,
+        dx: Option<&mut DMatrix<T>>,
+    ) {
+        match nonzeros {
+            Some(nonzeros) => sparse::gt_x(g, nonzeros, &mut grad.weight),
+            None => gt_x(g, x, &mut grad.weight),
+        }
         for (db, column) in grad.bias.iter_mut().zip(g.column_iter()) {
             *db = column.sum();
         }
@@ -75,6 +89,8 @@ pub struct Cache<T: Float> {
     pub sigmoid: Vec<DMatrix<T>>,
     /// `output`: (B, out), the logits
     pub output: DMatrix<T>,
+    /// `input`'s nonzero entries (not in the seed): the first layer's sparse products
+    pub input_nonzeros: Nonzeros<T>,
 }
 
 impl<T: Float> Cache<T> {
@@ -235,6 +251,7 @@ impl<T: Float> Mlp<T> {
             fc: dims.iter().map(|&d| DMatrix::zeros(batch, d)).collect(),
             sigmoid: dims.iter().map(|&d| DMatrix::zeros(batch, d)).collect(),
             output: DMatrix::zeros(batch, self.output_dim()),
+            input_nonzeros: Nonzeros::default(),
         }
     }
 
@@ -273,17 +290,20 @@ impl<T: Float> Mlp<T> {
             fc,
             sigmoid: activations,
             output,
+            input_nonzeros,
         } = cache;
+        input_nonzeros.gather(input);
+        let mut nonzeros = Some(&*input_nonzeros).filter(|nz| nz.is_sparse());
         let mut a = &*input;
         for ((layer, z), s) in self.layers.iter().zip(fc.iter_mut()).zip(activations.iter_mut()) {
             resize(z, batch, layer.outputs());
             resize(s, batch, layer.outputs());
-            layer.forward(a, z); // fc{i} = a W^T + b
+            layer.forward(a, nonzeros.take(), z); // fc{i} = a W^T + b
             s.zip_apply(z, |s, z| *s = sigmoid(z)); // sigmoid{i} = sigma(fc{i})
             a = s;
         }
         resize(output, batch, self.output_dim());
-        self.output_layer.forward(a, output); // output = a W^T + b
+        self.output_layer.forward(a, nonzeros, output); // output = a W^T + b
     }
 
     /// Backward from g = dL/doutput (B, out), through the cache of the same batch.
@@ -307,8 +327,10 @@ impl<T: Float> Mlp<T> {
             None if want_input => Some(&mut grads.input),
             None => None,
         };
+        let input_nonzeros = Some(&cache.input_nonzeros).filter(|nz| nz.is_sparse());
+        let a_last_nonzeros = if hidden == 0 { input_nonzeros } else { None };
         self.output_layer
-            .backward(a_last, grad_output, &mut grads.output_layer, dx);
+            .backward((a_last, a_last_nonzeros), grad_output, &mut grads.output_layer, dx);
 
         for i in (0..hidden).rev() {
             // dL/dfc{i} = dL/dsigmoid{i} * sigma'(fc{i}), in place
@@ -316,7 +338,11 @@ impl<T: Float> Mlp<T> {
             let delta = &mut rest[0];
             delta.zip_apply(&cache.sigmoid[i], |d, s| *d *= sigmoid_grad_from_output(s));
             // fc{i} = a W^T + b, with a = sigmoid{i-1} or the input
-            let a = if i == 0 { &cache.input } else { &cache.sigmoid[i - 1] };
+            let a = if i == 0 {
+                (&cache.input, input_nonzeros)
+            } else {
+                (&cache.sigmoid[i - 1], None)
+            };
             let dx = match earlier.last_mut() {
                 Some(d) => Some(d),
                 None if want_input => Some(&mut grads.input),
