@@ -4,7 +4,7 @@
 //! The forward pass fills a [`Cache`] under the seed's names (`input`, `fc{i}`,
 //! `sigmoid{i}`, `output`); the backward pass reads it and fills [`Grads`].
 
-use crate::activation::{sigmoid, sigmoid_grad_from_output};
+use crate::activation::{sigmoid_all, sigmoid_grad_from_output};
 use crate::float::Float;
 use crate::matmul::{g_w, gt_x, x_wt};
 use crate::sparse::{self, Nonzeros};
@@ -299,7 +299,7 @@ impl<T: Float> Mlp<T> {
             resize(z, batch, layer.outputs());
             resize(s, batch, layer.outputs());
             layer.forward(a, nonzeros.take(), z); // fc{i} = a W^T + b
-            s.zip_apply(z, |s, z| *s = sigmoid(z)); // sigmoid{i} = sigma(fc{i})
+            sigmoid_all(z, s); // sigmoid{i} = sigma(fc{i})
             a = s;
         }
         resize(output, batch, self.output_dim());
