@@ -27,7 +27,7 @@ fn main() {
             }
             clock = Instant::now();
         };
-        train.fill_batch(batch, &mut cache.input, &mut labels);
+        train.fill_batch(batch, &mut cache.input, &mut cache.input_nonzeros, &mut labels);
         lap(0);
         mlp.forward_cached(&mut cache);
         lap(1);

@@ -273,6 +273,7 @@ impl<T: Float> Mlp<T> {
     pub fn forward(&self, x: &DMatrix<T>) -> Cache<T> {
         let mut cache = self.new_cache(x.nrows());
         cache.input.copy_from(x);
+        cache.input_nonzeros.gather(x);
         self.forward_cached(&mut cache);
         cache
     }
@@ -283,6 +284,7 @@ impl<T: Float> Mlp<T> {
     }
 
     /// Forward whatever `cache.input` holds, reusing the cache's storage.
+    /// `cache.input_nonzeros` must index it (`Nonzeros::gather`, or `Dataset::fill_batch`).
     pub fn forward_cached(&self, cache: &mut Cache<T>) {
         let batch = cache.input.nrows();
         let Cache {
@@ -292,7 +294,7 @@ impl<T: Float> Mlp<T> {
             output,
             input_nonzeros,
         } = cache;
-        input_nonzeros.gather(input);
+        debug_assert!(input_nonzeros.indexes(input), "input_nonzeros is stale");
         let mut nonzeros = Some(&*input_nonzeros).filter(|nz| nz.is_sparse());
         let mut a = &*input;
         for ((layer, z), s) in self.layers.iter().zip(fc.iter_mut()).zip(activations.iter_mut()) {

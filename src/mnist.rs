@@ -6,7 +6,7 @@
 
 use crate::fields::Problem;
 use crate::float::Float;
-use crate::mlp::resize;
+use crate::sparse::Nonzeros;
 use flate2::read::MultiGzDecoder;
 use nalgebra::DMatrix;
 use std::borrow::Cow;
@@ -14,6 +14,8 @@ use std::io::Read;
 
 pub const IMAGE_SIDE: usize = 28;
 pub const IMAGE_PIXELS: usize = IMAGE_SIDE * IMAGE_SIDE;
+// `fill_batch` keeps one bit per 16 pixels of an image in a u64.
+const _: () = assert!(IMAGE_PIXELS <= 64 * 16);
 pub const CLASSES: usize = 10;
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 const IMAGES_MAGIC: u32 = 0x0000_0803;
@@ -153,19 +155,45 @@ impl Dataset {
         self.labels[i] as usize
     }
 
-    /// Write samples `indices` into `x` (B, 784) scaled to [0, 1], and their labels.
-    pub fn fill_batch<T: Float>(&self, indices: &[usize], x: &mut DMatrix<T>, labels: &mut Vec<usize>) {
-        let batch = indices.len();
-        resize(x, batch, IMAGE_PIXELS);
-        let scale = T::of(1.0 / 255.0);
+    /// Write samples `indices` into `x` (B, 784) scaled to [0, 1], index its inked
+    /// pixels in `nonzeros`, and write the labels.
+    pub fn fill_batch<T: Float>(
+        &self,
+        indices: &[usize],
+        x: &mut DMatrix<T>,
+        nonzeros: &mut Nonzeros<T>,
+        labels: &mut Vec<usize>,
+    ) {
         labels.clear();
         labels.extend(indices.iter().map(|&i| self.label(i)));
-        // Column by column (one pixel of every image), so the writes are contiguous.
-        for (p, column) in x.as_mut_slice().chunks_exact_mut(batch.max(1)).enumerate() {
-            for (value, &i) in column.iter_mut().zip(indices) {
-                *value = T::of(self.pixels[i * IMAGE_PIXELS + p] as f64) * scale;
+        let scale = T::of(1.0 / 255.0);
+        nonzeros.gather_rows(indices.len(), IMAGE_PIXELS, |b, entries| {
+            // Four pixels in five are blank: find the inked 16-pixel stretches first (all of
+            // the image's loads at once, no branch between them), then read only those.
+            let image = self.image(indices[b]);
+            let chunks = image.chunks_exact(16);
+            let tail = chunks.remainder();
+            let mut inked = chunks.enumerate().fold(0u64, |mask, (k, chunk)| {
+                let chunk: [u8; 16] = chunk.try_into().expect("16 pixels");
+                mask | (u64::from(u128::from_ne_bytes(chunk) != 0) << k)
+            });
+            // Every pixel of an inked stretch is written; the count moves past the ink only.
+            let mut count = 0;
+            let mut write = |at: usize, pixels: &[u8]| {
+                for (i, &ink) in pixels.iter().enumerate() {
+                    entries[count] = ((at + i) as u32, T::of(ink as f64) * scale);
+                    count += usize::from(ink != 0);
+                }
+            };
+            while inked != 0 {
+                let k = inked.trailing_zeros() as usize;
+                inked &= inked - 1;
+                write(k * 16, &image[k * 16..][..16]);
             }
-        }
+            write(image.len() - tail.len(), tail);
+            count
+        });
+        nonzeros.write_dense(x);
     }
 }
 
@@ -200,8 +228,9 @@ mod tests {
         assert_eq!(parse_labels("l", &gzip(&labels)).unwrap(), vec![5, 0]);
         let data = Dataset::new("i", pixels, "l", vec![5, 0]).unwrap();
         let mut x = DMatrix::<f32>::zeros(0, 0);
-        let mut y = Vec::new();
-        data.fill_batch(&[1, 0], &mut x, &mut y);
+        let (mut y, mut nonzeros) = (Vec::new(), Nonzeros::default());
+        data.fill_batch(&[1, 0], &mut x, &mut nonzeros, &mut y);
+        assert!(nonzeros.indexes(&x));
         assert_eq!(y, vec![0, 5]);
         assert_eq!(x[(1, 255)], 1.0);
         assert_eq!(x[(0, 0)], (784 % 256) as f32 / 255.0);

@@ -4,6 +4,7 @@
 //! x * w with x = 0, an exact zero, so the sums are the dense ones.
 
 use crate::float::Float;
+use crate::mlp::resize;
 use nalgebra::DMatrix;
 use std::cell::RefCell;
 
@@ -13,19 +14,22 @@ const BLOCK: usize = 32;
 /// Use the sparse products when at most this share of the input is nonzero.
 const MAX_DENSITY: f64 = 0.5;
 
-/// The nonzero entries of a batch x: (B, in), listed by feature and by sample.
+/// The nonzero entries of a batch x: (B, in), listed by sample and by feature.
 #[derive(Clone, Debug, Default)]
 pub struct Nonzeros<T> {
     samples: usize,
     features: usize,
+    /// Sample b's entries, (live feature, value): `by_sample[sample_start[b]..sample_start[b + 1]]`
+    sample_start: Vec<usize>,
+    by_sample: Vec<(u32, T)>,
     /// The features with a nonzero entry, ascending: live feature q is feature `live[q]`.
     live: Vec<usize>,
     /// Live feature q's entries, (sample, value): `by_feature[feature_start[q]..feature_start[q + 1]]`
     feature_start: Vec<usize>,
     by_feature: Vec<(u32, T)>,
-    /// Sample b's entries, (live feature, value): `by_sample[sample_start[b]..sample_start[b + 1]]`
-    sample_start: Vec<usize>,
-    by_sample: Vec<(u32, T)>,
+    /// Per feature: its live index, and its next free slot in `by_feature` (scratch).
+    live_index: Vec<u32>,
+    next_slot: Vec<usize>,
     /// The other operand of a product, packed in panels (see [`pack_panels`]); reused.
     panels: RefCell<Vec<T>>,
 }
@@ -34,46 +38,93 @@ impl<T: Float> Nonzeros<T> {
     /// Index the nonzero entries of x: (B, in), reusing this storage.
     pub fn gather(&mut self, x: &DMatrix<T>) {
         let (samples, features) = x.shape();
+        self.gather_rows(samples, features, |b, entries| {
+            let mut n = 0;
+            for p in 0..features {
+                entries[n] = (p as u32, x[(b, p)]);
+                n += usize::from(entries[n].1 != T::zero());
+            }
+            n
+        });
+    }
+
+    /// Index a batch given sample by sample: `row(b, entries)` writes sample b's nonzero
+    /// entries (feature, value), features ascending, to the start of `entries` (room for
+    /// every feature) and returns how many. Reuses this storage.
+    pub fn gather_rows(
+        &mut self,
+        samples: usize,
+        features: usize,
+        mut row: impl FnMut(usize, &mut [(u32, T)]) -> usize,
+    ) {
         self.samples = samples;
         self.features = features;
+        self.sample_start.clear();
+        self.sample_start.push(0);
+        self.next_slot.clear();
+        self.next_slot.resize(features, 0);
+        // Room for a full batch, so a row is written without a capacity check per entry.
+        if self.by_sample.len() < samples * features {
+            self.by_sample.resize(samples * features, (0, T::zero()));
+        }
+        let mut len = 0;
+        for b in 0..samples {
+            let count = row(b, &mut self.by_sample[len..len + features]);
+            for &(p, _) in &self.by_sample[len..len + count] {
+                self.next_slot[p as usize] += 1; // for now, the count
+            }
+            len += count;
+            self.sample_start.push(len);
+        }
+        // The live features, where each one's entries start, and its live index.
         self.live.clear();
         self.feature_start.clear();
-        self.sample_start.clear();
-        self.sample_start.resize(samples + 1, 0);
-        // Every entry is written and the cursor moves past the nonzero ones: no branch
-        // to mispredict on pixels that are zero or not at random.
-        self.by_feature.resize(samples * features, (0, T::zero()));
-        let mut len = 0;
-        for (p, column) in x.as_slice().chunks_exact(samples.max(1)).take(features).enumerate() {
-            let start = len;
-            for (b, &v) in column.iter().enumerate() {
-                let nonzero = usize::from(v != T::zero());
-                self.by_feature[len] = (b as u32, v);
-                len += nonzero;
-                self.sample_start[b + 1] += nonzero;
-            }
-            if len > start {
+        self.live_index.resize(features, 0);
+        let mut start = 0;
+        for (p, slot) in self.next_slot.iter_mut().enumerate() {
+            if *slot > 0 {
+                self.live_index[p] = self.live.len() as u32;
                 self.live.push(p);
                 self.feature_start.push(start);
+                (start, *slot) = (start + *slot, start);
             }
         }
-        self.by_feature.truncate(len);
-        self.feature_start.push(len);
+        self.feature_start.push(start);
+        // Samples in order, so each feature's entries come out by ascending sample.
+        self.by_feature.resize(start, (0, T::zero()));
         for b in 0..samples {
-            self.sample_start[b + 1] += self.sample_start[b];
-        }
-        // Live features ascending within each sample: walk them in order, with
-        // `sample_start[b]` as sample b's next slot (shifted back after).
-        self.by_sample.resize(len, (0, T::zero()));
-        for q in 0..self.live.len() {
-            for &(b, v) in &self.by_feature[self.feature_start[q]..self.feature_start[q + 1]] {
-                let slot = &mut self.sample_start[b as usize];
-                self.by_sample[*slot] = (q as u32, v);
-                *slot += 1;
+            for entry in &mut self.by_sample[self.sample_start[b]..self.sample_start[b + 1]] {
+                let p = entry.0 as usize;
+                self.by_feature[self.next_slot[p]] = (b as u32, entry.1);
+                self.next_slot[p] += 1;
+                entry.0 = self.live_index[p];
             }
         }
-        self.sample_start.rotate_right(1);
-        self.sample_start[0] = 0;
+    }
+
+    /// Write the batch these entries index into x: (B, in), zeros elsewhere.
+    pub fn write_dense(&self, x: &mut DMatrix<T>) {
+        resize(x, self.samples, self.features);
+        let x = x.as_mut_slice();
+        x.fill(T::zero());
+        // Feature by feature, so the writes go forward through memory.
+        for (q, &p) in self.live.iter().enumerate() {
+            for &(b, v) in self.of_live_feature(q) {
+                x[b as usize + p * self.samples] = v;
+            }
+        }
+    }
+
+    /// Whether this indexes exactly the nonzero entries of x (a check for debug builds).
+    pub fn indexes(&self, x: &DMatrix<T>) -> bool {
+        let nonzero = x.iter().filter(|&&v| v != T::zero()).count();
+        x.shape() == (self.samples, self.features)
+            && nonzero == self.sample_start[self.samples]
+            && (0..self.samples).all(|b| {
+                self.of_sample(b)
+                    .iter()
+                    .all(|&(q, v)| x[(b, self.live[q as usize])] == v)
+            })
     }
 
     /// Whether the sparse products beat the dense ones on this batch.

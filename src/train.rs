@@ -233,7 +233,13 @@ impl Trainer {
         let batches = self.batches_per_epoch();
         let start = self.next_batch * self.config.batch_size;
         let end = (start + self.config.batch_size).min(self.order.len());
-        train.fill_batch(&self.order[start..end], &mut self.cache.input, &mut self.labels);
+        let cache = &mut self.cache;
+        train.fill_batch(
+            &self.order[start..end],
+            &mut cache.input,
+            &mut cache.input_nonzeros,
+            &mut self.labels,
+        );
         self.mlp.forward_cached(&mut self.cache);
         resize(&mut self.grad_output, end - start, CLASSES);
         let loss = softmax_cross_entropy(&self.cache.output, &self.labels, &mut self.grad_output);
@@ -281,7 +287,8 @@ impl Trainer {
         self.eval_indices.clear();
         self.eval_indices.extend(*done..end);
         let indices = &self.eval_indices;
-        test.fill_batch(indices, &mut self.eval_cache.input, &mut self.labels);
+        let cache = &mut self.eval_cache;
+        test.fill_batch(indices, &mut cache.input, &mut cache.input_nonzeros, &mut self.labels);
         self.mlp.forward_cached(&mut self.eval_cache);
         resize(&mut self.eval_grad, indices.len(), CLASSES);
         let chunk_loss = softmax_cross_entropy(&self.eval_cache.output, &self.labels, &mut self.eval_grad);

@@ -11,6 +11,7 @@ use crate::train::{Diverged, Progress, TrainConfig, Trainer};
 use js_sys::{Array, Float32Array, Function, Object, Promise, Reflect, Uint8Array};
 use std::cell::RefCell;
 use std::rc::Rc;
+use wasm_bindgen::intern;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
 
@@ -40,7 +41,8 @@ pub fn panic_for_test() {
 fn object(entries: &[(&str, JsValue)]) -> JsValue {
     let obj = Object::new();
     for (key, value) in entries {
-        Reflect::set(&obj, &JsValue::from_str(key), value).expect("setting a key on a fresh object");
+        // Interned: the same few keys go out with every batch, decoded once.
+        Reflect::set(&obj, &JsValue::from_str(intern(key)), value).expect("setting a key on a fresh object");
     }
     obj.into()
 }
@@ -166,8 +168,8 @@ fn now_ms() -> f64 {
 /// behind whatever else is waiting (clicks, timers, fetches). Not `setTimeout(0)`, which
 /// is clamped to 4 ms, and not `scheduler.yield()`, whose continuation jumps ahead of
 /// other tasks: measured here, it starved the page's timers and devtools for a whole run.
-async fn yield_to_browser() -> Result<(), JsValue> {
-    let channel = web_sys::MessageChannel::new()?;
+/// One channel serves a whole run (creating one per batch cost a tenth of the step).
+async fn yield_to_browser(channel: &web_sys::MessageChannel) -> Result<(), JsValue> {
     let turn = Promise::new(&mut |resolve, _reject| {
         channel.port1().set_onmessage(Some(&resolve));
     });
@@ -348,6 +350,13 @@ impl Lab {
                 s.running = true;
                 s.request = None;
             }
+            let channel = match web_sys::MessageChannel::new() {
+                Ok(channel) => channel,
+                Err(e) => {
+                    state.borrow_mut().running = false;
+                    return Err(e);
+                }
+            };
             let mut last = now_ms();
             let outcome = loop {
                 let request = state.borrow_mut().request.take();
@@ -372,7 +381,7 @@ impl Lab {
                     let failed = Reflect::get(&progress, &"ok".into()).is_ok_and(|v| v == false);
                     break if failed { progress } else { JsValue::from_str("done") };
                 }
-                if let Err(e) = yield_to_browser().await {
+                if let Err(e) = yield_to_browser(&channel).await {
                     state.borrow_mut().running = false;
                     return Err(e);
                 }
