@@ -167,6 +167,7 @@ impl Dataset {
         labels.clear();
         labels.extend(indices.iter().map(|&i| self.label(i)));
         let scale = T::of(1.0 / 255.0);
+        let value: [T; 256] = std::array::from_fn(|ink| T::of(ink as f64) * scale);
         nonzeros.gather_rows(indices.len(), IMAGE_PIXELS, |b, entries| {
             // Four pixels in five are blank: find the inked 16-pixel stretches first (all of
             // the image's loads at once, no branch between them), then read only those.
@@ -181,7 +182,7 @@ impl Dataset {
             let mut count = 0;
             let mut write = |at: usize, pixels: &[u8]| {
                 for (i, &ink) in pixels.iter().enumerate() {
-                    entries[count] = ((at + i) as u32, T::of(ink as f64) * scale);
+                    entries[count] = ((at + i) as u32, value[ink as usize]);
                     count += usize::from(ink != 0);
                 }
             };
