@@ -89,7 +89,7 @@ fn pack<const W: usize>(dst: &mut Vec<f32>, src: &[f32], (rs, ps): (usize, usize
     let panels = count.div_ceil(W);
     dst.resize(panels * W * depth, 0.0);
     // Every slot is written below but the padding rows of the last panel: zero them.
-    if count % W != 0 {
+    if !count.is_multiple_of(W) {
         let last = &mut dst[(panels - 1) * W * depth..];
         last.chunks_exact_mut(W).for_each(|slot| slot[count % W..].fill(0.0));
     }

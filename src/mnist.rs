@@ -129,7 +129,7 @@ impl Dataset {
     /// Pair parsed images with labels; their counts must agree.
     pub fn new(images_file: &str, pixels: Vec<u8>, labels_file: &str, labels: Vec<u8>) -> Result<Self, Problem> {
         let images = pixels.len() / IMAGE_PIXELS;
-        if images != labels.len() || pixels.len() % IMAGE_PIXELS != 0 {
+        if images != labels.len() || !pixels.len().is_multiple_of(IMAGE_PIXELS) {
             return Err(Problem::new(
                 "data_count_mismatch",
                 &[&images_file, &images, &labels_file, &labels.len()],

@@ -224,9 +224,9 @@ fn pack_panels<T: Float>(
 /// [`pack_panels`]): BLOCK sums at once, held in registers.
 fn weighted_sum<T: Float>(panel: &[T], entries: &[(u32, T)]) -> [T; BLOCK] {
     let mut acc = [T::zero(); BLOCK];
+    let (columns, _) = panel.as_chunks::<BLOCK>();
     for &(j, v) in entries {
-        let column: &[T; BLOCK] = panel[j as usize * BLOCK..][..BLOCK].try_into().expect("a block");
-        for (a, &s) in acc.iter_mut().zip(column) {
+        for (a, &s) in acc.iter_mut().zip(&columns[j as usize]) {
             *a += v * s;
         }
     }
