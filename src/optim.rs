@@ -12,9 +12,16 @@ pub struct Sgd {
 impl Sgd {
     pub fn step<T: Float>(&self, mlp: &mut Mlp<T>, grads: &Grads<T>) {
         let lr = T::of(self.learning_rate);
-        for (param, grad) in mlp.params_mut().into_iter().zip(grads.params()) {
-            for (p, &g) in param.iter_mut().zip(grad) {
-                *p -= lr * g;
+        let layers = mlp.layers.iter_mut().chain([&mut mlp.output_layer]);
+        let layer_grads = grads.layers.iter().chain([&grads.output_layer]);
+        for (layer, grad) in layers.zip(layer_grads) {
+            for (param, grad) in [
+                (layer.weight.as_mut_slice(), grad.weight.as_slice()),
+                (layer.bias.as_mut_slice(), grad.bias.as_slice()),
+            ] {
+                for (p, &g) in param.iter_mut().zip(grad) {
+                    *p -= lr * g;
+                }
             }
         }
     }
