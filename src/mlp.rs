@@ -377,6 +377,42 @@ pub(crate) fn resize<T: Float>(m: &mut DMatrix<T>, rows: usize, cols: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::loss::mse;
+
+    #[test]
+    fn sparse_first_layer_matches_finite_differences() {
+        // Mostly-zero input, a whole zero column (feature 3) included: the sparse path.
+        let x = DMatrix::from_fn(5, 12, |r, c| {
+            if c == 3 || (r * 5 + c * 3) % 4 != 0 {
+                0.0
+            } else {
+                0.3 + 0.1 * (r + c) as f64
+            }
+        });
+        let y = DMatrix::from_fn(5, 3, |r, c| ((r + 2 * c) % 3) as f64 * 0.5);
+        let mut mlp = Mlp::<f64>::new(12, &[6], 3, 9);
+        let cache = mlp.forward(&x);
+        assert!(cache.input_nonzeros.is_sparse(), "the test must take the sparse path");
+        let (mut g, mut grads) = (DMatrix::zeros(5, 3), mlp.new_grads());
+        mse(&cache.output, &y, &mut g);
+        mlp.backward(&cache, &g, &mut grads, InputGrad::Compute);
+        let loss = |mlp: &Mlp<f64>| mse(&mlp.forward(&x).output, &y, &mut DMatrix::zeros(5, 3));
+        for (o, i) in [(0, 0), (2, 3), (5, 8), (4, 11)] {
+            let original = mlp.layers[0].weight[(o, i)];
+            mlp.layers[0].weight[(o, i)] = original + 1e-6;
+            let up = loss(&mlp);
+            mlp.layers[0].weight[(o, i)] = original - 1e-6;
+            let down = loss(&mlp);
+            mlp.layers[0].weight[(o, i)] = original;
+            let numeric = (up - down) / 2e-6;
+            let analytic = grads.layers[0].weight[(o, i)];
+            assert!(
+                (numeric - analytic).abs() < 1e-8,
+                "dW[{o}, {i}]: {analytic} vs {numeric}"
+            );
+        }
+        assert!(grads.layers[0].weight.column(3).iter().all(|&v| v == 0.0));
+    }
 
     #[test]
     fn shapes_and_names_follow_the_seed() {
