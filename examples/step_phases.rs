@@ -2,7 +2,7 @@
 //! the seed's configuration. Prints JSON lines (milliseconds per batch).
 
 use backprop_lab::loss::softmax_cross_entropy;
-use backprop_lab::mlp::{InputGrad, Mlp};
+use backprop_lab::mlp::Mlp;
 use backprop_lab::mnist::load_files;
 use backprop_lab::optim::Sgd;
 use nalgebra::DMatrix;
@@ -16,8 +16,8 @@ fn main() {
     let (mut cache, mut grads) = (mlp.new_cache(64), mlp.new_grads());
     let (mut grad_out, mut labels) = (DMatrix::zeros(64, 10), Vec::new());
     let sgd = Sgd { learning_rate: 0.01 };
-    let mut phases = [0.0f64; 5];
-    let names = ["fill_batch", "forward", "loss", "backward", "sgd"];
+    let mut phases = [0.0f64; 4];
+    let names = ["fill_batch", "forward", "loss", "backward_and_sgd"];
     let order: Vec<usize> = (0..60_000).map(|i| (i * 7919) % 60_000).collect();
     for (n, batch) in order.chunks_exact(64).enumerate() {
         let mut clock = Instant::now();
@@ -33,10 +33,8 @@ fn main() {
         lap(1);
         softmax_cross_entropy(&cache.output, &labels, &mut grad_out);
         lap(2);
-        mlp.backward(&cache, &grad_out, &mut grads, InputGrad::Skip);
+        mlp.backward_step(&cache, &grad_out, &mut grads, &sgd);
         lap(3);
-        sgd.step(&mut mlp, &grads);
-        lap(4);
     }
     let batches = (60_000 / 64 - 20) as f64;
     for (name, ms) in names.iter().zip(phases) {

@@ -7,6 +7,7 @@
 use crate::activation::{sigmoid_all, sigmoid_grad_from_output};
 use crate::float::Float;
 use crate::matmul::{g_w, gt_x, x_wt};
+use crate::optim::Sgd;
 use crate::sparse::{self, Nonzeros};
 use nalgebra::{DMatrix, DVector};
 use rand::{Rng, SeedableRng};
@@ -69,9 +70,7 @@ impl<T: Float> Linear<T> {
             Some(nonzeros) => sparse::gt_x(g, nonzeros, &mut grad.weight),
             None => gt_x(g, x, &mut grad.weight),
         }
-        for (db, column) in grad.bias.iter_mut().zip(g.column_iter()) {
-            *db = column.sum();
-        }
+        sum_over_batch(g, &mut grad.bias);
         if let Some(dx) = dx {
             g_w(g, &self.weight, dx);
         }
@@ -310,6 +309,33 @@ impl<T: Float> Mlp<T> {
 
     /// Backward from g = dL/doutput (B, out), through the cache of the same batch.
     pub fn backward(&self, cache: &Cache<T>, grad_output: &DMatrix<T>, grads: &mut Grads<T>, input_grad: InputGrad) {
+        self.backward_from(cache, grad_output, grads, input_grad, FirstWeight::Store);
+    }
+
+    /// Training's `backward` then `sgd.step`, with the same result to the bit. When the
+    /// input is sparse, the first layer's weight gradient is applied column by column as
+    /// it is summed and never stored (`grads.layers[0].weight` is left empty, 0 x 0):
+    /// the largest tensor is then read and written once per batch instead of three times.
+    pub fn backward_step(&mut self, cache: &Cache<T>, grad_output: &DMatrix<T>, grads: &mut Grads<T>, sgd: &Sgd) {
+        let fused = !self.layers.is_empty() && cache.input_nonzeros.is_sparse();
+        let first_weight = if fused { FirstWeight::Skip } else { FirstWeight::Store };
+        self.backward_from(cache, grad_output, grads, InputGrad::Skip, first_weight);
+        if fused {
+            // grads.delta[0] still holds dL/dfc0.
+            let lr = T::of(sgd.learning_rate);
+            sparse::gt_x_descend(&grads.delta[0], &cache.input_nonzeros, &mut self.layers[0].weight, lr);
+        }
+        sgd.step(self, grads); // an empty gradient (the one applied above) changes nothing
+    }
+
+    fn backward_from(
+        &self,
+        cache: &Cache<T>,
+        grad_output: &DMatrix<T>,
+        grads: &mut Grads<T>,
+        input_grad: InputGrad,
+        first_weight: FirstWeight,
+    ) {
         let batch = cache.batch_size();
         debug_assert_eq!(grad_output.shape(), (batch, self.output_dim()));
         let hidden = self.layers.len();
@@ -350,8 +376,29 @@ impl<T: Float> Mlp<T> {
                 None if want_input => Some(&mut grads.input),
                 None => None,
             };
-            self.layers[i].backward(a, delta, &mut grads.layers[i], dx);
+            let grad = &mut grads.layers[i];
+            if i == 0 && first_weight == FirstWeight::Skip {
+                grad.weight = DMatrix::zeros(0, 0);
+                sum_over_batch(delta, &mut grad.bias);
+                continue;
+            }
+            resize(&mut grad.weight, self.layers[i].outputs(), self.layers[i].inputs());
+            self.layers[i].backward(a, delta, grad, dx);
         }
+    }
+}
+
+/// Whether `backward` stores the first layer's weight gradient (see `backward_step`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum FirstWeight {
+    Store,
+    Skip,
+}
+
+/// db = the sum over the batch of g: (B, out) -> (out,)
+fn sum_over_batch<T: Float>(g: &DMatrix<T>, db: &mut DVector<T>) {
+    for (db, column) in db.iter_mut().zip(g.column_iter()) {
+        *db = column.sum();
     }
 }
 

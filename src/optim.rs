@@ -19,6 +19,8 @@ impl Sgd {
                 (layer.weight.as_mut_slice(), grad.weight.as_slice()),
                 (layer.bias.as_mut_slice(), grad.bias.as_slice()),
             ] {
+                // An empty gradient was applied already (`Mlp::backward_step`).
+                debug_assert!(grad.is_empty() || grad.len() == param.len());
                 for (p, &g) in param.iter_mut().zip(grad) {
                     *p -= lr * g;
                 }
@@ -33,6 +35,42 @@ mod tests {
     use crate::loss::mse;
     use crate::mlp::InputGrad;
     use nalgebra::DMatrix;
+
+    #[test]
+    fn fused_step_equals_backward_then_step_to_the_bit() {
+        // A sparse input (most entries zero, feature 5 in no sample): the fused path.
+        let x = DMatrix::from_fn(6, 40, |r, c| {
+            if c == 5 || (r * 7 + c) % 3 != 0 {
+                0.0
+            } else {
+                0.01 * (r + c) as f32
+            }
+        });
+        let y = DMatrix::from_fn(6, 4, |r, c| ((r + c) % 2) as f32);
+        let sgd = Sgd { learning_rate: 0.3 };
+        let (mut separate, mut fused) = (Mlp::<f32>::new(40, &[33], 4, 5), Mlp::<f32>::new(40, &[33], 4, 5));
+        let (mut grads_a, mut grads_b) = (separate.new_grads(), fused.new_grads());
+        let mut grad_out = DMatrix::zeros(6, 4);
+        for _ in 0..3 {
+            let cache = separate.forward(&x);
+            assert!(cache.input_nonzeros.is_sparse());
+            mse(&cache.output, &y, &mut grad_out);
+            separate.backward(&cache, &grad_out, &mut grads_a, InputGrad::Skip);
+            sgd.step(&mut separate, &grads_a);
+            let cache = fused.forward(&x);
+            mse(&cache.output, &y, &mut grad_out);
+            fused.backward_step(&cache, &grad_out, &mut grads_b, &sgd);
+            assert_eq!(separate, fused, "the same weights, to the bit");
+        }
+        assert_eq!(
+            grads_b.layers[0].weight.shape(),
+            (0, 0),
+            "the fused gradient is not stored"
+        );
+        // `backward` after a fused step stores the full gradient again.
+        fused.backward(&fused.forward(&x), &grad_out, &mut grads_b, InputGrad::Skip);
+        assert_eq!(grads_b.layers[0].weight.shape(), (33, 40));
+    }
 
     #[test]
     fn a_small_step_lowers_the_loss() {

@@ -190,6 +190,28 @@ pub fn gt_x<T: Float>(g: &DMatrix<T>, x: &Nonzeros<T>, dw: &mut DMatrix<T>) {
     }
 }
 
+/// The SGD step W -= lr * dW with dW = g^T x (as [`gt_x`]), without storing dW: each
+/// live column of W is updated as soon as its gradient is summed, while it is in cache.
+/// Columns of features with no nonzero entry have a zero gradient and stay as they are,
+/// so W ends exactly as after `gt_x` then the step.   g: (B, out), w: (out, in)
+pub fn gt_x_descend<T: Float>(g: &DMatrix<T>, x: &Nonzeros<T>, w: &mut DMatrix<T>, learning_rate: T) {
+    let (batch, outputs) = g.shape();
+    debug_assert_eq!((batch, w.shape()), (x.samples, (outputs, x.features)));
+    let panels = &mut *x.panels.borrow_mut();
+    pack_panels(panels, g.as_slice(), (batch, 1), outputs, 0..batch);
+    let w = w.as_mut_slice();
+    for (q, &p) in x.live.iter().enumerate() {
+        let column = &mut w[p * outputs..][..outputs];
+        for (o, panel) in (0..outputs).step_by(BLOCK).zip(panels.chunks_exact(BLOCK * batch)) {
+            let rows = BLOCK.min(outputs - o);
+            let gradient = weighted_sum(panel, x.of_live_feature(q));
+            for (weight, &dw) in column[o..o + rows].iter_mut().zip(&gradient) {
+                *weight -= learning_rate * dw;
+            }
+        }
+    }
+}
+
 /// Pack the columns `columns` of A (len rows; element (o, c) at `a[o * rs + c * cs]`)
 /// into panels of BLOCK rows: panel k holds rows k*BLOCK.. of each column in turn,
 /// contiguous and zero-padded, so a product reads one block of rows from one

@@ -6,7 +6,7 @@
 
 use crate::fields::{parse_count, parse_dims, parse_positive, parse_seed, Problem};
 use crate::loss::softmax_cross_entropy;
-use crate::mlp::{resize, Cache, Grads, InputGrad, Mlp};
+use crate::mlp::{resize, Cache, Grads, Mlp};
 use crate::mnist::{Dataset, CLASSES, IMAGE_PIXELS};
 use crate::optim::Sgd;
 use nalgebra::DMatrix;
@@ -253,8 +253,7 @@ impl Trainer {
             });
         }
         self.mlp
-            .backward(&self.cache, &self.grad_output, &mut self.grads, InputGrad::Skip);
-        self.sgd.step(&mut self.mlp, &self.grads);
+            .backward_step(&self.cache, &self.grad_output, &mut self.grads, &self.sgd);
         self.epoch_loss_sum += loss as f64;
         self.loss_average = SMOOTHING * self.loss_average + (1.0 - SMOOTHING) * loss as f64;
         self.loss_average_weight = SMOOTHING * self.loss_average_weight + (1.0 - SMOOTHING);
