@@ -64,12 +64,13 @@ impl<T: Float> Nonzeros<T> {
         self.sample_start.push(0);
         self.next_slot.clear();
         self.next_slot.resize(features, 0);
-        // Room for a full batch, so a row is written without a capacity check per entry.
-        if self.by_sample.len() < samples * features {
-            self.by_sample.resize(samples * features, (0, T::zero()));
-        }
         let mut len = 0;
         for b in 0..samples {
+            // Room for a full row, so it is written without a capacity check per entry.
+            if self.by_sample.len() < len + features {
+                self.by_sample
+                    .resize((len + features).max(2 * self.by_sample.len()), (0, T::zero()));
+            }
             let count = row(b, &mut self.by_sample[len..len + features]);
             for &(p, _) in &self.by_sample[len..len + count] {
                 self.next_slot[p as usize] += 1; // for now, the count
