@@ -51,8 +51,10 @@ impl<T: Float> Linear<T> {
             Some(nonzeros) => sparse::x_wt(nonzeros, &self.weight, h),
             None => x_wt(x, &self.weight, h),
         }
-        for (mut column, &b) in h.column_iter_mut().zip(self.bias.iter()) {
-            column.add_scalar_mut(b);
+        // Column by column on the storage: nalgebra's element iterators do not vectorise.
+        let batch = h.nrows().max(1);
+        for (column, &b) in h.as_mut_slice().chunks_exact_mut(batch).zip(self.bias.as_slice()) {
+            column.iter_mut().for_each(|h| *h += b);
         }
     }
 
@@ -397,8 +399,11 @@ enum FirstWeight {
 
 /// db = the sum over the batch of g: (B, out) -> (out,)
 fn sum_over_batch<T: Float>(g: &DMatrix<T>, db: &mut DVector<T>) {
-    for (db, column) in db.iter_mut().zip(g.column_iter()) {
-        *db = column.sum();
+    let rows = g.nrows();
+    for (o, db) in db.as_mut_slice().iter_mut().enumerate() {
+        *db = g.as_slice()[o * rows..][..rows]
+            .iter()
+            .fold(T::zero(), |sum, &v| sum + v);
     }
 }
 
