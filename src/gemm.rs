@@ -38,6 +38,10 @@ thread_local! {
 /// C = A B (overwrites C), with C's element (i, j) at `c[i * rsc + j * csc]`.
 /// A: (m, k), B: (k, n), C: (m, n)
 pub fn gemm(m: usize, n: usize, k: usize, ops: Operands<'_>, c: &mut [f32], (rsc, csc): (usize, usize)) {
+    if k == 0 {
+        (0..m).for_each(|i| (0..n).for_each(|j| c[i * rsc + j * csc] = 0.0));
+        return;
+    }
     SCRATCH.with_borrow_mut(|s| {
         // A in panels of MR rows: panel r holds, for each p, rows r*MR.. of column p.
         pack::<MR>(&mut s.a_panels, ops.a, (ops.rsa, ops.csa), m, k);
@@ -59,10 +63,6 @@ pub fn gemm(m: usize, n: usize, k: usize, ops: Operands<'_>, c: &mut [f32], (rsc
                 }
             }
         };
-        if k == 0 {
-            (0..m).for_each(|i| (0..n).for_each(|j| c[i * rsc + j * csc] = 0.0));
-            return;
-        }
         // The larger operand's panel stays hot in L1 while the smaller one's panels,
         // which fit in L2, stream past it: each panel of the larger is read once.
         let (a_panels, b_panels) = (s.a_panels.chunks_exact(MR * k), s.b_panels.chunks_exact(NR * k));

@@ -168,11 +168,8 @@ pub fn x_wt<T: Float>(x: &Nonzeros<T>, w: &DMatrix<T>, h: &mut DMatrix<T>) {
 
 /// Weight gradient: dW = g^T x.   g: (B, out), x: (B, in) as nonzeros, dw: (out, in)
 pub fn gt_x<T: Float>(g: &DMatrix<T>, x: &Nonzeros<T>, dw: &mut DMatrix<T>) {
-    let (batch, outputs) = g.shape();
-    debug_assert_eq!((batch, dw.shape()), (x.samples, (outputs, x.features)));
-    let panels = &mut *x.panels.borrow_mut();
-    // Column b of the panels: g's row b. A(o, b) = g[b + o * B]
-    pack_panels(panels, g.as_slice(), (batch, 1), outputs, 0..batch);
+    let outputs = g.ncols();
+    debug_assert_eq!(dw.shape(), (outputs, x.features));
     let dw = dw.as_mut_slice();
     // Features with no nonzero entry have a zero gradient.
     let mut dead = 0;
@@ -180,15 +177,9 @@ pub fn gt_x<T: Float>(g: &DMatrix<T>, x: &Nonzeros<T>, dw: &mut DMatrix<T>) {
         dw[dead * outputs..p * outputs].fill(T::zero());
         dead = p + 1;
     }
-    // dW[o, live[q]] = sum over live feature q's nonzeros (b, v) of v * g[b, o]
-    // A whole column of dW at a time: its writes are contiguous.
-    for (q, &p) in x.live.iter().enumerate() {
-        let column = &mut dw[p * outputs..][..outputs];
-        for (o, panel) in (0..outputs).step_by(BLOCK).zip(panels.chunks_exact(BLOCK * batch)) {
-            let rows = BLOCK.min(outputs - o);
-            column[o..o + rows].copy_from_slice(&weighted_sum(panel, x.of_live_feature(q))[..rows]);
-        }
-    }
+    weight_gradient(g, x, |p, o, sums| {
+        dw[o + p * outputs..][..sums.len()].copy_from_slice(sums)
+    });
 }
 
 /// The SGD step W -= lr * dW with dW = g^T x (as [`gt_x`]), without storing dW: each
@@ -196,19 +187,29 @@ pub fn gt_x<T: Float>(g: &DMatrix<T>, x: &Nonzeros<T>, dw: &mut DMatrix<T>) {
 /// Columns of features with no nonzero entry have a zero gradient and stay as they are,
 /// so W ends exactly as after `gt_x` then the step.   g: (B, out), w: (out, in)
 pub fn gt_x_descend<T: Float>(g: &DMatrix<T>, x: &Nonzeros<T>, w: &mut DMatrix<T>, learning_rate: T) {
-    let (batch, outputs) = g.shape();
-    debug_assert_eq!((batch, w.shape()), (x.samples, (outputs, x.features)));
-    let panels = &mut *x.panels.borrow_mut();
-    pack_panels(panels, g.as_slice(), (batch, 1), outputs, 0..batch);
+    let outputs = g.ncols();
+    debug_assert_eq!(w.shape(), (outputs, x.features));
     let w = w.as_mut_slice();
+    weight_gradient(g, x, |p, o, sums| {
+        for (weight, &dw) in w[o + p * outputs..].iter_mut().zip(sums) {
+            *weight -= learning_rate * dw;
+        }
+    });
+}
+
+/// dW = g^T x over the live features, handed out as it is summed: `use_sums(p, o, sums)`
+/// gets dW[o.., p], one block of rows at a time, a whole column before the next.
+/// dW[o, live[q]] = sum over live feature q's nonzeros (b, v) of v * g[b, o]
+fn weight_gradient<T: Float>(g: &DMatrix<T>, x: &Nonzeros<T>, mut use_sums: impl FnMut(usize, usize, &[T])) {
+    let (batch, outputs) = g.shape();
+    debug_assert_eq!(batch, x.samples);
+    let panels = &mut *x.panels.borrow_mut();
+    // Column b of the panels: g's row b. A(o, b) = g[b + o * B]
+    pack_panels(panels, g.as_slice(), (batch, 1), outputs, 0..batch);
     for (q, &p) in x.live.iter().enumerate() {
-        let column = &mut w[p * outputs..][..outputs];
         for (o, panel) in (0..outputs).step_by(BLOCK).zip(panels.chunks_exact(BLOCK * batch)) {
             let rows = BLOCK.min(outputs - o);
-            let gradient = weighted_sum(panel, x.of_live_feature(q));
-            for (weight, &dw) in column[o..o + rows].iter_mut().zip(&gradient) {
-                *weight -= learning_rate * dw;
-            }
+            use_sums(p, o, &weighted_sum(panel, x.of_live_feature(q))[..rows]);
         }
     }
 }

@@ -342,6 +342,7 @@ impl Lab {
     pub fn run(&self, on_progress: Function) -> Promise {
         let state = self.state.clone();
         future_to_promise(async move {
+            let channel = web_sys::MessageChannel::new()?;
             {
                 let mut s = state.borrow_mut();
                 if s.running {
@@ -350,13 +351,6 @@ impl Lab {
                 s.running = true;
                 s.request = None;
             }
-            let channel = match web_sys::MessageChannel::new() {
-                Ok(channel) => channel,
-                Err(e) => {
-                    state.borrow_mut().running = false;
-                    return Err(e);
-                }
-            };
             let mut last = now_ms();
             let outcome = loop {
                 let request = state.borrow_mut().request.take();
