@@ -16,8 +16,9 @@ fn main() {
     let test = load_files(&dir, "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte").expect("run scripts/setup.sh");
     let clock = Instant::now();
     let now_ms = || clock.elapsed().as_secs_f64() * 1000.0;
-    measure_throughput(&train, &test, 20, now_ms); // warm-up
-                                                   // Several runs: this machine's speed drifts, so the best and the median say more than one.
+    // A warm-up, then several runs: this machine's speed drifts, so the best and the
+    // median say more than one run.
+    measure_throughput(&train, &test, 20, now_ms);
     let mut runs: Vec<_> = (0..5)
         .map(|_| measure_throughput(&train, &test, batches, now_ms))
         .collect();
@@ -33,5 +34,11 @@ fn main() {
     println!(
         "{{\"bench\":\"evaluate_10000\",\"target\":\"native\",\"seconds_best\":{:.4},\"seconds_median\":{:.4}}}",
         evals[0], evals[2]
+    );
+    let kernel = runs.iter().map(|r| r.kernel_gflop_per_s).fold(0.0, f64::max);
+    let flop = runs[0].first_layer_flop_per_sample;
+    println!(
+        "{{\"bench\":\"first_layer_kernel_in_l1\",\"target\":\"native\",\"gflop_per_s_best\":{kernel:.1},\"first_layer_flop_per_sample\":{flop:.0},\"step_bound_samples_per_s\":{:.0}}}",
+        kernel * 1e9 / flop
     );
 }

@@ -88,6 +88,12 @@ try {
     effective_gflop_per_s_best: +(rates[0] * FLOP_PER_SAMPLE / 1e9).toFixed(1) });
   print({ bench: "evaluate_10000", seconds_best: +evals[0].toFixed(4), seconds_median: +evals[2].toFixed(4) });
   print({ bench: "predict_280x280", ms: +kernel.predictMs.toFixed(3) });
+  // The first layer's kernel with its operands in L1: no step can run its first layer
+  // faster, so kernel rate / first-layer FLOP per sample bounds the step from above.
+  const kernelBest = Math.max(...kernel.runs.map((r) => r.kernelGflopPerS));
+  const flop = kernel.runs[0].firstLayerFlopPerSample;
+  print({ bench: "first_layer_kernel_in_l1", gflop_per_s_best: +kernelBest.toFixed(1),
+    first_layer_flop_per_sample: Math.round(flop), step_bound_samples_per_s: Math.round(kernelBest * 1e9 / flop) });
 
 } finally {
   await browser.close();

@@ -151,6 +151,12 @@ impl Dataset {
         &self.pixels[i * IMAGE_PIXELS..(i + 1) * IMAGE_PIXELS]
     }
 
+    /// The mean number of nonzero pixels per image.
+    pub fn mean_inked_pixels(&self) -> f64 {
+        let inked = self.pixels.iter().filter(|&&ink| ink != 0).count();
+        inked as f64 / self.len().max(1) as f64
+    }
+
     pub fn label(&self, i: usize) -> usize {
         self.labels[i] as usize
     }
@@ -233,6 +239,11 @@ mod tests {
         data.fill_batch(&[1, 0], &mut x, &mut nonzeros, &mut y);
         assert!(nonzeros.indexes(&x));
         assert_eq!(y, vec![0, 5]);
+        assert_eq!(
+            data.mean_inked_pixels(),
+            (2.0 * 784.0 - 7.0) / 2.0,
+            "7 pixels are i % 256 == 0"
+        );
         assert_eq!(x[(1, 255)], 1.0);
         assert_eq!(x[(0, 0)], (784 % 256) as f32 / 255.0);
     }

@@ -9,6 +9,7 @@ use crate::loss::softmax_cross_entropy;
 use crate::mlp::{resize, Cache, Grads, Mlp};
 use crate::mnist::{Dataset, CLASSES, IMAGE_PIXELS};
 use crate::optim::Sgd;
+use crate::sparse::{self, Nonzeros};
 use nalgebra::DMatrix;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -375,6 +376,11 @@ pub struct Throughput {
     pub samples_per_s: f64,
     /// One evaluation of the whole test set
     pub eval_seconds: f64,
+    /// The first layer's sparse kernel with its operands in L1 (see [`measure_kernel`])
+    pub kernel_gflop_per_s: f64,
+    /// The step's first-layer work: forward product and weight gradient over the inked
+    /// pixels, 2 x 2 FLOP per inked pixel per hidden unit, averaged over the training set
+    pub first_layer_flop_per_sample: f64,
 }
 
 /// Time `batches` training steps of the Assignment preset back to back, then one
@@ -406,10 +412,31 @@ pub fn measure_throughput(train: &Dataset, test: &Dataset, batches: usize, now_m
     while !eval.is_finished() {
         let _ = eval.step(train, test, 0.0);
     }
+    let eval_seconds = (now_ms() - start) / 1000.0;
+    let hidden = TrainConfig::assignment().hidden_dims[0] as f64;
     Throughput {
         samples_per_s: samples as f64 / (train_ms / 1000.0),
-        eval_seconds: (now_ms() - start) / 1000.0,
+        eval_seconds,
+        kernel_gflop_per_s: measure_kernel(&now_ms),
+        first_layer_flop_per_sample: 4.0 * hidden * train.mean_inked_pixels(),
     }
+}
+
+/// GFLOP/s of the first layer's forward product ([`sparse::x_wt`]) on a batch of 64
+/// samples with 64 inked pixels each, 256 outputs: a panel is 8-16 KiB, so it runs
+/// from L1. The training step cannot run its first layer faster than this.
+fn measure_kernel(now_ms: &impl Fn() -> f64) -> f64 {
+    let (batch, inked, outputs, calls) = (64, 64, 256, 200);
+    let x = DMatrix::<f32>::from_fn(batch, inked, |b, p| ((b + p) % 255 + 1) as f32 / 255.0);
+    let w = DMatrix::<f32>::from_fn(outputs, inked, |o, p| ((o + p) % 7) as f32 * 0.01);
+    let (mut nonzeros, mut h) = (Nonzeros::default(), DMatrix::zeros(batch, outputs));
+    nonzeros.gather(&x);
+    let start = now_ms();
+    for _ in 0..calls {
+        sparse::x_wt(&nonzeros, &w, &mut h);
+    }
+    let seconds = (now_ms() - start) / 1000.0;
+    (2 * batch * inked * outputs * calls) as f64 / seconds / 1e9
 }
 
 /// The arg-max class of each row of logits (B, classes).

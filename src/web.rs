@@ -440,7 +440,8 @@ impl Lab {
     }
 
     /// For `make bench`: `batches` steps of the seed's configuration back to back (no
-    /// yields), then one evaluation of the test set. Returns `{samplesPerS, evalSeconds}`.
+    /// yields), one evaluation of the test set, and the first layer's kernel in L1.
+    /// Returns `{samplesPerS, evalSeconds, kernelGflopPerS, firstLayerFlopPerSample}`.
     pub fn benchmark(&self, batches: u32) -> JsValue {
         let session = self.state.borrow();
         let (Some(train), Some(test)) = (&session.train, &session.test) else {
@@ -450,6 +451,8 @@ impl Lab {
         object(&[
             ("samplesPerS", figures.samples_per_s.into()),
             ("evalSeconds", figures.eval_seconds.into()),
+            ("kernelGflopPerS", figures.kernel_gflop_per_s.into()),
+            ("firstLayerFlopPerSample", figures.first_layer_flop_per_sample.into()),
         ])
     }
 }
