@@ -37,13 +37,18 @@ try {
     });
     pages.push(page);
   }
-  const results = dirs.map(() => []);
+  // Per build: training step samples/s, and the first layer's kernel in L1 (GFLOP/s).
+  const results = dirs.map(() => []), kernels = dirs.map(() => []);
   for (let round = 0; round < 8; round++)
     for (let i = 0; i < pages.length; i++) {
       await pages[i].bringToFront();
-      results[i].push(Math.round(await pages[i].evaluate(() => window.__lab.benchmark(300).samplesPerS)));
+      const r = await pages[i].evaluate(() => window.__lab.benchmark(300));
+      results[i].push(Math.round(r.samplesPerS));
+      kernels[i].push(+r.kernelGflopPerS.toFixed(1));
     }
+  const median = (xs) => xs.slice().sort((a, b) => a - b)[4];
   const ratio = results[1] ? results[1].map((v, i) => (v / results[0][i]).toFixed(3)) : [];
-  dirs.forEach((d, i) => console.log(d, JSON.stringify(results[i]), "median", results[i].slice().sort((a, b) => a - b)[4]));
+  dirs.forEach((d, i) => console.log(d, JSON.stringify(results[i]), "median", median(results[i]),
+    "| kernel GFLOP/s", JSON.stringify(kernels[i]), "median", median(kernels[i])));
   console.log("B/A ratios", ratio.join(" "));
 } finally { await browser.close(); servers.forEach((s) => s.close()); }
