@@ -1,7 +1,8 @@
 // A/B comparison of two release builds, for performance work on this noisy machine:
-//   node scripts/ab.mjs <dist A> <dist B>      (e.g. copies of dist/ before and after)
-// Both pages load in one Chromium; Lab.benchmark(300) alternates between them 8 times,
-// so drift in the machine's speed hits both alike. Prints each run and the B/A ratios.
+//   node scripts/ab.mjs <dist A> <dist B> [rounds=8] [batches=300]
+// (e.g. copies of dist/ before and after). Both pages load in one Chromium;
+// Lab.benchmark(batches) alternates between them, so drift in the machine's speed hits
+// both alike. Prints each run, the B/A ratios of each round and their median.
 import http from "node:http";
 import fs from "node:fs";
 import path from "node:path";
@@ -17,7 +18,8 @@ async function serve(dir) {
   await new Promise((r) => s.listen(0, "127.0.0.1", r));
   return { url: `http://127.0.0.1:${s.address().port}/course/mlp/`, close: () => { s.close(); s.closeAllConnections(); } };
 }
-const dirs = process.argv.slice(2);
+const [rounds = 8, batches = 300] = process.argv.slice(4).map(Number);
+const dirs = process.argv.slice(2, 4);
 const servers = await Promise.all(dirs.map(serve));
 const browser = await launchBrowser();
 try {
@@ -39,16 +41,16 @@ try {
   }
   // Per build: training step samples/s, and the first layer's kernel in L1 (GFLOP/s).
   const results = dirs.map(() => []), kernels = dirs.map(() => []);
-  for (let round = 0; round < 8; round++)
+  for (let round = 0; round < rounds; round++)
     for (let i = 0; i < pages.length; i++) {
       await pages[i].bringToFront();
-      const r = await pages[i].evaluate(() => window.__lab.benchmark(300));
+      const r = await pages[i].evaluate((n) => window.__lab.benchmark(n), batches);
       results[i].push(Math.round(r.samplesPerS));
       kernels[i].push(+r.kernelGflopPerS.toFixed(1));
     }
-  const median = (xs) => xs.slice().sort((a, b) => a - b)[4];
+  const median = (xs) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const ratio = results[1] ? results[1].map((v, i) => (v / results[0][i]).toFixed(3)) : [];
   dirs.forEach((d, i) => console.log(d, JSON.stringify(results[i]), "median", median(results[i]),
     "| kernel GFLOP/s", JSON.stringify(kernels[i]), "median", median(kernels[i])));
-  console.log("B/A ratios", ratio.join(" "));
+  console.log("B/A ratios", ratio.join(" "), "median", ratio.length ? median(ratio.map(Number)) : "-");
 } finally { await browser.close(); servers.forEach((s) => s.close()); }

@@ -72,8 +72,9 @@ impl<T: Float> Nonzeros<T> {
                     .resize((len + features).max(2 * self.by_sample.len()), (0, T::zero()));
             }
             let count = row(b, &mut self.by_sample[len..len + features]);
+            let next_slot = &mut self.next_slot; // a local: not reloaded after each store
             for &(p, _) in &self.by_sample[len..len + count] {
-                self.next_slot[p as usize] += 1; // for now, the count
+                next_slot[p as usize] += 1; // for now, the count
             }
             len += count;
             self.sample_start.push(len);
@@ -92,16 +93,14 @@ impl<T: Float> Nonzeros<T> {
             }
         }
         self.feature_start.push(start);
-        // Samples in order, so each feature's entries come out by ascending sample.
         self.by_feature.resize(start, (0, T::zero()));
-        for b in 0..samples {
-            for entry in &mut self.by_sample[self.sample_start[b]..self.sample_start[b + 1]] {
-                let p = entry.0 as usize;
-                self.by_feature[self.next_slot[p]] = (b as u32, entry.1);
-                self.next_slot[p] += 1;
-                entry.0 = self.live_index[p];
-            }
-        }
+        transpose(
+            &mut self.by_sample,
+            &self.sample_start,
+            &mut self.next_slot,
+            &self.live_index,
+            &mut self.by_feature,
+        );
     }
 
     /// Write the batch these entries index into x: (B, in), zeros elsewhere.
@@ -141,6 +140,28 @@ impl<T: Float> Nonzeros<T> {
 
     fn of_live_feature(&self, q: usize) -> &[(u32, T)] {
         &self.by_feature[self.feature_start[q]..self.feature_start[q + 1]]
+    }
+}
+
+/// Copy each sample's entries (feature p, value) to the by-feature lists, at
+/// `next_slot[p]` (which then moves on), and relabel them by live index. Samples go in
+/// order, so each feature's entries come out by ascending sample. Slices, not `self`:
+/// the compiler then keeps their addresses in registers across the stores.
+fn transpose<T: Float>(
+    by_sample: &mut [(u32, T)],
+    sample_start: &[usize],
+    next_slot: &mut [usize],
+    live_index: &[u32],
+    by_feature: &mut [(u32, T)],
+) {
+    for (b, bounds) in sample_start.windows(2).enumerate() {
+        for entry in &mut by_sample[bounds[0]..bounds[1]] {
+            let p = entry.0 as usize;
+            let slot = &mut next_slot[p];
+            by_feature[*slot] = (b as u32, entry.1);
+            *slot += 1;
+            entry.0 = live_index[p];
+        }
     }
 }
 
