@@ -63,6 +63,8 @@ test("trains, pauses and resumes exactly, downloads the CSV, and never blocks th
   assert.ok(rows[2].loss < rows[0].loss, `loss falls: ${JSON.stringify(rows)}`);
   assert.ok(rows[2].accuracy > 50, `accuracy well above chance (10%): ${rows[2].accuracy}`);
   assert.equal(await status(page).getAttribute("data-epoch"), "3");
+  const bar = await page.evaluate(() => { const b = document.getElementById("epoch-progress"); return [b.value, b.max]; });
+  assert.ok(bar[1] > 1 && bar[0] === bar[1], `the epoch bar is full when training is done: ${bar}`);
 
   const [download] = await Promise.all([page.waitForEvent("download"), page.click('[data-testid="download-csv"]')]);
   const csv = fs.readFileSync(await download.path(), "utf8").trim().split("\n");

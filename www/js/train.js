@@ -152,6 +152,7 @@ export function initTraining(wasm, lab) {
     } else if (outcome === "stopped") {
       setState("done", "state_stopped", [epochsDone]);
     } else if (outcome === "done") {
+      epochBar.value = epochBar.max; // the last batches may not have been painted
       const accuracy = Number(table.rows[epochsDone - 1].dataset.testAccuracy).toFixed(2);
       setState("done", "state_done", [epochsDone, accuracy, lastProgress.elapsedS.toFixed(1)]);
     } else {
