@@ -155,3 +155,15 @@ test("?data= loads MNIST from another place on the host, and autostart=1 trains 
   assert.ok(!fetched.some((p) => p.includes("/course/mlp/data/")), "nothing from the page's own data folder");
   assert.deepEqual(errors, []);
 });
+
+test("where scheduler.postTask is missing (Safari), the loop yields through a MessageChannel", async () => {
+  const page = await browser.context.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e));
+  await page.addInitScript(() => Object.defineProperty(window, "scheduler", { value: undefined }));
+  await page.goto(`${server.url}?lang=en&train_limit=1280&epochs=2&lr=0.5&autostart=1`);
+  assert.equal(await page.evaluate(() => typeof window.scheduler), "undefined");
+  await waitForState(page, "done", 60_000);
+  assert.deepEqual((await epochRows(page)).map((r) => r.epoch), [1, 2], "every batch came back from its yield");
+  assert.deepEqual(errors, []);
+});
