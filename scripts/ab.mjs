@@ -1,56 +1,73 @@
-// A/B comparison of two release builds, for performance work on this noisy machine:
+// A/B comparison of two release builds, for performance work on this noisy machine
+// (e.g. copies of dist/ before and after a change). Both load in one Chromium and take
+// turns, so drift in the machine's speed hits both alike:
 //   node scripts/ab.mjs <dist A> <dist B> [rounds=8] [batches=300]
-// (e.g. copies of dist/ before and after). Both pages load in one Chromium;
-// Lab.benchmark(batches) alternates between them, so drift in the machine's speed hits
-// both alike. Prints each run, the B/A ratios of each round and their median.
-import http from "node:http";
-import fs from "node:fs";
+//       Lab.benchmark(batches) per turn: the training step alone (samples/s, higher is
+//       better) and the first layer's kernel in L1 (GFLOP/s);
+//   node scripts/ab.mjs --page <dist A> <dist B> [rounds=8]
+//       one epoch of the Assignment preset through the page per turn, as a user runs it
+//       (seconds, lower is better).
+// Prints each turn, the B/A ratio of each round and their median.
 import path from "node:path";
-import { launchBrowser } from "../tests/e2e/harness.mjs";
-const TYPES = { ".html": "text/html", ".js": "text/javascript", ".wasm": "application/wasm", ".css": "text/css", ".gz": "application/gzip" };
-async function serve(dir) {
-  const s = http.createServer((req, res) => {
-    let rel = decodeURIComponent(new URL(req.url, "http://x").pathname.replace(/^\/course\/mlp\//, "")) || "index.html";
-    const f = path.join(dir, rel);
-    if (!fs.existsSync(f) || fs.statSync(f).isDirectory()) return res.writeHead(404).end();
-    res.writeHead(200, { "content-type": TYPES[path.extname(f)] ?? "application/octet-stream" }).end(fs.readFileSync(f));
-  });
-  await new Promise((r) => s.listen(0, "127.0.0.1", r));
-  return { url: `http://127.0.0.1:${s.address().port}/course/mlp/`, close: () => { s.close(); s.closeAllConnections(); } };
-}
-const [rounds = 8, batches = 300] = process.argv.slice(4).map(Number);
-const dirs = process.argv.slice(2, 4);
-const servers = await Promise.all(dirs.map(serve));
+import { serveDist, launchBrowser } from "../tests/e2e/harness.mjs";
+
+const args = process.argv.slice(2);
+const pageMode = args[0] === "--page";
+if (pageMode) args.shift();
+const dirs = args.slice(0, 2).map((d) => path.resolve(d));
+const [rounds = 8, batches = 300] = args.slice(2).map(Number);
+const servers = await Promise.all(dirs.map((d) => serveDist({}, d)));
 const browser = await launchBrowser();
+
+/** Load the data into a Lab of the page's wasm, for Lab.benchmark. */
+async function loadLab(page) {
+  await page.evaluate(async () => {
+    const lab = new window.wasmBindings.Lab();
+    window.__lab = lab;
+    const base = new URL("data/", location.href);
+    const names = [["train-images", "train-images-idx3-ubyte.gz"], ["train-labels", "train-labels-idx1-ubyte.gz"],
+      ["test-images", "t10k-images-idx3-ubyte.gz"], ["test-labels", "t10k-labels-idx1-ubyte.gz"]];
+    for (const [kind, name] of names) lab.load_file(kind, name, new Uint8Array(await (await fetch(new URL(name, base))).arrayBuffer()));
+    lab.finish_loading(names.map((n) => n[1]));
+    lab.benchmark(100); // warm-up
+  });
+}
+
+/** One turn: [main figure, kernel GFLOP/s or null]. */
+async function turn(page) {
+  if (!pageMode) {
+    const r = await page.evaluate((n) => window.__lab.benchmark(n), batches);
+    return [Math.round(r.samplesPerS), +r.kernelGflopPerS.toFixed(1)];
+  }
+  await page.click('[data-testid="train-start"]');
+  await page.waitForSelector('[data-testid="train-status"][data-state="done"]', { timeout: 120_000 });
+  return [await page.$eval('[data-testid="epoch-table"] tbody tr', (tr) => +Number(tr.dataset.seconds).toFixed(3)), null];
+}
+
 try {
   const pages = [];
   for (const s of servers) {
     const page = await browser.context.newPage();
-    await page.goto(`${s.url}?lang=en`);
-    await page.waitForSelector('[data-testid="train-status"][data-state="ready"]', { timeout: 60000 });
-    await page.evaluate(async () => {
-      const lab = new window.wasmBindings.Lab(); window.__lab = lab;
-      const base = new URL("data/", location.href);
-      const names = [["train-images", "train-images-idx3-ubyte.gz"], ["train-labels", "train-labels-idx1-ubyte.gz"],
-        ["test-images", "t10k-images-idx3-ubyte.gz"], ["test-labels", "t10k-labels-idx1-ubyte.gz"]];
-      for (const [kind, name] of names) lab.load_file(kind, name, new Uint8Array(await (await fetch(new URL(name, base))).arrayBuffer()));
-      lab.finish_loading(names.map((n) => n[1]));
-      lab.benchmark(100);
-    });
+    await page.goto(`${s.url}?lang=en&epochs=1`);
+    await page.waitForSelector('[data-testid="train-status"][data-state="ready"]', { timeout: 60_000 });
+    if (!pageMode) await loadLab(page);
     pages.push(page);
   }
-  // Per build: training step samples/s, and the first layer's kernel in L1 (GFLOP/s).
   const results = dirs.map(() => []), kernels = dirs.map(() => []);
   for (let round = 0; round < rounds; round++)
     for (let i = 0; i < pages.length; i++) {
       await pages[i].bringToFront();
-      const r = await pages[i].evaluate((n) => window.__lab.benchmark(n), batches);
-      results[i].push(Math.round(r.samplesPerS));
-      kernels[i].push(+r.kernelGflopPerS.toFixed(1));
+      const [figure, kernel] = await turn(pages[i]);
+      results[i].push(figure);
+      kernels[i].push(kernel);
     }
   const median = (xs) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  const ratio = results[1] ? results[1].map((v, i) => (v / results[0][i]).toFixed(3)) : [];
-  dirs.forEach((d, i) => console.log(d, JSON.stringify(results[i]), "median", median(results[i]),
-    "| kernel GFLOP/s", JSON.stringify(kernels[i]), "median", median(kernels[i])));
-  console.log("B/A ratios", ratio.join(" "), "median", ratio.length ? median(ratio.map(Number)) : "-");
-} finally { await browser.close(); servers.forEach((s) => s.close()); }
+  const unit = pageMode ? "epoch seconds" : "samples/s";
+  dirs.forEach((d, i) => console.log(d, unit, JSON.stringify(results[i]), "median", median(results[i]),
+    ...(pageMode ? [] : ["| kernel GFLOP/s", JSON.stringify(kernels[i]), "median", median(kernels[i])])));
+  const ratios = results[1].map((v, i) => v / results[0][i]);
+  console.log("B/A ratios", ratios.map((r) => r.toFixed(3)).join(" "), "median", median(ratios).toFixed(3));
+} finally {
+  await browser.close();
+  await Promise.all(servers.map((s) => s.close()));
+}

@@ -48,7 +48,7 @@ try {
   }
   await page.waitForSelector('[data-testid="train-status"][data-state="done"]', { timeout: 60_000 });
   const rows = await page.$$eval('[data-testid="epoch-table"] tbody tr', (trs) => trs.map((tr) => ({
-    seconds: Number(tr.children[4].textContent), loss: Number(tr.dataset.avgLoss), accuracy: Number(tr.dataset.testAccuracy) })));
+    seconds: +Number(tr.dataset.seconds).toFixed(3), loss: Number(tr.dataset.avgLoss), accuracy: Number(tr.dataset.testAccuracy) })));
   const best = Math.min(...rows.map((r) => r.seconds));
   print({ bench: "page_epochs", preset: "assignment", epochs: EPOCHS, epoch_s: rows.map((r) => r.seconds),
     samples_per_s_best: Math.round(60000 / best), epoch1_loss: rows[0].loss, epoch1_test_accuracy: rows[0].accuracy,

@@ -9,6 +9,7 @@ import { chromium } from "playwright-core";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 export const DIST = path.join(ROOT, "dist");
+const DEFAULT_DIST = DIST;
 export const SHOTS = path.join(ROOT, "target", "e2e-screenshots");
 export const PREFIX = "/course/mlp/";
 export const MIRROR = "/shared-data/mnist/";
@@ -19,11 +20,11 @@ const TYPES = {
 };
 
 /**
- * Serve `dist/` under PREFIX on a free localhost port. `overrides` maps a path below
- * PREFIX (e.g. "data/t10k-labels-idx1-ubyte.gz") to a Buffer served instead of the file,
- * or to null for a 404.
+ * Serve `dist/` (or another build folder) under PREFIX on a free localhost port.
+ * `overrides` maps a path below PREFIX (e.g. "data/t10k-labels-idx1-ubyte.gz") to a
+ * Buffer served instead of the file, or to null for a 404.
  */
-export async function serveDist(overrides = {}) {
+export async function serveDist(overrides = {}, DIST = DEFAULT_DIST) {
   if (!fs.existsSync(path.join(DIST, "index.html"))) {
     throw new Error(`no release build in ${DIST}: run \`trunk build --release\` first`);
   }

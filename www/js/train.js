@@ -107,6 +107,7 @@ export function initTraining(wasm, lab) {
     tr.dataset.epoch = p.epoch;
     tr.dataset.avgLoss = p.avgLoss;
     tr.dataset.testAccuracy = p.testAccuracy;
+    tr.dataset.seconds = p.seconds;
     for (const text of [p.epoch, p.avgLoss.toFixed(4), `${p.testAccuracy.toFixed(2)}%`, p.testLoss.toFixed(4),
       p.seconds.toFixed(2), Math.round(p.epochSamplesPerS).toLocaleString()]) {
       const td = document.createElement("td");
