@@ -156,6 +156,8 @@ pub struct Trainer {
     epoch_loss_sum: f64,
     epoch_ms: f64,
     total_ms: f64,
+    /// Whether the previous step trained a batch (its time then counts as training).
+    previous_step_trained: bool,
     /// Exponential moving average of batch losses, bias-corrected (as Adam does).
     loss_average: f64,
     loss_average_weight: f64,
@@ -197,6 +199,7 @@ impl Trainer {
             epoch_loss_sum: 0.0,
             epoch_ms: 0.0,
             total_ms: 0.0,
+            previous_step_trained: false,
             loss_average: 0.0,
             loss_average_weight: 0.0,
             config,
@@ -217,14 +220,16 @@ impl Trainer {
     }
 
     /// Do one unit of work. `elapsed_ms` is the wall time since the previous step of
-    /// this run (the yield included), charged to the epoch's training time.
+    /// this run began: that step and the yield after it. When that step trained a batch,
+    /// it counts as the epoch's training time (an evaluation chunk does not).
     pub fn step(&mut self, train: &Dataset, test: &Dataset, elapsed_ms: f64) -> Result<Progress, Diverged> {
+        if self.previous_step_trained {
+            self.epoch_ms += elapsed_ms;
+            self.total_ms += elapsed_ms;
+        }
+        self.previous_step_trained = matches!(self.phase, Phase::Training);
         match self.phase {
-            Phase::Training => {
-                self.epoch_ms += elapsed_ms;
-                self.total_ms += elapsed_ms;
-                self.train_batch(train)
-            }
+            Phase::Training => self.train_batch(train),
             Phase::Evaluating { .. } => Ok(self.evaluate_chunk(test)),
             Phase::Finished | Phase::Failed => Ok(Progress::Finished),
         }
@@ -485,6 +490,25 @@ mod tests {
             seed: 9,
             train_limit: None,
         }
+    }
+
+    #[test]
+    fn epoch_time_counts_training_steps_only() {
+        let (train, test) = (synthetic(300, 1), synthetic(1200, 2));
+        let mut trainer = Trainer::new(small(0.5), train.len());
+        // The time since the previous step began: 1 ms after a batch, 100 ms after an
+        // evaluation chunk (1,200 test images: three chunks an epoch).
+        let mut elapsed = 0.0;
+        while !trainer.is_finished() {
+            let progress = trainer.step(&train, &test, elapsed).expect("no divergence");
+            elapsed = if matches!(progress, Progress::Batch { .. }) {
+                1.0
+            } else {
+                100.0
+            };
+        }
+        let seconds: Vec<f64> = trainer.history.iter().map(|s| s.seconds).collect();
+        assert_eq!(seconds, vec![0.010; 3], "10 batches of 1 ms each, every epoch");
     }
 
     #[test]
