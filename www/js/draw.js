@@ -135,7 +135,7 @@ export function initDrawing(lab, { quickTrain }) {
     result.dataset.confidence = hasDigit ? String(r.confidence) : "";
     result.dataset.untrained = String(Boolean(r?.untrained));
     bigDigit.textContent = hasDigit ? String(r.digit) : "–";
-    bigDigit.classList.toggle("untrained", Boolean(r?.untrained));
+    bigDigit.classList.toggle("muted", !hasDigit || Boolean(r?.untrained)); // no answer, or a guess
     quick.hidden = !r?.untrained;
     if (!r || r.empty) text.textContent = t("dr_empty");
     else if (!hasDigit) text.textContent = t("dr_untrained");
