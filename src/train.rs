@@ -393,7 +393,7 @@ pub struct Throughput {
 /// in the browser).
 pub fn measure_throughput(train: &Dataset, test: &Dataset, batches: usize, now_ms: impl Fn() -> f64) -> Throughput {
     let config = TrainConfig::assignment();
-    let batch_size = config.batch_size;
+    let (batch_size, hidden) = (config.batch_size, config.hidden_dims[0] as f64);
     let mut trainer = Trainer::new(config, train.len());
     let start = now_ms();
     let mut samples = 0;
@@ -418,7 +418,6 @@ pub fn measure_throughput(train: &Dataset, test: &Dataset, batches: usize, now_m
         let _ = eval.step(train, test, 0.0);
     }
     let eval_seconds = (now_ms() - start) / 1000.0;
-    let hidden = TrainConfig::assignment().hidden_dims[0] as f64;
     Throughput {
         samples_per_s: samples as f64 / (train_ms / 1000.0),
         eval_seconds,
