@@ -32,8 +32,14 @@ pub struct Nonzeros<T> {
     live_index: Vec<u32>,
     next_slot: Vec<usize>,
     /// The other operand of a product, packed in panels (see [`pack_panels`]); reused.
-    panels: RefCell<Vec<T>>,
+    panels: RefCell<Vec<PanelRow<T>>>,
 }
+
+/// BLOCK rows of one column of a packed operand, aligned to a cache line: a vector load
+/// then never straddles two lines (the allocator alone aligns to 8 or 16 bytes).
+#[derive(Clone, Copy, Debug)]
+#[repr(C, align(64))]
+struct PanelRow<T>([T; BLOCK]);
 
 impl<T: Float> Nonzeros<T> {
     /// Index the nonzero entries of x: (B, in), reusing this storage.
@@ -176,7 +182,7 @@ pub fn x_wt<T: Float>(x: &Nonzeros<T>, w: &DMatrix<T>, h: &mut DMatrix<T>) {
     h.fill(T::zero());
     // h[b, o] = sum over row b's nonzeros (q, v) of v * W[o, live[q]]
     // One panel (block of outputs) for every sample, so the panel stays in cache.
-    let panel_size = (BLOCK * x.live.len()).max(1);
+    let panel_size = x.live.len().max(1);
     for (o, panel) in (0..outputs).step_by(BLOCK).zip(panels.chunks_exact(panel_size)) {
         for b in 0..batch {
             let sums = weighted_sum(panel, x.of_sample(b));
@@ -228,7 +234,7 @@ fn weight_gradient<T: Float>(g: &DMatrix<T>, x: &Nonzeros<T>, mut use_sums: impl
     // Column b of the panels: g's row b. A(o, b) = g[b + o * B]
     pack_panels(panels, g.as_slice(), (batch, 1), outputs, 0..batch);
     for (q, &p) in x.live.iter().enumerate() {
-        for (o, panel) in (0..outputs).step_by(BLOCK).zip(panels.chunks_exact(BLOCK * batch)) {
+        for (o, panel) in (0..outputs).step_by(BLOCK).zip(panels.chunks_exact(batch)) {
             let rows = BLOCK.min(outputs - o);
             use_sums(p, o, &weighted_sum(panel, x.of_live_feature(q))[..rows]);
         }
@@ -241,18 +247,18 @@ fn weight_gradient<T: Float>(g: &DMatrix<T>, x: &Nonzeros<T>, mut use_sums: impl
 /// contiguous stretch of memory (A's own columns are 1 KiB apart for 256 outputs,
 /// which maps them onto a few cache sets and misses on every read).
 fn pack_panels<T: Float>(
-    panels: &mut Vec<T>,
+    panels: &mut Vec<PanelRow<T>>,
     a: &[T],
     (rs, cs): (usize, usize),
     len: usize,
     columns: impl ExactSizeIterator<Item = usize>,
 ) {
     let count = columns.len();
-    panels.resize(len.div_ceil(BLOCK) * count * BLOCK, T::zero());
+    panels.resize(len.div_ceil(BLOCK) * count, PanelRow([T::zero(); BLOCK]));
     for (j, c) in columns.enumerate() {
         for (k, o) in (0..len).step_by(BLOCK).enumerate() {
             let rows = BLOCK.min(len - o);
-            let slot = &mut panels[(k * count + j) * BLOCK..][..BLOCK];
+            let slot = &mut panels[k * count + j].0;
             if rs == 1 {
                 slot[..rows].copy_from_slice(&a[o + c * cs..][..rows]);
             } else {
@@ -267,11 +273,10 @@ fn pack_panels<T: Float>(
 
 /// The sum over entries (j, v), in order, of v * (column j of a panel packed by
 /// [`pack_panels`]): BLOCK sums at once, held in registers.
-fn weighted_sum<T: Float>(panel: &[T], entries: &[(u32, T)]) -> [T; BLOCK] {
+fn weighted_sum<T: Float>(panel: &[PanelRow<T>], entries: &[(u32, T)]) -> [T; BLOCK] {
     let mut acc = [T::zero(); BLOCK];
-    let (columns, _) = panel.as_chunks::<BLOCK>();
     for &(j, v) in entries {
-        for (a, &s) in acc.iter_mut().zip(&columns[j as usize]) {
+        for (a, &s) in acc.iter_mut().zip(&panel[j as usize].0) {
             *a += v * s;
         }
     }
