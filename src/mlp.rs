@@ -82,7 +82,8 @@ impl<T: Float> Linear<T> {
 /// What the forward pass keeps for the backward pass, under the seed's names.
 #[derive(Clone, Debug)]
 pub struct Cache<T: Float> {
-    /// `input`: (B, in)
+    /// `input`: (B, in). Left empty (0 x 0) by `Dataset::fill_batch` when the batch is
+    /// mostly zeros: the products then read `input_nonzeros`, and nothing reads this.
     pub input: DMatrix<T>,
     /// `fc{i}`: (B, hidden_i), the pre-activations
     pub fc: Vec<DMatrix<T>>,
@@ -110,7 +111,7 @@ impl<T: Float> Cache<T> {
     }
 
     pub fn batch_size(&self) -> usize {
-        self.input.nrows()
+        self.input_nonzeros.samples()
     }
 }
 
@@ -284,10 +285,11 @@ impl<T: Float> Mlp<T> {
         self.forward(&DMatrix::from_row_slice(1, x.len(), x.as_slice()))
     }
 
-    /// Forward whatever `cache.input` holds, reusing the cache's storage.
-    /// `cache.input_nonzeros` must index it (`Nonzeros::gather`, or `Dataset::fill_batch`).
+    /// Forward the batch the cache holds, reusing its storage. `cache.input_nonzeros`
+    /// must index `cache.input` (`Nonzeros::gather`), or the batch when `input` is left
+    /// empty (`Dataset::fill_batch`).
     pub fn forward_cached(&self, cache: &mut Cache<T>) {
-        let batch = cache.input.nrows();
+        let batch = cache.batch_size();
         let Cache {
             input,
             fc,
@@ -295,7 +297,10 @@ impl<T: Float> Mlp<T> {
             output,
             input_nonzeros,
         } = cache;
-        debug_assert!(input_nonzeros.indexes(input), "input_nonzeros is stale");
+        debug_assert!(
+            input.is_empty() && input_nonzeros.is_sparse() || input_nonzeros.indexes(input),
+            "input_nonzeros is stale"
+        );
         let mut nonzeros = Some(&*input_nonzeros).filter(|nz| nz.is_sparse());
         let mut a = &*input;
         for ((layer, z), s) in self.layers.iter().zip(fc.iter_mut()).zip(activations.iter_mut()) {

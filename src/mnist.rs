@@ -6,6 +6,7 @@
 
 use crate::fields::Problem;
 use crate::float::Float;
+use crate::mlp::resize;
 use crate::sparse::Nonzeros;
 use flate2::read::MultiGzDecoder;
 use nalgebra::DMatrix;
@@ -161,8 +162,10 @@ impl Dataset {
         self.labels[i] as usize
     }
 
-    /// Write samples `indices` into `x` (B, 784) scaled to [0, 1], index its inked
-    /// pixels in `nonzeros`, and write the labels.
+    /// Index the inked pixels of samples `indices`, scaled to [0, 1], in `nonzeros`, and
+    /// write their labels. `x` gets the batch as a dense (B, 784) matrix only when it is
+    /// not mostly zeros (the dense products read it); an MNIST batch always is, so `x`
+    /// is left empty (0 x 0), which saves writing 200 KB a batch.
     pub fn fill_batch<T: Float>(
         &self,
         indices: &[usize],
@@ -200,7 +203,11 @@ impl Dataset {
             write(image.len() - tail.len(), tail);
             count
         });
-        nonzeros.write_dense(x);
+        if nonzeros.is_sparse() {
+            resize(x, 0, 0);
+        } else {
+            nonzeros.write_dense(x);
+        }
     }
 }
 
@@ -246,6 +253,32 @@ mod tests {
         );
         assert_eq!(x[(1, 255)], 1.0);
         assert_eq!(x[(0, 0)], (784 % 256) as f32 / 255.0);
+    }
+
+    #[test]
+    fn a_mostly_blank_batch_is_indexed_not_written_and_forwards_as_the_dense_one() {
+        let mut pixels = vec![0u8; 2 * IMAGE_PIXELS];
+        for (image, p, ink) in [(0, 300, 200), (0, 301, 17), (0, 330, 255), (1, 400, 90), (1, 783, 1)] {
+            pixels[image * IMAGE_PIXELS + p] = ink;
+        }
+        let data = Dataset::new("i", pixels, "l", vec![3, 4]).unwrap();
+        let order = [1, 0];
+        let expected = DMatrix::from_fn(2, IMAGE_PIXELS, |b, p| data.image(order[b])[p] as f64 / 255.0);
+        let mlp = crate::mlp::Mlp::<f64>::new(IMAGE_PIXELS, &[8], 10, 1);
+        let (mut cache, mut y) = (mlp.new_cache(2), Vec::new());
+        data.fill_batch(&order, &mut cache.input, &mut cache.input_nonzeros, &mut y);
+        assert_eq!(cache.input.shape(), (0, 0), "a sparse batch is only indexed");
+        assert_eq!(y, vec![4, 3]);
+        let mut dense = DMatrix::zeros(0, 0);
+        cache.input_nonzeros.write_dense(&mut dense);
+        assert!((&dense - &expected).amax() < 1e-15);
+        mlp.forward_cached(&mut cache);
+        let reference = mlp.forward(&expected).output;
+        assert!(
+            (&cache.output - &reference).amax() < 1e-12,
+            "{}",
+            cache.output - reference
+        );
     }
 
     #[test]

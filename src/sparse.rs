@@ -134,6 +134,11 @@ impl<T: Float> Nonzeros<T> {
             })
     }
 
+    /// B, the number of samples indexed.
+    pub fn samples(&self) -> usize {
+        self.samples
+    }
+
     /// Whether the sparse products beat the dense ones on this batch.
     pub fn is_sparse(&self) -> bool {
         let size = (self.samples * self.features).max(1);
