@@ -42,9 +42,12 @@ pub fn sigmoid_f32(z: f32) -> f32 {
 
 /// e^x for x <= 0; 0 below -87 (where e^x leaves the normal f32 range).
 fn exp_of_nonpositive(x: f32) -> f32 {
-    // x = n ln2 + r with |r| <= ln2 / 2; n rounded by the 1.5 * 2^23 trick (no floor call).
+    // x = n ln2 + r with |r| <= ln2 / 2; n rounded by the 1.5 * 2^23 trick (no floor call):
+    // `shifted` holds n in its low mantissa bits, read as an integer directly: natively,
+    // Rust's saturating `as i32` made a 64 x 256 layer's sigmoid take 45 us instead of 20.
     const ROUND: f32 = 12_582_912.0;
-    let n = (x * std::f32::consts::LOG2_E + ROUND) - ROUND;
+    let shifted = x * std::f32::consts::LOG2_E + ROUND;
+    let n = shifted - ROUND;
     let r = x - n * 0.693_359_4 - n * -2.121_944_4e-4;
     let mut p = 1.987_569_1e-4;
     p = p * r + 1.398_199_9e-3;
@@ -53,7 +56,9 @@ fn exp_of_nonpositive(x: f32) -> f32 {
     p = p * r + 1.666_666_5e-1;
     p = p * r + 0.5;
     let e_r = p * r * r + r + 1.0;
-    let two_to_n = f32::from_bits(((n.max(-126.0) as i32 + 127) as u32) << 23);
+    // For x < -87 (where the result is 0) this is garbage, but not UB.
+    let n_int = (shifted.to_bits() as i32).wrapping_sub(ROUND.to_bits() as i32);
+    let two_to_n = f32::from_bits((n_int.max(-126).wrapping_add(127) as u32) << 23);
     if x < -87.0 {
         0.0
     } else {
