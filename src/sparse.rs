@@ -184,8 +184,10 @@ pub fn x_wt<T: Float>(x: &Nonzeros<T>, w: &DMatrix<T>, h: &mut DMatrix<T>) {
     // Column j of the panels: W's column live[j]. A(o, j) = w[o + live[j] * out]
     pack_panels(panels, w.as_slice(), (1, outputs), outputs, x.live.iter().copied());
     let h = h.as_mut_slice();
-    h.fill(T::zero());
-    // h[b, o] = sum over row b's nonzeros (q, v) of v * W[o, live[q]]
+    if x.live.is_empty() {
+        h.fill(T::zero()); // no panels: the loop below writes nothing
+    }
+    // h[b, o] = sum over row b's nonzeros (q, v) of v * W[o, live[q]], each one written
     // One panel (block of outputs) for every sample, so the panel stays in cache.
     let panel_size = x.live.len().max(1);
     for (o, panel) in (0..outputs).step_by(BLOCK).zip(panels.chunks_exact(panel_size)) {
