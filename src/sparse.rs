@@ -252,7 +252,9 @@ fn weight_gradient<T: Float>(g: &DMatrix<T>, x: &Nonzeros<T>, mut use_sums: impl
 /// into panels of BLOCK rows: panel k holds rows k*BLOCK.. of each column in turn,
 /// contiguous and zero-padded, so a product reads one block of rows from one
 /// contiguous stretch of memory (A's own columns are 1 KiB apart for 256 outputs,
-/// which maps them onto a few cache sets and misses on every read).
+/// which maps them onto a few cache sets and misses on every read). The panels are the
+/// first `len.div_ceil(BLOCK) * columns.len()` rows of `panels`; any rows after them
+/// are left as they were.
 fn pack_panels<T: Float>(
     panels: &mut Vec<PanelRow<T>>,
     a: &[T],
@@ -261,7 +263,12 @@ fn pack_panels<T: Float>(
     columns: impl ExactSizeIterator<Item = usize>,
 ) {
     let count = columns.len();
-    panels.resize(len.div_ceil(BLOCK) * count, PanelRow([T::zero(); BLOCK]));
+    // Grown, never shrunk: the forward's panels are larger than the weight gradient's,
+    // and resizing back up would clear half a megabyte a batch that is written anyway.
+    let size = len.div_ceil(BLOCK) * count;
+    if panels.len() < size {
+        panels.resize(size, PanelRow([T::zero(); BLOCK]));
+    }
     for (j, c) in columns.enumerate() {
         for (k, o) in (0..len).step_by(BLOCK).enumerate() {
             let rows = BLOCK.min(len - o);
