@@ -217,7 +217,7 @@ pub fn gt_x<T: Float>(g: &DMatrix<T>, x: &Nonzeros<T>, dw: &mut DMatrix<T>) {
 }
 
 /// The SGD step W -= lr * dW with dW = g^T x (as [`gt_x`]), without storing dW: each
-/// live column of W is updated as soon as its gradient is summed, while it is in cache.
+/// block of a live column of W is updated as soon as its gradient is summed.
 /// Columns of features with no nonzero entry have a zero gradient and stay as they are,
 /// so W ends exactly as after `gt_x` then the step.   g: (B, out), w: (out, in)
 pub fn gt_x_descend<T: Float>(g: &DMatrix<T>, x: &Nonzeros<T>, w: &mut DMatrix<T>, learning_rate: T) {
@@ -232,7 +232,8 @@ pub fn gt_x_descend<T: Float>(g: &DMatrix<T>, x: &Nonzeros<T>, w: &mut DMatrix<T
 }
 
 /// dW = g^T x over the live features, handed out as it is summed: `use_sums(p, o, sums)`
-/// gets dW[o.., p], one block of rows at a time, a whole column before the next.
+/// gets dW[o.., p], one block of rows at a time, every live column for one block of
+/// rows before the next, so that block's panel of g (B x BLOCK) stays in L1.
 /// dW[o, live[q]] = sum over live feature q's nonzeros (b, v) of v * g[b, o]
 fn weight_gradient<T: Float>(g: &DMatrix<T>, x: &Nonzeros<T>, mut use_sums: impl FnMut(usize, usize, &[T])) {
     let (batch, outputs) = g.shape();
@@ -240,9 +241,9 @@ fn weight_gradient<T: Float>(g: &DMatrix<T>, x: &Nonzeros<T>, mut use_sums: impl
     let panels = &mut *x.panels.borrow_mut();
     // Column b of the panels: g's row b. A(o, b) = g[b + o * B]
     pack_panels(panels, g.as_slice(), (batch, 1), outputs, 0..batch);
-    for (q, &p) in x.live.iter().enumerate() {
-        for (o, panel) in (0..outputs).step_by(BLOCK).zip(panels.chunks_exact(batch)) {
-            let rows = BLOCK.min(outputs - o);
+    for (o, panel) in (0..outputs).step_by(BLOCK).zip(panels.chunks_exact(batch)) {
+        let rows = BLOCK.min(outputs - o);
+        for (q, &p) in x.live.iter().enumerate() {
             use_sums(p, o, &weighted_sum(panel, x.of_live_feature(q))[..rows]);
         }
     }
