@@ -9,7 +9,7 @@
 //       (seconds, lower is better).
 // Prints each turn, the B/A ratio of each round and their median.
 import path from "node:path";
-import { serveDist, launchBrowser } from "../tests/e2e/harness.mjs";
+import { serveDist, launchBrowser, loadBenchLab } from "../tests/e2e/harness.mjs";
 
 const args = process.argv.slice(2);
 const pageMode = args[0] === "--page";
@@ -19,18 +19,10 @@ const [rounds = 8, batches = 300] = args.slice(2).map(Number);
 const servers = await Promise.all(dirs.map((d) => serveDist({}, d)));
 const browser = await launchBrowser();
 
-/** Load the data into a Lab of the page's wasm, for Lab.benchmark. */
+/** Load the data into a Lab of the page's wasm, for Lab.benchmark, and warm it up. */
 async function loadLab(page) {
-  await page.evaluate(async () => {
-    const lab = new window.wasmBindings.Lab();
-    window.__lab = lab;
-    const base = new URL("data/", location.href);
-    const names = [["train-images", "train-images-idx3-ubyte.gz"], ["train-labels", "train-labels-idx1-ubyte.gz"],
-      ["test-images", "t10k-images-idx3-ubyte.gz"], ["test-labels", "t10k-labels-idx1-ubyte.gz"]];
-    for (const [kind, name] of names) lab.load_file(kind, name, new Uint8Array(await (await fetch(new URL(name, base))).arrayBuffer()));
-    lab.finish_loading(names.map((n) => n[1]));
-    lab.benchmark(100); // warm-up
-  });
+  await loadBenchLab(page);
+  await page.evaluate(() => window.__lab.benchmark(100));
 }
 
 /** One turn: [main figure, kernel GFLOP/s or null]. */

@@ -7,7 +7,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import zlib from "node:zlib";
-import { serveDist, launchBrowser, DIST } from "../tests/e2e/harness.mjs";
+import { serveDist, launchBrowser, loadBenchLab, DIST } from "../tests/e2e/harness.mjs";
 
 const EPOCHS = 5;
 const FLOP_PER_SAMPLE = 2 * (784 * 256 * 2 + 256 * 10 * 3);
@@ -56,16 +56,9 @@ try {
     wasm_memory_mb_loaded: +memoryLoaded.toFixed(1), wasm_memory_mb_per_epoch: perEpochMemory });
 
   // Kernel throughput: steps back to back, no yields (blocks the page for a second).
+  await loadBenchLab(page);
   const kernel = await page.evaluate(async (batches) => {
-    const lab = new window.wasmBindings.Lab();
-    const base = new URL("data/", location.href);
-    const names = [["train-images", "train-images-idx3-ubyte.gz"], ["train-labels", "train-labels-idx1-ubyte.gz"],
-      ["test-images", "t10k-images-idx3-ubyte.gz"], ["test-labels", "t10k-labels-idx1-ubyte.gz"]];
-    for (const [kind, name] of names) {
-      const bytes = new Uint8Array(await (await fetch(new URL(name, base))).arrayBuffer());
-      lab.load_file(kind, name, bytes);
-    }
-    lab.finish_loading(names.map((n) => n[1]));
+    const lab = window.__lab;
     lab.benchmark(20); // warm-up
     // Several short runs: this machine's speed drifts, so the best and the median say more than one run.
     const runs = Array.from({ length: 5 }, () => lab.benchmark(batches));

@@ -9,7 +9,6 @@ import { chromium } from "playwright-core";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 export const DIST = path.join(ROOT, "dist");
-const DEFAULT_DIST = DIST;
 export const SHOTS = path.join(ROOT, "target", "e2e-screenshots");
 export const PREFIX = "/course/mlp/";
 export const MIRROR = "/shared-data/mnist/";
@@ -24,15 +23,15 @@ const TYPES = {
  * `overrides` maps a path below PREFIX (e.g. "data/t10k-labels-idx1-ubyte.gz") to a
  * Buffer served instead of the file, or to null for a 404.
  */
-export async function serveDist(overrides = {}, DIST = DEFAULT_DIST) {
-  if (!fs.existsSync(path.join(DIST, "index.html"))) {
-    throw new Error(`no release build in ${DIST}: run \`trunk build --release\` first`);
+export async function serveDist(overrides = {}, dist = DIST) {
+  if (!fs.existsSync(path.join(dist, "index.html"))) {
+    throw new Error(`no release build in ${dist}: run \`trunk build --release\` first`);
   }
   const server = http.createServer((req, res) => {
     const url = new URL(req.url, "http://localhost");
     // A second home for the data, as a course site might keep it (for `?data=`).
     if (url.pathname.startsWith(MIRROR)) {
-      const file = path.join(DIST, "data", path.basename(url.pathname));
+      const file = path.join(dist, "data", path.basename(url.pathname));
       if (!fs.existsSync(file)) return res.writeHead(404).end("not found");
       return res.writeHead(200, { "content-type": "application/gzip" }).end(fs.readFileSync(file));
     }
@@ -50,8 +49,8 @@ export async function serveDist(overrides = {}, DIST = DEFAULT_DIST) {
       res.end(overrides[rel]);
       return;
     }
-    const file = path.join(DIST, rel);
-    if (!file.startsWith(DIST) || !fs.existsSync(file) || fs.statSync(file).isDirectory()) {
+    const file = path.join(dist, rel);
+    if (!file.startsWith(dist) || !fs.existsSync(file) || fs.statSync(file).isDirectory()) {
       res.writeHead(404).end("not found");
       return;
     }
@@ -123,4 +122,22 @@ export async function waitForText(page, selector, pattern, timeout = 10_000) {
     { timeout },
   );
   return handle.jsonValue();
+}
+
+/**
+ * A fresh `Lab` of the page's wasm with MNIST loaded from the page's data folder, kept as
+ * `window.__lab`: for the benchmarks, which time its steps without the page's UI.
+ */
+export async function loadBenchLab(page) {
+  await page.evaluate(async () => {
+    const lab = new window.wasmBindings.Lab();
+    const base = new URL("data/", location.href);
+    const names = [["train-images", "train-images-idx3-ubyte.gz"], ["train-labels", "train-labels-idx1-ubyte.gz"],
+      ["test-images", "t10k-images-idx3-ubyte.gz"], ["test-labels", "t10k-labels-idx1-ubyte.gz"]];
+    for (const [kind, name] of names) {
+      lab.load_file(kind, name, new Uint8Array(await (await fetch(new URL(name, base))).arrayBuffer()));
+    }
+    lab.finish_loading(names.map((n) => n[1]));
+    window.__lab = lab;
+  });
 }
