@@ -167,3 +167,29 @@ test("where scheduler.postTask is missing (Safari), the loop yields through a Me
   assert.deepEqual((await epochRows(page)).map((r) => r.epoch), [1, 2], "every batch came back from its yield");
   assert.deepEqual(errors, []);
 });
+
+test("on a phone-sized screen nothing is wider than the screen, in either language", async () => {
+  const page = await browser.context.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e));
+  await page.setViewportSize({ width: 375, height: 812 });
+  await page.goto(`${server.url}?lang=zh&train_limit=1280&epochs=1&lr=0.5&autostart=1`);
+  await waitForState(page, "done", 60_000);
+  await page.click('[data-testid="gradcheck-run"]');
+  await page.waitForSelector('[data-testid="gradcheck-table"]:not([hidden])');
+  // How far the page reaches past the screen's right edge, and what does (not counting
+  // what scrolls inside its own box, as the tables may).
+  const overflow = () => page.evaluate(() => {
+    const width = document.documentElement.clientWidth;
+    const clipped = (e) => { for (let a = e.parentElement; a; a = a.parentElement) if (getComputedStyle(a).overflowX !== "visible") return true; return false; };
+    const past = [...document.querySelectorAll("body *")].filter((e) => e.getBoundingClientRect().right > width + 0.5 && !clipped(e));
+    return { px: document.documentElement.scrollWidth - width, elements: past.slice(-3).map((e) => e.outerHTML.slice(0, 80)) };
+  });
+  for (const lang of ["zh", "en"]) {
+    assert.deepEqual(await overflow(), { px: 0, elements: [] }, `${lang}: the page scrolls sideways`);
+    await screenshot(page, `phone-${lang}`);
+    if (lang === "zh") await page.click('[data-testid="lang-toggle"]');
+  }
+  assert.deepEqual(errors, []);
+  await page.close();
+});
