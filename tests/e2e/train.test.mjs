@@ -190,6 +190,10 @@ test("on a phone-sized screen nothing is wider than the screen, in either langua
     await screenshot(page, `phone-${lang}`);
     if (lang === "zh") await page.click('[data-testid="lang-toggle"]');
   }
+  // A narrower screen after the chart was drawn: the chart follows its card.
+  await page.setViewportSize({ width: 320, height: 640 });
+  await page.evaluate(() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done))));
+  assert.deepEqual(await overflow(), { px: 0, elements: [] }, "320 px: the page scrolls sideways");
   assert.deepEqual(errors, []);
   await page.close();
 });

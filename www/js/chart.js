@@ -5,6 +5,7 @@ import { throttledPaint } from "./ui.js";
 
 /** Redraw interval while points stream in: smooth enough, and cheap for training. */
 const REDRAW_MS = 250;
+const HEIGHT = 320;
 
 export class LossChart {
   constructor(container) {
@@ -12,6 +13,14 @@ export class LossChart {
     this.scheduleDraw = throttledPaint(() => this.plot.setData(this.data), REDRAW_MS);
     this.clear();
     onLanguageChange(() => this.build());
+    // Follows its card's width (a turned phone, a resized window).
+    new ResizeObserver(() => {
+      if (this.plot.width !== this.width()) this.plot.setSize({ width: this.width(), height: HEIGHT });
+    }).observe(container);
+  }
+
+  width() {
+    return Math.max(240, this.container.clientWidth || 800);
   }
 
   clear() {
@@ -22,10 +31,9 @@ export class LossChart {
 
   build() {
     this.plot?.destroy();
-    const width = Math.max(300, this.container.clientWidth || 800);
     this.plot = new uPlot({
-      width,
-      height: 320,
+      width: this.width(),
+      height: HEIGHT,
       scales: { x: { time: false }, loss: { auto: true }, acc: { range: [0, 100] } },
       axes: [
         { label: t("chart_x") },
