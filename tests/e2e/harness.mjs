@@ -111,6 +111,24 @@ export async function screenshot(page, name, selector = null) {
   else await page.screenshot({ path: file, fullPage: true });
 }
 
+/**
+ * How far the page reaches past the screen's right edge (0 when it never scrolls
+ * sideways), and the last few elements that do, not counting what scrolls inside its
+ * own box (as the tables may).
+ */
+export async function sidewaysOverflow(page) {
+  await page.evaluate(() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done))));
+  return page.evaluate(() => {
+    const width = document.documentElement.clientWidth;
+    const clipped = (e) => {
+      for (let a = e.parentElement; a; a = a.parentElement) if (getComputedStyle(a).overflowX !== "visible") return true;
+      return false;
+    };
+    const past = [...document.querySelectorAll("body *")].filter((e) => e.getBoundingClientRect().right > width + 0.5 && !clipped(e));
+    return { px: document.documentElement.scrollWidth - width, elements: past.slice(-3).map((e) => e.outerHTML.slice(0, 80)) };
+  });
+}
+
 /** Wait until the text of `selector` matches `pattern`; returns the text. */
 export async function waitForText(page, selector, pattern, timeout = 10_000) {
   const handle = await page.waitForFunction(

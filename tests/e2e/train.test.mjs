@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import zlib from "node:zlib";
 import path from "node:path";
-import { serveDist, launchBrowser, openPage, screenshot, waitForText, DIST, MIRROR } from "./harness.mjs";
+import { serveDist, launchBrowser, openPage, screenshot, sidewaysOverflow, waitForText, DIST, MIRROR } from "./harness.mjs";
 
 let server, browser;
 before(async () => {
@@ -138,6 +138,9 @@ for (const [label, file, bytes, expected] of [
       await page.click('[data-testid="data-retry"]');
       await waitForState(page, "error", 60_000);
       assert.match(await page.textContent('[data-testid="data-error"]'), expected, "Retry tries again");
+      // On a phone the message wraps, long address and all.
+      await page.setViewportSize({ width: 320, height: 640 });
+      assert.deepEqual(await sidewaysOverflow(page), { px: 0, elements: [] }, "320 px: the page scrolls sideways");
       assert.deepEqual(errors, []);
     } finally {
       await broken.close();
@@ -177,23 +180,14 @@ test("on a phone-sized screen nothing is wider than the screen, in either langua
   await waitForState(page, "done", 60_000);
   await page.click('[data-testid="gradcheck-run"]');
   await page.waitForSelector('[data-testid="gradcheck-table"]:not([hidden])');
-  // How far the page reaches past the screen's right edge, and what does (not counting
-  // what scrolls inside its own box, as the tables may).
-  const overflow = () => page.evaluate(() => {
-    const width = document.documentElement.clientWidth;
-    const clipped = (e) => { for (let a = e.parentElement; a; a = a.parentElement) if (getComputedStyle(a).overflowX !== "visible") return true; return false; };
-    const past = [...document.querySelectorAll("body *")].filter((e) => e.getBoundingClientRect().right > width + 0.5 && !clipped(e));
-    return { px: document.documentElement.scrollWidth - width, elements: past.slice(-3).map((e) => e.outerHTML.slice(0, 80)) };
-  });
   for (const lang of ["zh", "en"]) {
-    assert.deepEqual(await overflow(), { px: 0, elements: [] }, `${lang}: the page scrolls sideways`);
+    assert.deepEqual(await sidewaysOverflow(page), { px: 0, elements: [] }, `${lang}: the page scrolls sideways`);
     await screenshot(page, `phone-${lang}`);
     if (lang === "zh") await page.click('[data-testid="lang-toggle"]');
   }
   // A narrower screen after the chart was drawn: the chart follows its card.
   await page.setViewportSize({ width: 320, height: 640 });
-  await page.evaluate(() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done))));
-  assert.deepEqual(await overflow(), { px: 0, elements: [] }, "320 px: the page scrolls sideways");
+  assert.deepEqual(await sidewaysOverflow(page), { px: 0, elements: [] }, "320 px: the page scrolls sideways");
   assert.deepEqual(errors, []);
   await page.close();
 });
