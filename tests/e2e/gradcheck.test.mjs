@@ -1,7 +1,8 @@
 // The gradient-check section on the real release build, in real Chromium.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { serveDist, launchBrowser, openPage, screenshot, waitForText } from "./harness.mjs";
+import path from "node:path";
+import { serveDist, launchBrowser, openPage, screenshot, waitForText, DIST } from "./harness.mjs";
 
 let server, browser;
 before(async () => {
@@ -86,4 +87,16 @@ test("a Rust panic is shown on the page, not a blank screen", async () => {
   const banner = page.locator('[data-testid="fatal"]');
   await banner.waitFor({ state: "visible" });
   assert.match(await banner.textContent(), /a test asked for a panic/);
+});
+
+test("opened as a file (a double-clicked index.html), the page says how to serve it", async () => {
+  const page = await browser.context.newPage();
+  await page.goto(`file://${path.join(DIST, "index.html")}`);
+  const note = page.locator('[data-testid="file-protocol"]');
+  await note.waitFor();
+  assert.match(await note.textContent(), /python3 -m http\.server 8000.*http:\/\/localhost:8000\//);
+  assert.match(await note.textContent(), /网络服务器/);
+  assert.ok(await page.isHidden("main"), "no dead controls under the message");
+  await screenshot(page, "opened-as-file");
+  await page.close();
 });

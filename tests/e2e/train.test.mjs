@@ -153,6 +153,7 @@ test("?data= loads MNIST from another place on the host, and autostart=1 trains 
   const { page, errors } = await openPage(browser.context, `${server.url}?${settings}&data=${MIRROR}`);
   await waitForState(page, "done", 60_000);
   assert.equal((await epochRows(page)).length, 1, "one epoch trained without a click");
+  assert.match(await status(page).textContent(), /^Finished 1 epoch: test accuracy/);
   const fetched = await page.evaluate(() => performance.getEntriesByType("resource").map((e) => new URL(e.name).pathname));
   assert.ok(fetched.includes(`${MIRROR}train-images-idx3-ubyte.gz`), fetched.join(" "));
   assert.ok(!fetched.some((p) => p.includes("/course/mlp/data/")), "nothing from the page's own data folder");
@@ -168,6 +169,7 @@ test("where scheduler.postTask is missing (Safari), the loop yields through a Me
   assert.equal(await page.evaluate(() => typeof window.scheduler), "undefined");
   await waitForState(page, "done", 60_000);
   assert.deepEqual((await epochRows(page)).map((r) => r.epoch), [1, 2], "every batch came back from its yield");
+  assert.match(await status(page).textContent(), /^Finished 2 epochs: test accuracy/);
   assert.deepEqual(errors, []);
 });
 

@@ -86,8 +86,8 @@ export const STRINGS = {
     state_training: "Epoch {0}/{1} · batch {2}/{3} · loss {4} · {5} samples/s · {6} s",
     state_evaluating: "Epoch {0}/{1} · testing {2}/{3}…",
     state_paused: "Paused in epoch {0}/{1}. Resume continues exactly where it stopped.",
-    state_done: "Finished {0} epochs: test accuracy {1}% · {2} s of training.",
-    state_stopped: "Stopped after {0} epochs. The model keeps its weights.",
+    state_done: "Finished {0} {0|epoch|epochs}: test accuracy {1}% · {2} s of training.",
+    state_stopped: "Stopped after {0} {0|epoch|epochs}. The model keeps its weights.",
     state_error: "Stopped: see the message below.",
     train_diverged: "Training diverged in epoch {0}, batch {1}: the loss became {2}. The learning rate is probably too large; lower it and press Reset.",
     train_no_data: "MNIST is not loaded yet.",
@@ -245,10 +245,15 @@ function pickLanguage() {
   return preferred.some((l) => l.toLowerCase().startsWith("zh")) ? "zh" : "en";
 }
 
-/** The string for `key` in the current language, with {0}, {1} … filled from `args`. */
+/**
+ * The string for `key` in the current language, with {0}, {1} … filled from `args`;
+ * {0|epoch|epochs} is the first word when args[0] is 1, else the second.
+ */
 export function t(key, args = []) {
   const template = STRINGS[current][key] ?? STRINGS.en[key] ?? key;
-  return template.replace(/\{(\d+)\}/g, (m, i) => (args[i] !== undefined ? String(args[i]) : m));
+  return template
+    .replace(/\{(\d+)\|([^|}]*)\|([^}]*)\}/g, (m, i, one, many) => (Number(args[i]) === 1 ? one : many))
+    .replace(/\{(\d+)\}/g, (m, i) => (args[i] !== undefined ? String(args[i]) : m));
 }
 
 export function language() {
