@@ -103,7 +103,8 @@ test("a digit drawn with a finger is read right, and the page does not scroll", 
 });
 
 test("drawing during training works and training carries on", async () => {
-  await page.fill('[data-testid="tr-epochs"]', "2");
+  // Enough epochs that the run is still going when Stop is pressed, however fast it trains.
+  await page.fill('[data-testid="tr-epochs"]', "20");
   await page.click('[data-testid="train-start"]');
   await page.waitForSelector('[data-testid="train-status"][data-state="training"]');
   await page.waitForFunction(() => document.getElementById("epoch-progress").value > 50);
