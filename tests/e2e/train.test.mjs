@@ -160,6 +160,20 @@ test("?data= loads MNIST from another place on the host, and autostart=1 trains 
   assert.deepEqual(errors, []);
 });
 
+test("?data= on another host that does not allow the page to read it says so", async () => {
+  const other = await serveDist(); // another port: another origin, which sends no CORS header
+  try {
+    const { page, errors } = await openPage(browser.context, `${server.url}?lang=en&data=${new URL(MIRROR, other.url).href}`);
+    await waitForState(page, "error", 60_000);
+    const message = await page.textContent('[data-testid="data-error"]');
+    assert.match(message, new RegExp(`from ${new URL(other.url).origin}: .*Access-Control-Allow-Origin`), message);
+    assert.ok(await page.isVisible('[data-testid="data-retry"]'));
+    assert.deepEqual(errors, []);
+  } finally {
+    await other.close();
+  }
+});
+
 test("where scheduler.postTask is missing (Safari), the loop yields through a MessageChannel", async () => {
   const page = await browser.context.newPage();
   const errors = [];

@@ -46,6 +46,8 @@ async function download(file, base, row) {
   try {
     response = await fetch(url, { cache: "no-cache" });
   } catch (e) {
+    // From another host, the usual cause is that it does not allow this page to read it.
+    if (url.origin !== location.origin) throw new DataError("data_cross_origin", [file.name, url.origin, e.message]);
     throw new DataError("data_network", [file.name, e.message]);
   }
   if (!response.ok) throw new DataError("data_http", [file.name, response.status, url.href]);
