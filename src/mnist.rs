@@ -52,6 +52,10 @@ fn read_u32(bytes: &[u8], at: usize) -> Option<u32> {
 /// Check the header and length; returns the sizes and the length of the header.
 fn parse_idx(file: &str, bytes: &[u8], magic: u32, dims: usize) -> Result<(Vec<usize>, usize), Problem> {
     let header = 4 + 4 * dims;
+    // Hosts that answer a missing file with their home or error page send HTML.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'<') {
+        return Err(Problem::new("data_web_page", &[&file]));
+    }
     let found = read_u32(bytes, 0).ok_or_else(|| Problem::new("data_truncated", &[&file, &header, &bytes.len()]))?;
     if found != magic {
         return Err(Problem::new(
@@ -294,6 +298,9 @@ mod tests {
             "data_bad_magic"
         );
         assert_eq!(parse_labels("l", &[0, 0]).unwrap_err().code, "data_truncated");
+        let page = b"\n  <!doctype html><html><body>Not here</body></html>";
+        assert_eq!(parse_images("i", page).unwrap_err().code, "data_web_page");
+        assert_eq!(parse_labels("l", &gzip(page)).unwrap_err().code, "data_web_page");
         let bad_label = parse_labels("l", &idx(LABELS_MAGIC, &[3], &[1, 10, 3])).unwrap_err();
         assert_eq!((bad_label.code, bad_label.args[1].as_str()), ("data_bad_label", "1"));
         let mut garbage_gzip = vec![0x1f, 0x8b];

@@ -121,6 +121,7 @@ for (const [label, file, bytes, expected] of [
   ["garbage gzip", "data/t10k-labels-idx1-ubyte.gz", Buffer.concat([Buffer.from([0x1f, 0x8b]), Buffer.alloc(200, 0x55)]), /t10k-labels-idx1-ubyte\.gz is not a valid gzip file/],
   ["truncated file", "data/train-labels-idx1-ubyte.gz", null, /train-labels-idx1-ubyte\.gz is cut short/],
   ["missing file", "data/t10k-images-idx3-ubyte.gz", "404", /Could not download t10k-images-idx3-ubyte\.gz: the server answered 404/],
+  ["web page instead of a file", "data/train-images-idx3-ubyte.gz", Buffer.from("<!doctype html><html><body>Welcome</body></html>"), /train-images-idx3-ubyte\.gz came back as a web page/],
 ]) {
   test(`a ${label} gives a message naming the file, and Retry`, async () => {
     let body = bytes;
@@ -133,6 +134,7 @@ for (const [label, file, bytes, expected] of [
       const { page, errors } = await openPage(browser.context, `${broken.url}?lang=en`);
       await waitForState(page, "error", 60_000);
       assert.match(await page.textContent('[data-testid="data-error"]'), expected);
+      assert.equal(await status(page).textContent(), "Stopped: see the message above.", "the message is above the status line");
       assert.ok(await page.isVisible('[data-testid="data-retry"]'));
       await screenshot(page, `data-error-${label.replace(/ /g, "-")}`);
       await page.click('[data-testid="data-retry"]');

@@ -214,7 +214,7 @@ export function initTraining(wasm, lab) {
       dataError.dataset.code = error.code ?? "";
       dataError.hidden = false;
       retry.hidden = false;
-      setState("error", "state_error");
+      setState("error", "state_data_error");
       for (const b of Object.values(buttons)) b.disabled = true;
     }
   }
