@@ -22,6 +22,11 @@ const SMOOTHING: f64 = 0.98;
 /// A batch loss above this (20x chance level for 10 classes) means training diverged.
 const DIVERGED_LOSS: f32 = 46.0;
 
+/// The most weights and biases a model may have (two hidden layers of 4096 fit): 100 MB
+/// of them, as much again for their gradients, and a third of a second per batch in the
+/// browser. Much more stalls the page while it initialises, and can run out of wasm's 4 GB.
+pub const MAX_PARAMETERS: usize = 25_000_000;
+
 /// The settings a run uses; defaults are the assignment's.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TrainConfig {
@@ -66,8 +71,18 @@ impl TrainConfig {
         train_limit: &str,
     ) -> Result<Self, (&'static str, Problem)> {
         let on = |field| move |p| (field, p);
+        let hidden_dims = parse_dims(hidden, 4096).map_err(on("hidden"))?;
+        // Each layer is (in + 1) x out numbers: weights and biases.
+        let widths = [&[IMAGE_PIXELS][..], &hidden_dims, &[CLASSES]].concat();
+        let parameters: usize = widths.windows(2).map(|w| (w[0] + 1) * w[1]).sum();
+        if parameters > MAX_PARAMETERS {
+            return Err((
+                "hidden",
+                Problem::new("too_many_parameters", &[&parameters, &MAX_PARAMETERS]),
+            ));
+        }
         Ok(TrainConfig {
-            hidden_dims: parse_dims(hidden, 4096).map_err(on("hidden"))?,
+            hidden_dims,
             learning_rate: parse_positive(lr, 100.0).map_err(on("lr"))?,
             batch_size: parse_count(batch, 1, 4096).map_err(on("batch"))?,
             epochs: parse_count(epochs, 1, 1000).map_err(on("epochs"))?,
@@ -565,5 +580,13 @@ mod tests {
         assert_eq!(field("256", "abc", "64", "1"), "lr");
         assert_eq!(field("256", "0.1", "0", "1"), "batch");
         assert_eq!(field("256", "0.1", "64", "0"), "epochs");
+        // 785 x 4096 + 2 x 4097 x 4096 + 4097 x 10 parameters
+        let (name, problem) = TrainConfig::parse("4096,4096,4096", "0.1", "64", "1", "1", "").unwrap_err();
+        assert_eq!((name, problem.code), ("hidden", "too_many_parameters"));
+        assert_eq!(problem.args[0], "36818954");
+        assert!(
+            TrainConfig::parse("4096,4096", "0.1", "64", "1", "1", "").is_ok(),
+            "20 million is fine"
+        );
     }
 }
