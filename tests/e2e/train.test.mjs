@@ -97,7 +97,7 @@ test("invalid settings are refused by the field", async () => {
   for (const [field, value, message] of [
     ["tr-lr", "0", /must be greater than 0/], ["tr-lr", "abc", /not a number/],
     ["tr-batch", "0", /too small/], ["tr-hidden", "256,,x", /empty width/], ["tr-epochs", "0", /too small/],
-    ["tr-hidden", "4096,4096,4096", /network of 36818954 weights and biases; the page trains at most 25000000/],
+    ["tr-hidden", "4096,4096,4096", /network of 36,818,954 weights and biases; the page trains at most 25,000,000/],
   ]) {
     await page.fill(`[data-testid="${field}"]`, value);
     await page.click('[data-testid="train-start"]');
