@@ -25,7 +25,7 @@ const DIVERGED_LOSS: f32 = 46.0;
 /// The most weights and biases a model may have (two hidden layers of 4096 fit): 100 MB
 /// of them, as much again for their gradients, and a third of a second per batch in the
 /// browser. Much more stalls the page while it initialises, and can run out of wasm's 4 GB.
-pub const MAX_PARAMETERS: usize = 25_000_000;
+const MAX_PARAMETERS: usize = 25_000_000;
 
 /// The settings a run uses; defaults are the assignment's.
 #[derive(Clone, Debug, PartialEq)]

@@ -148,14 +148,13 @@ export async function waitForText(page, selector, pattern, timeout = 10_000) {
  */
 export async function loadBenchLab(page) {
   await page.evaluate(async () => {
+    // The page's own list of files (the module is already loaded: this is its instance).
+    const { FILES, dataBase } = await import(new URL("js/data.js", location.href).href);
     const lab = new window.wasmBindings.Lab();
-    const base = new URL("data/", location.href);
-    const names = [["train-images", "train-images-idx3-ubyte.gz"], ["train-labels", "train-labels-idx1-ubyte.gz"],
-      ["test-images", "t10k-images-idx3-ubyte.gz"], ["test-labels", "t10k-labels-idx1-ubyte.gz"]];
-    for (const [kind, name] of names) {
-      lab.load_file(kind, name, new Uint8Array(await (await fetch(new URL(name, base))).arrayBuffer()));
+    for (const { kind, name } of FILES) {
+      lab.load_file(kind, name, new Uint8Array(await (await fetch(new URL(name, dataBase()))).arrayBuffer()));
     }
-    lab.finish_loading(names.map((n) => n[1]));
+    lab.finish_loading(FILES.map((f) => f.name));
     window.__lab = lab;
   });
 }
