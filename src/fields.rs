@@ -4,6 +4,7 @@
 //! Chinese) and the values to fill in, so no user-facing sentence lives in Rust.
 
 use std::fmt;
+use std::num::IntErrorKind;
 
 /// A refused input: a string-table code and its arguments.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,6 +37,9 @@ pub fn parse_count(text: &str, min: usize, max: usize) -> Result<usize, Problem>
         Ok(n) if n < min as i64 => Err(Problem::new("too_small", &[&n, &min])),
         Ok(n) if n > max as i64 => Err(Problem::new("too_large", &[&n, &max])),
         Ok(n) => Ok(n as usize),
+        // Whole numbers past i64 are still whole numbers: say which way they are off.
+        Err(e) if *e.kind() == IntErrorKind::PosOverflow => Err(Problem::new("too_large", &[&text, &max])),
+        Err(e) if *e.kind() == IntErrorKind::NegOverflow => Err(Problem::new("too_small", &[&text, &min])),
         Err(_) if text.is_empty() => Err(Problem::new("required", &[])),
         Err(_) => Err(Problem::new("not_integer", &[&text])),
     }
@@ -103,5 +107,11 @@ mod tests {
         }
         assert_eq!(parse_seed("42"), Ok(42));
         assert!(parse_seed("-1").is_err());
+        let huge = "99999999999999999999";
+        assert_eq!(parse_seed(huge), Err(Problem::new("too_large", &[&huge, &u32::MAX])));
+        assert_eq!(
+            parse_count("-99999999999999999999", 1, 9).unwrap_err().code,
+            "too_small"
+        );
     }
 }
