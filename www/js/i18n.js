@@ -255,14 +255,15 @@ function pickLanguage() {
 
 /**
  * The string for `key` in the current language, with {0}, {1} … filled from `args`
- * (whole numbers of 5 to 15 digits grouped: 47,040,016); {0|epoch|epochs} is the first
+ * (whole numbers of 4 to 15 digits grouped: 4,096 and 47,040,016, as toLocaleString writes
+ * the figures the page formats itself); {0|epoch|epochs} is the first
  * word when args[0] is 1, else the second.
  */
 export function t(key, args = []) {
   const template = STRINGS[current][key] ?? STRINGS.en[key] ?? key;
   const fill = (value) => {
     const text = String(value);
-    return /^\d{5,15}$/.test(text) ? Number(text).toLocaleString(current === "zh" ? "zh-CN" : "en-US") : text;
+    return /^\d{4,15}$/.test(text) ? Number(text).toLocaleString(current === "zh" ? "zh-CN" : "en-US") : text;
   };
   return template
     .replace(/\{(\d+)\|([^|}]*)\|([^}]*)\}/g, (m, i, one, many) => (Number(args[i]) === 1 ? one : many))
