@@ -165,6 +165,28 @@ test("?data= loads MNIST from another place on the host, and autostart=1 trains 
   assert.deepEqual(errors, []);
 });
 
+test("a browser set to German shows the English page's figures the English way (60,000, not 60.000)", async () => {
+  const german = await launchBrowser({ locale: "de-DE" });
+  try {
+    const { page, errors } = await openPage(german.context, `${server.url}?lang=en&train_limit=3200&epochs=1&lr=0.5&autostart=1`);
+    await waitForState(page, "done", 60_000);
+    assert.equal(await page.evaluate(() => (1234.5).toLocaleString()), "1.234,5", "the browser really formats German");
+    const samplesPerS = await page.textContent('[data-testid="epoch-table"] tbody tr td:last-child');
+    assert.match(samplesPerS, /^\d{1,3}(,\d{3})+$/, "samples/s in the epoch table");
+    await page.locator('[data-testid="loss-chart"]').scrollIntoViewIfNeeded();
+    const chart = await page.locator('[data-testid="loss-chart"] .u-over').boundingBox();
+    await page.mouse.move(chart.x + chart.width * 0.8, chart.y + chart.height / 2);
+    const legend = await page.$$eval('[data-testid="loss-chart"] .u-legend .u-value', (els) => els.map((e) => e.textContent));
+    assert.match(legend[2], /^\d+\.\d+$/, `the smoothed loss in the chart's legend: ${legend.join(" | ")}`);
+    await page.click('[data-testid="train-reset"]');
+    await waitForState(page, "ready");
+    assert.match(await status(page).textContent(), /^Ready: 60,000 training and 10,000 test images\./);
+    assert.deepEqual(errors, []);
+  } finally {
+    await german.close();
+  }
+});
+
 test("?data= on another host that does not allow the page to read it says so", async () => {
   const other = await serveDist(); // another port: another origin, which sends no CORS header
   try {

@@ -1,6 +1,6 @@
 // The loss chart, drawn by uPlot (small, fast with streaming data). Points arrive every
 // batch; the canvas is redrawn on an animation frame, at most every REDRAW_MS.
-import { t, onLanguageChange } from "./i18n.js";
+import { t, locale, onLanguageChange } from "./i18n.js";
 import { throttledPaint } from "./ui.js";
 
 /** Redraw interval while points stream in: smooth enough, and cheap for training. */
@@ -31,21 +31,25 @@ export class LossChart {
 
   build() {
     this.plot?.destroy();
+    // Ticks and legend in the page's language, as uPlot does in the browser's by default.
+    const number = new Intl.NumberFormat(locale()).format;
+    const values = (u, ticks) => ticks.map((v) => (v == null ? "" : number(v)));
+    const value = (u, v, series, at) => (at == null ? "--" : v == null ? "" : number(v));
     this.plot = new uPlot({
       width: this.width(),
       height: HEIGHT,
       scales: { x: { time: false }, loss: { auto: true }, acc: { range: [0, 100] } },
       axes: [
-        { label: t("chart_x") },
-        { scale: "loss", label: t("chart_loss_axis") },
-        { scale: "acc", side: 1, label: "%", grid: { show: false } },
+        { label: t("chart_x"), values },
+        { scale: "loss", label: t("chart_loss_axis"), values },
+        { scale: "acc", side: 1, label: "%", grid: { show: false }, values },
       ],
       series: [
-        { label: t("chart_x") },
-        { label: t("chart_batch_loss"), scale: "loss", stroke: "rgba(47,111,223,0.25)", width: 1, points: { show: false } },
-        { label: t("chart_smoothed"), scale: "loss", stroke: "#2f6fdf", width: 2, points: { show: false } },
-        { label: t("chart_epoch_loss"), scale: "loss", stroke: "#d9480f", width: 2, spanGaps: true, points: { show: true, size: 7 } },
-        { label: t("chart_accuracy"), scale: "acc", stroke: "#1a7f37", width: 2, spanGaps: true, points: { show: true, size: 7 } },
+        { label: t("chart_x"), value },
+        { label: t("chart_batch_loss"), scale: "loss", stroke: "rgba(47,111,223,0.25)", width: 1, points: { show: false }, value },
+        { label: t("chart_smoothed"), scale: "loss", stroke: "#2f6fdf", width: 2, points: { show: false }, value },
+        { label: t("chart_epoch_loss"), scale: "loss", stroke: "#d9480f", width: 2, spanGaps: true, points: { show: true, size: 7 }, value },
+        { label: t("chart_accuracy"), scale: "acc", stroke: "#1a7f37", width: 2, spanGaps: true, points: { show: true, size: 7 }, value },
       ],
     }, this.data, this.container);
   }

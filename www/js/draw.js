@@ -1,6 +1,6 @@
 // Section 3: the drawing pad. Pointer events (mouse, touch, pen) draw round strokes;
 // Rust prepares the pixels MNIST-style and classifies them with the current weights.
-import { t, language, onLanguageChange } from "./i18n.js";
+import { t, locale, onLanguageChange } from "./i18n.js";
 
 const STROKE_CSS_PX = 20; // about MNIST's stroke width relative to a digit filling the pad
 const PREDICT_EVERY_MS = 50;
@@ -117,7 +117,7 @@ export function initDrawing(lab, { quickTrain }) {
 
   function render() {
     const r = shown;
-    const percent = new Intl.NumberFormat(language() === "zh" ? "zh-CN" : "en", { style: "percent", maximumFractionDigits: 1 });
+    const percent = new Intl.NumberFormat(locale(), { style: "percent", maximumFractionDigits: 1 });
     if (r?.preview) {
       preview.putImageData(new ImageData(new Uint8ClampedArray(r.preview), 28, 28), 0, 0);
     } else {

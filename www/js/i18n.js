@@ -255,23 +255,28 @@ function pickLanguage() {
 
 /**
  * The string for `key` in the current language, with {0}, {1} … filled from `args`
- * (whole numbers of 4 to 15 digits grouped: 4,096 and 47,040,016, as toLocaleString writes
- * the figures the page formats itself); {0|epoch|epochs} is the first
- * word when args[0] is 1, else the second.
+ * (whole numbers of 4 to 15 digits grouped, as `formatCount` writes them);
+ * {0|epoch|epochs} is the first word when args[0] is 1, else the second.
  */
 export function t(key, args = []) {
   const template = STRINGS[current][key] ?? STRINGS.en[key] ?? key;
   const fill = (value) => {
     const text = String(value);
-    return /^\d{4,15}$/.test(text) ? Number(text).toLocaleString(current === "zh" ? "zh-CN" : "en-US") : text;
+    return /^\d{4,15}$/.test(text) ? formatCount(Number(text)) : text;
   };
   return template
     .replace(/\{(\d+)\|([^|}]*)\|([^}]*)\}/g, (m, i, one, many) => (Number(args[i]) === 1 ? one : many))
     .replace(/\{(\d+)\}/g, (m, i) => (args[i] !== undefined ? fill(args[i]) : m));
 }
 
-export function language() {
-  return current;
+/** The locale the page writes figures in: its own language's, not the browser's. */
+export function locale() {
+  return current === "zh" ? "zh-CN" : "en-US";
+}
+
+/** A count rounded and grouped in the page's language: 60,000. */
+export function formatCount(n) {
+  return Math.round(n).toLocaleString(locale());
 }
 
 const listeners = [];

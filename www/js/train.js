@@ -1,6 +1,6 @@
 // Section 2: loading MNIST and training. Rust owns the loop, the numbers and the
 // validation; this file moves data between the form, the Lab and the screen.
-import { t, onLanguageChange } from "./i18n.js";
+import { t, onLanguageChange, formatCount } from "./i18n.js";
 import { showFieldError, clearFieldErrors, formatNumber, throttledPaint, nextPaint } from "./ui.js";
 import { loadMnist, describeDataError } from "./data.js";
 import { LossChart } from "./chart.js";
@@ -87,7 +87,7 @@ export function initTraining(wasm, lab) {
       epochBar.max = q.batches;
       epochBar.value = q.batch;
       setStatusText("state_training", [q.epoch, q.epochs, q.batch, q.batches,
-        formatNumber(q.smoothedLoss), Math.round(q.samplesPerS).toLocaleString(), q.elapsedS.toFixed(1)]);
+        formatNumber(q.smoothedLoss), Math.round(q.samplesPerS), q.elapsedS.toFixed(1)]);
     } else {
       setStatusText("state_evaluating", [q.epoch, q.epochs, q.done, q.total]);
     }
@@ -109,7 +109,7 @@ export function initTraining(wasm, lab) {
     tr.dataset.testAccuracy = p.testAccuracy;
     tr.dataset.seconds = p.seconds;
     for (const text of [p.epoch, p.avgLoss.toFixed(4), `${p.testAccuracy.toFixed(2)}%`, p.testLoss.toFixed(4),
-      p.seconds.toFixed(2), Math.round(p.epochSamplesPerS).toLocaleString()]) {
+      p.seconds.toFixed(2), formatCount(p.epochSamplesPerS)]) {
       const td = document.createElement("td");
       td.textContent = text;
       tr.append(td);
@@ -205,7 +205,7 @@ export function initTraining(wasm, lab) {
     setState("loading", "state_loading");
     try {
       const sizes = await loadMnist(lab, (key, args) => setStatusText(key, args));
-      readySizes = [sizes.train.toLocaleString(), sizes.test.toLocaleString()];
+      readySizes = [sizes.train, sizes.test];
       setState("ready", "state_ready", readySizes);
       performance.mark("mnist-ready");
       if (params.get("autostart") === "1") buttons.start.click();
