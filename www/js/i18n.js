@@ -113,6 +113,11 @@ export const STRINGS = {
     dr_clear: "Clear",
     dr_undo: "Undo",
     dr_preview: "What the model sees (28×28)",
+    aria_draw_pad: "Drawing pad: draw one digit with the mouse, a finger or a pen",
+    aria_preview: "Your drawing as the model sees it, 28×28 pixels",
+    aria_chart: "Chart of the training loss and test accuracy; the table below lists each epoch's figures",
+    aria_epoch_progress: "Progress through the epoch",
+    announce_epoch: "Epoch {0} done: test accuracy {1}%.",
     dr_empty: "Draw a digit.",
     dr_result: "Looks like {0} ({1} sure).",
     dr_untrained: "The model is untrained: its guesses are random. Train it first.",
@@ -231,6 +236,11 @@ export const STRINGS = {
     dr_clear: "清除",
     dr_undo: "撤销",
     dr_preview: "模型看到的图像（28×28）",
+    aria_draw_pad: "画板：用鼠标、手指或笔写一个数字",
+    aria_preview: "模型看到的你的图像，28×28 像素",
+    aria_chart: "训练损失与测试准确率图表；下表列出每轮的数值",
+    aria_epoch_progress: "本轮进度",
+    announce_epoch: "第 {0} 轮完成：测试准确率 {1}%。",
     dr_empty: "请写一个数字。",
     dr_result: "看起来是 {0}（置信度 {1}）。",
     dr_untrained: "模型尚未训练：猜测是随机的。请先训练。",
@@ -289,7 +299,10 @@ export function onLanguageChange(fn) {
 function applyStatic() {
   document.documentElement.lang = current === "zh" ? "zh-CN" : "en";
   for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
-  document.getElementById("lang-toggle").textContent = t("lang_toggle");
+  for (const el of document.querySelectorAll("[data-i18n-label]")) el.setAttribute("aria-label", t(el.dataset.i18nLabel));
+  const toggle = document.getElementById("lang-toggle");
+  toggle.textContent = t("lang_toggle");
+  toggle.lang = current === "zh" ? "en" : "zh-CN"; // it names the other language, in that language
   document.title = t("title");
 }
 

@@ -12,6 +12,7 @@ export function initTraining(wasm, lab) {
   const statusEl = document.getElementById("train-status");
   const epochBar = document.getElementById("epoch-progress");
   const trainError = document.getElementById("train-error");
+  const announcer = document.getElementById("train-announce");
   const dataError = document.getElementById("data-error");
   const retry = document.getElementById("data-retry");
   const table = document.querySelector('[data-testid="epoch-table"] tbody');
@@ -37,6 +38,7 @@ export function initTraining(wasm, lab) {
     statusEl.dataset.state = state;
     status = { key, args };
     statusEl.textContent = t(key, args);
+    if (["ready", "paused", "done"].includes(state)) announcer.textContent = statusEl.textContent;
     const enabled = {
       ready: ["start"], training: ["pause", "stop"], paused: ["resume", "stop", "reset"],
       done: ["start", "reset"], error: ["start", "reset"],
@@ -66,6 +68,7 @@ export function initTraining(wasm, lab) {
     if (p.kind === "epoch") {
       chart.addEpoch(p);
       addEpochRow(p);
+      announcer.textContent = t("announce_epoch", [p.epoch, p.testAccuracy.toFixed(2)]);
     }
   }
 
