@@ -1,23 +1,15 @@
 // What a screen reader finds on the real page, in both languages: names for the pad, the
 // preview, the chart and every progress bar, and training milestones read out.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { serveDist, launchBrowser, openPage } from "./harness.mjs";
+import { servedBuildAndBrowser, openPage } from "./harness.mjs";
 
-let server, browser;
-before(async () => {
-  server = await serveDist();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const shared = servedBuildAndBrowser();
 
 const named = (page, role, name) => page.getByRole(role, { name, exact: true });
 
 test("controls and figures have names in the page's language, and training milestones are announced", async () => {
-  const { page, errors } = await openPage(browser.context, `${server.url}?lang=zh&train_limit=1280&epochs=2&lr=0.5&autostart=1`);
+  const { page, errors } = await openPage(shared.browser.context, `${shared.server.url}?lang=zh&train_limit=1280&epochs=2&lr=0.5&autostart=1`);
   await page.waitForSelector('[data-testid="train-status"][data-state="done"]', { timeout: 60_000 });
   for (const file of ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]) {
     assert.equal(await named(page, "progressbar", file).count(), 1, file);

@@ -1,18 +1,12 @@
 // Drawing digits with real mouse strokes on the real page, after real training.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { serveDist, launchBrowser, openPage, screenshot } from "./harness.mjs";
+import { servedBuildAndBrowser, openPage, screenshot } from "./harness.mjs";
 
-let server, browser, page, errors;
-before(async () => {
-  server = await serveDist();
-  browser = await launchBrowser();
+let page, errors;
+const shared = servedBuildAndBrowser(async ({ server, browser }) => {
   ({ page, errors } = await openPage(browser.context, `${server.url}?lang=en`));
   await page.waitForSelector('[data-testid="train-status"][data-state="ready"]', { timeout: 60_000 });
-});
-after(async () => {
-  await browser?.close();
-  await server?.close();
 });
 
 /** Draw strokes given in canvas CSS pixels; each stroke is a list of [x, y]. */
@@ -33,7 +27,7 @@ async function drawByTouch(strokes) {
   const canvas = page.locator('[data-testid="draw-canvas"]');
   await canvas.scrollIntoViewIfNeeded();
   const box = await canvas.boundingBox();
-  const cdp = await browser.context.newCDPSession(page);
+  const cdp = await shared.browser.context.newCDPSession(page);
   const at = ([x, y]) => [{ x: box.x + x, y: box.y + y }];
   for (const stroke of strokes) {
     await cdp.send("Input.dispatchTouchEvent", { type: "touchStart", touchPoints: at(stroke[0]) });

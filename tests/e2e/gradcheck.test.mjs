@@ -1,18 +1,10 @@
 // The gradient-check section on the real release build, in real Chromium.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
-import { serveDist, launchBrowser, openPage, screenshot, waitForText, DIST } from "./harness.mjs";
+import { servedBuildAndBrowser, openPage, screenshot, waitForText, DIST } from "./harness.mjs";
 
-let server, browser;
-before(async () => {
-  server = await serveDist();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const shared = servedBuildAndBrowser();
 
 async function rows(page) {
   return page.$$eval('[data-testid="gradcheck-table"] tbody tr', (trs) =>
@@ -20,7 +12,7 @@ async function rows(page) {
 }
 
 test("the default (seed Part 1) check passes every row", async () => {
-  const { page, errors } = await openPage(browser.context, server.url);
+  const { page, errors } = await openPage(shared.browser.context, shared.server.url);
   await page.click('[data-testid="gradcheck-run"]');
   await page.waitForSelector('[data-testid="gradcheck-table"] tbody tr');
   const found = await rows(page);
@@ -39,7 +31,7 @@ test("the default (seed Part 1) check passes every row", async () => {
 });
 
 test("a batched cross-entropy case passes, in Chinese", async () => {
-  const { page, errors } = await openPage(browser.context, server.url);
+  const { page, errors } = await openPage(shared.browser.context, shared.server.url);
   await page.click('[data-testid="lang-toggle"]');
   assert.equal(await page.getAttribute("html", "lang"), "zh-CN");
   await page.fill('[data-testid="gc-input-dim"]', "20");
@@ -59,7 +51,7 @@ test("a batched cross-entropy case passes, in Chinese", async () => {
 });
 
 test("invalid fields show a message and the page keeps working", async () => {
-  const { page, errors } = await openPage(browser.context, `${server.url}?lang=en`);
+  const { page, errors } = await openPage(shared.browser.context, `${shared.server.url}?lang=en`);
   const hidden = '#gradcheck-form [data-error-for="hidden_dims"]';
   await page.fill('[data-testid="gc-hidden-dims"]', "16,x");
   await page.click('[data-testid="gradcheck-run"]');
@@ -80,7 +72,7 @@ test("invalid fields show a message and the page keeps working", async () => {
 });
 
 test("a Rust panic is shown on the page, not a blank screen", async () => {
-  const { page } = await openPage(browser.context, server.url);
+  const { page } = await openPage(shared.browser.context, shared.server.url);
   await page.evaluate(() => {
     try { window.wasmBindings.panic_for_test(); } catch (_) { /* the RuntimeError is expected */ }
   });
@@ -90,7 +82,7 @@ test("a Rust panic is shown on the page, not a blank screen", async () => {
 });
 
 test("opened as a file (a double-clicked index.html), the page says how to serve it", async () => {
-  const page = await browser.context.newPage();
+  const page = await shared.browser.context.newPage();
   await page.goto(`file://${path.join(DIST, "index.html")}`);
   const note = page.locator('[data-testid="file-protocol"]');
   await note.waitFor();

@@ -5,6 +5,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { before, after } from "node:test";
 import { chromium } from "playwright-core";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -91,6 +92,25 @@ export async function launchBrowser({ locale = "en-US" } = {}) {
       fs.rmSync(profile, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * For a test file: the release build served and a browser launched before its tests
+ * (then `setUp(shared)`, if given), both closed after them. Tests read `.server` and
+ * `.browser`. (A file's own top-level `before` would run alongside this one, not after.)
+ */
+export function servedBuildAndBrowser(setUp = async () => {}) {
+  const shared = {};
+  before(async () => {
+    shared.server = await serveDist();
+    shared.browser = await launchBrowser();
+    await setUp(shared);
+  });
+  after(async () => {
+    await shared.browser?.close();
+    await shared.server?.close();
+  });
+  return shared;
 }
 
 /** Open `url`, recording uncaught page errors; waits until the app has wired itself. */

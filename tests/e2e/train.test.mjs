@@ -1,20 +1,12 @@
 // Training on the real MNIST files in the real release build, in real Chromium.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import zlib from "node:zlib";
 import path from "node:path";
-import { serveDist, launchBrowser, openPage, screenshot, sidewaysOverflow, waitForText, DIST, MIRROR } from "./harness.mjs";
+import { servedBuildAndBrowser, serveDist, launchBrowser, openPage, screenshot, sidewaysOverflow, waitForText, DIST, MIRROR } from "./harness.mjs";
 
-let server, browser;
-before(async () => {
-  server = await serveDist();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const shared = servedBuildAndBrowser();
 
 const status = (page) => page.locator('[data-testid="train-status"]');
 
@@ -28,7 +20,7 @@ async function epochRows(page) {
 }
 
 test("trains, pauses and resumes exactly, downloads the CSV, and never blocks the page for 50 ms", async () => {
-  const page = await browser.context.newPage();
+  const page = await shared.browser.context.newPage();
   const errors = [];
   page.on("pageerror", (e) => errors.push(e));
   // Long tasks are recorded from the start; only those after Start count.
@@ -38,7 +30,7 @@ test("trains, pauses and resumes exactly, downloads the CSV, and never blocks th
       for (const e of list.getEntries()) window.__longTasks.push({ start: e.startTime, duration: e.duration });
     }).observe({ type: "longtask", buffered: true });
   });
-  await page.goto(`${server.url}?lang=en&train_limit=20000&epochs=3&lr=0.5&batch=64&seed=7`);
+  await page.goto(`${shared.server.url}?lang=en&train_limit=20000&epochs=3&lr=0.5&batch=64&seed=7`);
   await waitForState(page, "ready");
   assert.match(await status(page).textContent(), /60,000 training and 10,000 test images/);
   assert.equal(await page.inputValue('[data-testid="tr-limit"]'), "20000", "settings come from the URL");
@@ -91,8 +83,8 @@ test("trains, pauses and resumes exactly, downloads the CSV, and never blocks th
 });
 
 test("invalid settings are refused by the field", async () => {
-  const url = `${server.url}?lang=en`;
-  const { page } = await openPage(browser.context, url);
+  const url = `${shared.server.url}?lang=en`;
+  const { page } = await openPage(shared.browser.context, url);
   await waitForState(page, "ready");
   for (const [field, value, message] of [
     ["tr-lr", "0", /must be greater than 0/], ["tr-lr", "abc", /not a number/],
@@ -112,7 +104,7 @@ test("invalid settings are refused by the field", async () => {
 });
 
 test("a diverging learning rate stops with a message, not a NaN chart", async () => {
-  const { page } = await openPage(browser.context, `${server.url}?lang=en&lr=90&train_limit=2000&epochs=1`);
+  const { page } = await openPage(shared.browser.context, `${shared.server.url}?lang=en&lr=90&train_limit=2000&epochs=1`);
   await waitForState(page, "ready");
   await page.click('[data-testid="train-start"]');
   await waitForState(page, "error");
@@ -134,7 +126,7 @@ for (const [label, file, bytes, expected] of [
     }
     const broken = await serveDist(body === "404" ? { [file]: null } : { [file]: body });
     try {
-      const { page, errors } = await openPage(browser.context, `${broken.url}?lang=en`);
+      const { page, errors } = await openPage(shared.browser.context, `${broken.url}?lang=en`);
       await waitForState(page, "error", 60_000);
       assert.match(await page.textContent('[data-testid="data-error"]'), expected);
       assert.equal(await status(page).textContent(), "Stopped: see the message above.", "the message is above the status line");
@@ -155,7 +147,7 @@ for (const [label, file, bytes, expected] of [
 
 test("?data= loads MNIST from another place on the host, and autostart=1 trains at once", async () => {
   const settings = "lang=en&train_limit=1280&epochs=1&lr=0.5&autostart=1";
-  const { page, errors } = await openPage(browser.context, `${server.url}?${settings}&data=${MIRROR}`);
+  const { page, errors } = await openPage(shared.browser.context, `${shared.server.url}?${settings}&data=${MIRROR}`);
   await waitForState(page, "done", 60_000);
   assert.equal((await epochRows(page)).length, 1, "one epoch trained without a click");
   assert.match(await status(page).textContent(), /^Finished 1 epoch: test accuracy/);
@@ -168,7 +160,7 @@ test("?data= loads MNIST from another place on the host, and autostart=1 trains 
 test("a browser set to German shows the English page's figures the English way (60,000, not 60.000)", async () => {
   const german = await launchBrowser({ locale: "de-DE" });
   try {
-    const { page, errors } = await openPage(german.context, `${server.url}?lang=en&train_limit=3200&epochs=1&lr=0.5&autostart=1`);
+    const { page, errors } = await openPage(german.context, `${shared.server.url}?lang=en&train_limit=3200&epochs=1&lr=0.5&autostart=1`);
     await waitForState(page, "done", 60_000);
     assert.equal(await page.evaluate(() => (1234.5).toLocaleString()), "1.234,5", "the browser really formats German");
     const samplesPerS = await page.textContent('[data-testid="epoch-table"] tbody tr td:last-child');
@@ -190,7 +182,7 @@ test("a browser set to German shows the English page's figures the English way (
 test("?data= on another host that does not allow the page to read it says so", async () => {
   const other = await serveDist(); // another port: another origin, which sends no CORS header
   try {
-    const { page, errors } = await openPage(browser.context, `${server.url}?lang=en&data=${new URL(MIRROR, other.url).href}`);
+    const { page, errors } = await openPage(shared.browser.context, `${shared.server.url}?lang=en&data=${new URL(MIRROR, other.url).href}`);
     await waitForState(page, "error", 60_000);
     const message = await page.textContent('[data-testid="data-error"]');
     assert.match(message, new RegExp(`from ${new URL(other.url).origin}: .*Access-Control-Allow-Origin`), message);
@@ -202,11 +194,11 @@ test("?data= on another host that does not allow the page to read it says so", a
 });
 
 test("where scheduler.postTask is missing (Safari), the loop yields through a MessageChannel", async () => {
-  const page = await browser.context.newPage();
+  const page = await shared.browser.context.newPage();
   const errors = [];
   page.on("pageerror", (e) => errors.push(e));
   await page.addInitScript(() => Object.defineProperty(window, "scheduler", { value: undefined }));
-  await page.goto(`${server.url}?lang=en&train_limit=1280&epochs=2&lr=0.5&autostart=1`);
+  await page.goto(`${shared.server.url}?lang=en&train_limit=1280&epochs=2&lr=0.5&autostart=1`);
   assert.equal(await page.evaluate(() => typeof window.scheduler), "undefined");
   await waitForState(page, "done", 60_000);
   assert.deepEqual((await epochRows(page)).map((r) => r.epoch), [1, 2], "every batch came back from its yield");
@@ -215,11 +207,11 @@ test("where scheduler.postTask is missing (Safari), the loop yields through a Me
 });
 
 test("on a phone-sized screen nothing is wider than the screen, in either language", async () => {
-  const page = await browser.context.newPage();
+  const page = await shared.browser.context.newPage();
   const errors = [];
   page.on("pageerror", (e) => errors.push(e));
   await page.setViewportSize({ width: 375, height: 812 });
-  await page.goto(`${server.url}?lang=zh&train_limit=1280&epochs=1&lr=0.5&autostart=1`);
+  await page.goto(`${shared.server.url}?lang=zh&train_limit=1280&epochs=1&lr=0.5&autostart=1`);
   await waitForState(page, "done", 60_000);
   await page.click('[data-testid="gradcheck-run"]');
   await page.waitForSelector('[data-testid="gradcheck-table"]:not([hidden])');
