@@ -103,6 +103,19 @@ test("invalid settings are refused by the field", async () => {
   }
 });
 
+test("Enter in a field starts training, but not while an input method is composing", async () => {
+  const { page, errors } = await openPage(shared.browser.context, `${shared.server.url}?lang=zh&train_limit=1280&epochs=1&lr=0.5`);
+  await waitForState(page, "ready");
+  const lr = page.locator('[data-testid="tr-lr"]');
+  await lr.evaluate((el) => el.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", isComposing: true, bubbles: true })));
+  await page.waitForTimeout(300);
+  assert.equal(await status(page).getAttribute("data-state"), "ready", "Enter that confirms pinyin does not start");
+  await lr.press("Enter");
+  await waitForState(page, "done", 60_000);
+  assert.equal((await epochRows(page)).length, 1);
+  assert.deepEqual(errors, []);
+});
+
 test("a diverging learning rate stops with a message, not a NaN chart", async () => {
   const { page } = await openPage(shared.browser.context, `${shared.server.url}?lang=en&lr=90&train_limit=2000&epochs=1`);
   await waitForState(page, "ready");

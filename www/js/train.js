@@ -173,6 +173,13 @@ export function initTraining(wasm, lab) {
     await nextPaint();
     run();
   });
+  // Enter in a field starts training, as Enter runs the check in section 1; not while an
+  // input method (pinyin) is composing, where Enter confirms the characters.
+  form.addEventListener("keydown", (event) => {
+    if (event.key !== "Enter" || event.isComposing || event.keyCode === 229 || buttons.start.disabled) return;
+    event.preventDefault();
+    buttons.start.click();
+  });
   buttons.pause.addEventListener("click", () => lab.pause());
   buttons.resume.addEventListener("click", () => run());
   buttons.stop.addEventListener("click", () => {
