@@ -8,7 +8,7 @@
 use crate::activation::sigmoid;
 use crate::fields::{parse_count, parse_dims, parse_seed, Problem};
 use crate::loss::{mse, softmax_cross_entropy, LossKind};
-use crate::mlp::{Grads, InputGrad, Mlp};
+use crate::mlp::{parameter_count, Grads, InputGrad, Mlp};
 use nalgebra::DMatrix;
 use rand::{Rng, SeedableRng};
 
@@ -161,12 +161,7 @@ pub fn validate(case: &CheckCase) -> Result<(), CaseError> {
             Problem::new("ce_needs_two_classes", &[]),
         ));
     }
-    let mut fan_in = case.input_dim;
-    let mut params = 0usize;
-    for &width in case.hidden_dims.iter().chain([case.output_dim].iter()) {
-        params += (fan_in + 1) * width;
-        fan_in = width;
-    }
+    let params = parameter_count(case.input_dim, &case.hidden_dims, case.output_dim);
     if params > MAX_PARAMS || batch as f64 * (params as f64).powi(2) > MAX_WORK {
         let problem = Problem::new("check_too_costly", &[&params, &batch, &MAX_PARAMS]);
         return Err(CaseError::new(Field::HiddenDims, problem));

@@ -144,6 +144,13 @@ pub struct Mlp<T: Float> {
     pub output_layer: Linear<T>,
 }
 
+/// How many weights and biases an Mlp of these widths has, before building one: each
+/// layer is (in + 1) x out numbers.
+pub fn parameter_count(input_dim: usize, hidden_dims: &[usize], output_dim: usize) -> usize {
+    let widths = [&[input_dim][..], hidden_dims, &[output_dim]].concat();
+    widths.windows(2).map(|w| (w[0] + 1) * w[1]).sum()
+}
+
 /// A parameter tensor's `state_dict` name and PyTorch shape.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ParamInfo {
@@ -491,6 +498,9 @@ mod tests {
         assert_eq!(cache.get("sigmoid1").unwrap().shape(), (3, 4));
         assert_eq!(cache.get("output").unwrap().shape(), (3, 2));
         assert!(cache.get("fc2").is_none());
+        let stored: usize = mlp.param_info().iter().map(|p| p.shape.iter().product::<usize>()).sum();
+        assert_eq!((stored, parameter_count(32, &[16, 4], 2)), (606, 606));
+        assert_eq!(parameter_count(784, &[], 10), 7850);
     }
 
     #[test]

@@ -6,7 +6,7 @@
 
 use crate::fields::{parse_count, parse_dims, parse_positive, parse_seed, Problem};
 use crate::loss::softmax_cross_entropy;
-use crate::mlp::{resize, Cache, Grads, Mlp};
+use crate::mlp::{parameter_count, resize, Cache, Grads, Mlp};
 use crate::mnist::{Dataset, CLASSES, IMAGE_PIXELS};
 use crate::optim::Sgd;
 use crate::sparse::{self, Nonzeros};
@@ -72,9 +72,7 @@ impl TrainConfig {
     ) -> Result<Self, (&'static str, Problem)> {
         let on = |field| move |p| (field, p);
         let hidden_dims = parse_dims(hidden, 4096).map_err(on("hidden"))?;
-        // Each layer is (in + 1) x out numbers: weights and biases.
-        let widths = [&[IMAGE_PIXELS][..], &hidden_dims, &[CLASSES]].concat();
-        let parameters: usize = widths.windows(2).map(|w| (w[0] + 1) * w[1]).sum();
+        let parameters = parameter_count(IMAGE_PIXELS, &hidden_dims, CLASSES);
         if parameters > MAX_PARAMETERS {
             return Err((
                 "hidden",
