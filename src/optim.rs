@@ -1,31 +1,20 @@
-//! Plain SGD: p <- p - lr * dL/dp, for every parameter tensor.
+//! Plain SGD, as `torch.optim.SGD(params, lr)`: p <- p - lr * dL/dp.
 
 use crate::float::Float;
 use crate::mlp::{Grads, Mlp};
 
-/// Stochastic gradient descent with a fixed learning rate, as `torch.optim.SGD(lr)`.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Sgd {
-    pub learning_rate: f64,
+/// `optimizer.step()` for one tensor: p -= lr * grad.
+pub fn sgd<T: Float>(param: &mut [T], grad: &[T], learning_rate: T) {
+    assert_eq!(param.len(), grad.len(), "a gradient for every parameter");
+    for (p, &g) in param.iter_mut().zip(grad) {
+        *p -= learning_rate * g;
+    }
 }
 
-impl Sgd {
-    pub fn step<T: Float>(&self, mlp: &mut Mlp<T>, grads: &Grads<T>) {
-        let lr = T::of(self.learning_rate);
-        let layers = mlp.layers.iter_mut().chain([&mut mlp.output_layer]);
-        let layer_grads = grads.layers.iter().chain([&grads.output_layer]);
-        for (layer, grad) in layers.zip(layer_grads) {
-            for (param, grad) in [
-                (layer.weight.as_mut_slice(), grad.weight.as_slice()),
-                (layer.bias.as_mut_slice(), grad.bias.as_slice()),
-            ] {
-                // An empty gradient was applied already (`Mlp::backward_step`).
-                debug_assert!(grad.is_empty() || grad.len() == param.len());
-                for (p, &g) in param.iter_mut().zip(grad) {
-                    *p -= lr * g;
-                }
-            }
-        }
+/// `optimizer.step()`: every parameter of the model, from `backward`'s gradients.
+pub fn sgd_step<T: Float>(mlp: &mut Mlp<T>, grads: &Grads<T>, learning_rate: T) {
+    for (param, grad) in mlp.params_mut().into_iter().zip(grads.params()) {
+        sgd(param, grad, learning_rate);
     }
 }
 
@@ -33,57 +22,35 @@ impl Sgd {
 mod tests {
     use super::*;
     use crate::loss::mse;
-    use crate::mlp::InputGrad;
+    use crate::mlp::Scope;
     use nalgebra::DMatrix;
 
     #[test]
-    fn fused_step_equals_backward_then_step_to_the_bit() {
-        // A sparse input (most entries zero, feature 5 in no sample): the fused path.
-        let x = DMatrix::from_fn(6, 40, |r, c| {
-            if c == 5 || (r * 7 + c) % 3 != 0 {
-                0.0
-            } else {
-                0.01 * (r + c) as f32
-            }
-        });
-        let y = DMatrix::from_fn(6, 4, |r, c| ((r + c) % 2) as f32);
-        let sgd = Sgd { learning_rate: 0.3 };
-        let (mut separate, mut fused) = (Mlp::<f32>::new(40, &[33], 4, 5), Mlp::<f32>::new(40, &[33], 4, 5));
-        let (mut grads_a, mut grads_b) = (separate.new_grads(), fused.new_grads());
-        let mut grad_out = DMatrix::zeros(6, 4);
-        for _ in 0..3 {
-            let cache = separate.forward(&x);
-            assert!(cache.input_nonzeros.is_sparse());
-            mse(&cache.output, &y, &mut grad_out);
-            separate.backward(&cache, &grad_out, &mut grads_a, InputGrad::Skip);
-            sgd.step(&mut separate, &grads_a);
-            let cache = fused.forward(&x);
-            mse(&cache.output, &y, &mut grad_out);
-            fused.backward_step(&cache, &grad_out, &mut grads_b, &sgd);
-            assert_eq!(separate, fused, "the same weights, to the bit");
-        }
-        assert_eq!(
-            grads_b.layers[0].weight.shape(),
-            (0, 0),
-            "the fused gradient is not stored"
-        );
-        // `backward` after a fused step stores the full gradient again.
-        fused.backward(&fused.forward(&x), &grad_out, &mut grads_b, InputGrad::Skip);
-        assert_eq!(grads_b.layers[0].weight.shape(), (33, 40));
-    }
-
-    #[test]
-    fn a_small_step_lowers_the_loss() {
+    fn a_small_step_lowers_the_loss_by_lr_times_the_squared_gradient() {
         let mut mlp = Mlp::<f64>::new(4, &[3], 2, 1);
         let x = DMatrix::from_fn(5, 4, |r, c| (r + c) as f64 * 0.1);
         let y = DMatrix::from_fn(5, 2, |r, _| r as f64 * 0.2);
         let mut grad_out = DMatrix::zeros(5, 2);
-        let mut grads = mlp.new_grads();
-        let cache = mlp.forward(&x);
+        let mut grads = Default::default();
+        let cache = mlp.forward_batch(x.clone());
         let before = mse(&cache.output, &y, &mut grad_out);
-        mlp.backward(&cache, &grad_out, &mut grads, InputGrad::Skip);
-        Sgd { learning_rate: 0.1 }.step(&mut mlp, &grads);
-        let after = mse(&mlp.forward(&x).output, &y, &mut grad_out);
-        assert!(after < before, "{after} !< {before}");
+        mlp.backward(&cache, &grad_out, &mut grads, Scope::Full);
+        let squared: f64 = grads.params().iter().flat_map(|g| g.iter()).map(|g| g * g).sum();
+        let lr = 1e-3;
+        sgd_step(&mut mlp, &grads, lr);
+        let after = mse(&mlp.forward_batch(x).output, &y, &mut grad_out);
+        // First order: L(p - lr g) = L(p) - lr |g|^2 + O(lr^2).
+        let predicted = before - lr * squared;
+        assert!(
+            (after - predicted).abs() < 0.01 * lr * squared,
+            "{after} vs {predicted}"
+        );
+    }
+
+    #[test]
+    fn sgd_moves_against_the_gradient() {
+        let mut p = [1.0f32, -2.0, 0.5];
+        sgd(&mut p, &[0.5, -1.0, 0.0], 0.1);
+        assert_eq!(p, [0.95, -1.9, 0.5]);
     }
 }

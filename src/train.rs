@@ -4,12 +4,12 @@
 //! Everything uses the hand-written forward and backward of [`Mlp`]; the caller
 //! (natively a plain loop, in the browser `web.rs`) decides when to call `step`.
 
-use crate::fields::{parse_count, parse_dims, parse_positive, parse_seed, Problem};
+use crate::kernels::{resize, sparse};
 use crate::loss::softmax_cross_entropy;
-use crate::mlp::{parameter_count, resize, Cache, Grads, Mlp};
+use crate::mlp::{Cache, Grads, Input, Mlp, Scope};
 use crate::mnist::{Dataset, CLASSES, IMAGE_PIXELS};
-use crate::optim::Sgd;
-use crate::sparse::{self, Nonzeros};
+use crate::optim::{sgd, sgd_step};
+use crate::predict::predicted_classes;
 use nalgebra::DMatrix;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -20,12 +20,12 @@ pub const EVAL_CHUNK: usize = 500;
 /// Weight of the past in the smoothed loss curve (about the last 50 batches).
 const SMOOTHING: f64 = 0.98;
 /// A batch loss above this (20x chance level for 10 classes) means training diverged.
-const DIVERGED_LOSS: f32 = 46.0;
+pub const DIVERGED_LOSS: f32 = 46.0;
 
 /// The most weights and biases a model may have (two hidden layers of 4096 fit): 100 MB
 /// of them, as much again for their gradients, and a third of a second per batch in the
 /// browser. Much more stalls the page while it initialises, and can run out of wasm's 4 GB.
-const MAX_PARAMETERS: usize = 25_000_000;
+pub const MAX_PARAMETERS: usize = 25_000_000;
 
 /// The settings a run uses; defaults are the assignment's.
 #[derive(Clone, Debug, PartialEq)]
@@ -40,7 +40,7 @@ pub struct TrainConfig {
 }
 
 impl TrainConfig {
-    /// The seed notebook: 784-[256]-10, SGD lr 0.01, batch 64, 25 epochs.
+    /// The notebook's: 784-[256]-10, SGD lr 0.01, batch 64, 25 epochs.
     pub fn assignment() -> Self {
         TrainConfig {
             hidden_dims: vec![256],
@@ -59,38 +59,6 @@ impl TrainConfig {
             ..Self::assignment()
         }
     }
-
-    /// Parse the page's fields; `train_limit` empty means the whole training set.
-    /// On failure, names the field (`hidden`, `lr`, `batch`, `epochs`, `seed`, `train_limit`).
-    pub fn parse(
-        hidden: &str,
-        lr: &str,
-        batch: &str,
-        epochs: &str,
-        seed: &str,
-        train_limit: &str,
-    ) -> Result<Self, (&'static str, Problem)> {
-        let on = |field| move |p| (field, p);
-        let hidden_dims = parse_dims(hidden, 4096).map_err(on("hidden"))?;
-        let parameters = parameter_count(IMAGE_PIXELS, &hidden_dims, CLASSES);
-        if parameters > MAX_PARAMETERS {
-            return Err((
-                "hidden",
-                Problem::new("too_many_parameters", &[&parameters, &MAX_PARAMETERS]),
-            ));
-        }
-        Ok(TrainConfig {
-            hidden_dims,
-            learning_rate: parse_positive(lr, 100.0).map_err(on("lr"))?,
-            batch_size: parse_count(batch, 1, 4096).map_err(on("batch"))?,
-            epochs: parse_count(epochs, 1, 1000).map_err(on("epochs"))?,
-            seed: parse_seed(seed).map_err(on("seed"))?,
-            train_limit: match train_limit.trim() {
-                "" => None,
-                text => Some(parse_count(text, 1, 60_000).map_err(on("train_limit"))?),
-            },
-        })
-    }
 }
 
 /// One finished epoch: a row of the CSV.
@@ -98,7 +66,7 @@ impl TrainConfig {
 pub struct EpochStats {
     /// 1-based
     pub epoch: usize,
-    /// Mean of the epoch's batch losses, as the seed prints it.
+    /// Mean of the epoch's batch losses, as the notebook prints it.
     pub avg_loss: f64,
     /// Percent of the test set classified right.
     pub test_accuracy: f64,
@@ -154,12 +122,70 @@ enum Phase {
     Failed,
 }
 
+/// What a training step computes into, reused batch after batch: nothing is allocated
+/// per step.
+#[derive(Clone, Debug)]
+pub struct Workspace {
+    /// The batch (`cache.input`) and what the forward pass keeps.
+    pub cache: Cache<f32>,
+    pub grads: Grads<f32>,
+    /// dL/doutput: (B, classes)
+    pub grad_output: DMatrix<f32>,
+}
+
+impl Default for Workspace {
+    fn default() -> Self {
+        Workspace {
+            cache: Cache::of(Input::Dense(DMatrix::zeros(0, 0))),
+            grads: Grads::default(),
+            grad_output: DMatrix::zeros(0, 0),
+        }
+    }
+}
+
+/// One pass of the notebook's training loop over the batch in `work.cache.input`:
+/// `output = model(x)`, `loss = criterion(output, y)`, `loss.backward()`,
+/// `optimizer.step()`. Returns the batch's loss, or `Err(loss)` when it diverged (NaN,
+/// or above [`DIVERGED_LOSS`]): the weights are then left as they were.
+///
+/// On a sparse batch (MNIST) the first layer's weight gradient, the largest tensor, is
+/// applied as it is summed over the inked pixels and never stored: the weights end
+/// exactly as after `backward` then `sgd_step` (tested to the bit).
+pub fn train_step(mlp: &mut Mlp<f32>, work: &mut Workspace, labels: &[usize], learning_rate: f32) -> Result<f32, f32> {
+    let Workspace {
+        cache,
+        grads,
+        grad_output,
+    } = work;
+    mlp.forward(cache); // output = model(x)
+    resize(grad_output, labels.len(), mlp.output_dim());
+    let loss = softmax_cross_entropy(&cache.output, labels, grad_output); // loss = criterion(output, y)
+    if !loss.is_finite() || loss > DIVERGED_LOSS {
+        return Err(loss);
+    }
+    match &cache.input {
+        Input::Dense(_) => {
+            mlp.backward(cache, grad_output, grads, Scope::Full); // loss.backward()
+            sgd_step(mlp, grads, learning_rate); // optimizer.step()
+        }
+        Input::Sparse(x) => {
+            mlp.backward(cache, grad_output, grads, Scope::AllButFirstWeight); // loss.backward(), but layers.0.weight
+            let first_grad = grads.fc.first().unwrap_or(grad_output); // dL/dfc0
+            let first = mlp.layers.first_mut().unwrap_or(&mut mlp.output_layer);
+            sparse::gt_x_descend(first_grad, x, &mut first.weight, learning_rate); // optimizer.step(), layers.0.weight
+            for (param, grad) in mlp.params_mut().into_iter().zip(grads.params()).skip(1) {
+                sgd(param, grad, learning_rate); // optimizer.step(), the rest
+            }
+        }
+    }
+    Ok(loss)
+}
+
 /// A training run: the model, the data order, and the running statistics.
 pub struct Trainer {
     pub config: TrainConfig,
     pub mlp: Mlp<f32>,
     pub history: Vec<EpochStats>,
-    sgd: Sgd,
     rng: StdRng,
     order: Vec<usize>,
     phase: Phase,
@@ -175,9 +201,7 @@ pub struct Trainer {
     loss_average: f64,
     loss_average_weight: f64,
     // Buffers reused every batch: nothing is allocated per step.
-    cache: Cache<f32>,
-    grads: Grads<f32>,
-    grad_output: DMatrix<f32>,
+    work: Workspace,
     labels: Vec<usize>,
     eval_cache: Cache<f32>,
     eval_grad: DMatrix<f32>,
@@ -192,16 +216,11 @@ impl Trainer {
         let mut order: Vec<usize> = (0..used).collect();
         order.shuffle(&mut rng);
         Trainer {
-            cache: mlp.new_cache(config.batch_size),
-            grads: mlp.new_grads(),
-            grad_output: DMatrix::zeros(config.batch_size, CLASSES),
+            work: Workspace::default(),
             labels: Vec::with_capacity(config.batch_size),
-            eval_cache: mlp.new_cache(EVAL_CHUNK),
+            eval_cache: Workspace::default().cache,
             eval_grad: DMatrix::zeros(EVAL_CHUNK, CLASSES),
             eval_indices: Vec::with_capacity(EVAL_CHUNK),
-            sgd: Sgd {
-                learning_rate: config.learning_rate,
-            },
             mlp,
             history: Vec::new(),
             rng,
@@ -252,27 +271,18 @@ impl Trainer {
         let batches = self.batches_per_epoch();
         let start = self.next_batch * self.config.batch_size;
         let end = (start + self.config.batch_size).min(self.order.len());
-        let cache = &mut self.cache;
-        train.fill_batch(
-            &self.order[start..end],
-            &mut cache.input,
-            &mut cache.input_nonzeros,
-            &mut self.labels,
-        );
-        self.mlp.forward_cached(&mut self.cache);
-        resize(&mut self.grad_output, end - start, CLASSES);
-        let loss = softmax_cross_entropy(&self.cache.output, &self.labels, &mut self.grad_output);
+        train.fill_batch(&self.order[start..end], &mut self.work.cache.input, &mut self.labels);
+        let learning_rate = self.config.learning_rate as f32;
+        let outcome = train_step(&mut self.mlp, &mut self.work, &self.labels, learning_rate);
         self.next_batch += 1;
-        if !loss.is_finite() || loss > DIVERGED_LOSS {
+        let loss = outcome.map_err(|loss| {
             self.phase = Phase::Failed;
-            return Err(Diverged {
+            Diverged {
                 epoch: self.epoch + 1,
                 batch: self.next_batch,
                 loss,
-            });
-        }
-        self.mlp
-            .backward_step(&self.cache, &self.grad_output, &mut self.grads, &self.sgd);
+            }
+        })?;
         self.epoch_loss_sum += loss as f64;
         self.loss_average = SMOOTHING * self.loss_average + (1.0 - SMOOTHING) * loss as f64;
         self.loss_average_weight = SMOOTHING * self.loss_average_weight + (1.0 - SMOOTHING);
@@ -305,9 +315,8 @@ impl Trainer {
         self.eval_indices.clear();
         self.eval_indices.extend(*done..end);
         let indices = &self.eval_indices;
-        let cache = &mut self.eval_cache;
-        test.fill_batch(indices, &mut cache.input, &mut cache.input_nonzeros, &mut self.labels);
-        self.mlp.forward_cached(&mut self.eval_cache);
+        test.fill_batch(indices, &mut self.eval_cache.input, &mut self.labels);
+        self.mlp.forward(&mut self.eval_cache);
         resize(&mut self.eval_grad, indices.len(), CLASSES);
         let chunk_loss = softmax_cross_entropy(&self.eval_cache.output, &self.labels, &mut self.eval_grad);
         *loss_sum += chunk_loss as f64 * indices.len() as f64;
@@ -388,80 +397,6 @@ impl Trainer {
     }
 }
 
-/// Throughput of the seed's configuration, for the benchmark command.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Throughput {
-    pub samples_per_s: f64,
-    /// One evaluation of the whole test set
-    pub eval_seconds: f64,
-    /// The first layer's sparse kernel with its operands in L1 (see [`measure_kernel`])
-    pub kernel_gflop_per_s: f64,
-    /// The step's first-layer work: forward product and weight gradient over the inked
-    /// pixels, 2 x 2 FLOP per inked pixel per hidden unit, averaged over the training set
-    pub first_layer_flop_per_sample: f64,
-}
-
-/// Time `batches` training steps of the Assignment preset back to back, then one
-/// evaluation of `test`. `now_ms` is the clock (`Instant` natively, `performance.now()`
-/// in the browser).
-pub fn measure_throughput(train: &Dataset, test: &Dataset, batches: usize, now_ms: impl Fn() -> f64) -> Throughput {
-    let config = TrainConfig::assignment();
-    let (batch_size, hidden) = (config.batch_size, config.hidden_dims[0] as f64);
-    let mut trainer = Trainer::new(config, train.len());
-    let start = now_ms();
-    let mut samples = 0;
-    for _ in 0..batches {
-        if let Ok(Progress::Batch { .. }) = trainer.step(train, test, 0.0) {
-            samples += batch_size;
-        }
-    }
-    let train_ms = now_ms() - start;
-    // One training sample, then the evaluation of the whole test set.
-    let mut eval = Trainer::new(
-        TrainConfig {
-            train_limit: Some(1),
-            epochs: 1,
-            ..TrainConfig::assignment()
-        },
-        1,
-    );
-    let _ = eval.step(train, test, 0.0);
-    let start = now_ms();
-    while !eval.is_finished() {
-        let _ = eval.step(train, test, 0.0);
-    }
-    let eval_seconds = (now_ms() - start) / 1000.0;
-    Throughput {
-        samples_per_s: samples as f64 / (train_ms / 1000.0),
-        eval_seconds,
-        kernel_gflop_per_s: measure_kernel(&now_ms),
-        first_layer_flop_per_sample: 4.0 * hidden * train.mean_inked_pixels(),
-    }
-}
-
-/// GFLOP/s of the first layer's forward product ([`sparse::x_wt`]) on a batch of 64
-/// samples with 64 inked pixels each, 256 outputs: a panel is 8-16 KiB, so it runs
-/// from L1. The training step cannot run its first layer faster than this.
-fn measure_kernel(now_ms: &impl Fn() -> f64) -> f64 {
-    let (batch, inked, outputs, calls) = (64, 64, 256, 1000);
-    let x = DMatrix::<f32>::from_fn(batch, inked, |b, p| ((b + p) % 255 + 1) as f32 / 255.0);
-    let w = DMatrix::<f32>::from_fn(outputs, inked, |o, p| ((o + p) % 7) as f32 * 0.01);
-    let (mut nonzeros, mut h) = (Nonzeros::default(), DMatrix::zeros(batch, outputs));
-    nonzeros.gather(&x);
-    let start = now_ms();
-    for _ in 0..calls {
-        sparse::x_wt(&nonzeros, &w, &mut h);
-        std::hint::black_box(&mut h); // read, as far as the compiler knows
-    }
-    let seconds = (now_ms() - start) / 1000.0;
-    (2 * batch * inked * outputs * calls) as f64 / seconds / 1e9
-}
-
-/// The arg-max class of each row of logits (B, classes).
-pub fn predicted_classes(logits: &DMatrix<f32>) -> impl Iterator<Item = usize> + '_ {
-    logits.row_iter().map(|row| row.transpose().imax())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -502,6 +437,43 @@ mod tests {
             epochs: 3,
             seed: 9,
             train_limit: None,
+        }
+    }
+
+    #[test]
+    fn the_fused_step_equals_backward_then_sgd_to_the_bit() {
+        // A sparse batch (most pixels blank, feature 5 in no sample): the fused path.
+        let x = DMatrix::from_fn(6, 40, |r, c| {
+            if c == 5 || (r * 7 + c) % 3 != 0 {
+                0.0
+            } else {
+                0.01 * (r + c) as f32
+            }
+        });
+        let labels = [0, 1, 2, 3, 1, 0];
+        for hidden in [vec![33], vec![]] {
+            let mut separate = Mlp::<f32>::new(40, &hidden, 4, 5);
+            let mut fused = separate.clone();
+            let mut work = Workspace {
+                cache: Cache::of(Input::new(x.clone())),
+                ..Workspace::default()
+            };
+            assert!(matches!(work.cache.input, Input::Sparse(_)));
+            for _ in 0..3 {
+                let cache = separate.forward_batch(x.clone());
+                let mut grad_output = DMatrix::zeros(6, 4);
+                softmax_cross_entropy(&cache.output, &labels, &mut grad_output);
+                let mut grads = Grads::default();
+                separate.backward(&cache, &grad_output, &mut grads, Scope::Full);
+                sgd_step(&mut separate, &grads, 0.3);
+                train_step(&mut fused, &mut work, &labels, 0.3).expect("no divergence");
+                assert_eq!(separate, fused, "the same weights, to the bit ({hidden:?})");
+            }
+            assert_ne!(
+                separate,
+                Mlp::<f32>::new(40, &hidden, 4, 5),
+                "the steps moved the weights"
+            );
         }
     }
 
@@ -566,25 +538,5 @@ mod tests {
         assert!(fields.iter().all(|f| f.parse::<f64>().is_ok()), "{}", lines[1]);
         assert_eq!(fields[3], "0.010", "seconds");
         assert_eq!(fields[4], "30000", "300 samples in 10 ms");
-    }
-
-    #[test]
-    fn config_parse_names_the_field() {
-        let ok = TrainConfig::parse("256", "0.01", "64", "25", "1", "").unwrap();
-        assert_eq!(ok, TrainConfig::assignment());
-        let field = |h, lr, b, e| TrainConfig::parse(h, lr, b, e, "1", "").unwrap_err().0;
-        assert_eq!(field("256,,x", "0.01", "64", "1"), "hidden");
-        assert_eq!(field("256", "0", "64", "1"), "lr");
-        assert_eq!(field("256", "abc", "64", "1"), "lr");
-        assert_eq!(field("256", "0.1", "0", "1"), "batch");
-        assert_eq!(field("256", "0.1", "64", "0"), "epochs");
-        // 785 x 4096 + 2 x 4097 x 4096 + 4097 x 10 parameters
-        let (name, problem) = TrainConfig::parse("4096,4096,4096", "0.1", "64", "1", "1", "").unwrap_err();
-        assert_eq!((name, problem.code), ("hidden", "too_many_parameters"));
-        assert_eq!(problem.args[0], "36818954");
-        assert!(
-            TrainConfig::parse("4096,4096", "0.1", "64", "1", "1", "").is_ok(),
-            "20 million is fine"
-        );
     }
 }

@@ -1,12 +1,12 @@
-//! The wasm boundary: the only file with `#[wasm_bindgen]`. It turns the page's strings
-//! into Rust calls and Rust results into plain JS objects; no logic of its own.
+//! The wasm boundary: the only file with `#[wasm_bindgen]`. It passes the page's strings
+//! to Rust and turns Rust's results into plain JS objects; it computes nothing itself.
 
 use crate::digit;
-use crate::fields::Problem;
-use crate::gradcheck::{self, CaseError, CheckReport};
-use crate::loss::softmax;
-use crate::loss::LossKind;
-use crate::mnist::{self, Dataset, IMAGE_PIXELS};
+use crate::form::{self, CheckForm, TrainForm};
+use crate::gradcheck::{self, CheckReport};
+use crate::mnist::{self, Dataset};
+use crate::predict::classify;
+use crate::problem::{FieldError, Problem};
 use crate::train::{Diverged, Progress, TrainConfig, Trainer};
 use js_sys::{Array, Float32Array, Function, Object, Promise, Reflect, Uint8Array};
 use std::cell::RefCell;
@@ -100,14 +100,17 @@ pub fn gradient_check(
     batch: &str,
     seed: &str,
 ) -> JsValue {
-    let Some(loss) = LossKind::parse(loss) else {
-        return problem("loss", &Problem::new("unknown_loss", &[&loss]));
+    let form = CheckForm {
+        input_dim,
+        hidden_dims,
+        output_dim,
+        loss,
+        batch,
+        seed,
     };
-    match gradcheck::parse_case(input_dim, hidden_dims, output_dim, loss, batch, seed)
-        .and_then(|case| gradcheck::run(&case))
-    {
+    match form::check_case(&form).and_then(|case| gradcheck::run(&case)) {
         Ok(report) => report_to_js(&report),
-        Err(CaseError { field, problem: p }) => problem(field.id(), &p),
+        Err(FieldError { field, problem: p }) => problem(field, &p),
     }
 }
 
@@ -166,12 +169,11 @@ fn now_ms() -> f64 {
 
 /// How the training loop gives the browser a turn after each batch: a plain task, queued
 /// behind whatever else is waiting (clicks, timers, fetches). `scheduler.postTask` where
-/// the browser has it (Chromium; epochs 4-16% faster than through a channel, which
-/// serialises a message and dispatches an event per batch), else a `MessageChannel`
+/// the browser has it (Chromium; cheaper than a channel, which serialises a message and
+/// dispatches an event per batch), else a `MessageChannel`
 /// round trip (Safari). Not `setTimeout(0)`, which is clamped to 4 ms, and not
-/// `scheduler.yield()`, whose continuation jumps ahead of other tasks: measured here, it
-/// starved the page's timers and devtools for a whole run. One per run (creating a
-/// channel per batch cost a tenth of the step).
+/// `scheduler.yield()`, whose continuation jumps ahead of other tasks and starves the
+/// page's timers. One per run: a channel per batch costs a tenth of the step.
 enum Turn {
     PostTask { scheduler: JsValue, post_task: Function },
     Channel(web_sys::MessageChannel),
@@ -352,14 +354,22 @@ impl Lab {
         let Some(train_size) = s.train.as_ref().map(Dataset::len) else {
             return problem("train", &Problem::new("train_no_data", &[]));
         };
-        match TrainConfig::parse(hidden, lr, batch, epochs, seed, train_limit) {
+        let form = TrainForm {
+            hidden,
+            lr,
+            batch,
+            epochs,
+            seed,
+            train_limit,
+        };
+        match form::train_config(&form) {
             Ok(config) => {
                 let trainer = Trainer::new(config, train_size);
                 let batches = trainer.batches_per_epoch() as u32;
                 s.trainer = Some(trainer);
                 object(&[("ok", true.into()), ("batches", batches.into())])
             }
-            Err((field, p)) => problem(field, &p),
+            Err(FieldError { field, problem: p }) => problem(field, &p),
         }
     }
 
@@ -453,20 +463,21 @@ impl Lab {
                 ("untrained", true.into()),
             ]);
         };
-        let x = nalgebra::DMatrix::from_row_slice(1, IMAGE_PIXELS, &input);
-        let logits = trainer.mlp.forward(&x).output;
-        let probabilities = softmax(logits.as_slice());
-        let top = crate::train::predicted_classes(&logits).next().unwrap_or(0);
+        let prediction = classify(&trainer.mlp, &input);
+        let top = prediction.class;
         object(&[
             ("digit", (top as u32).into()),
-            ("confidence", probabilities[top].into()),
-            ("probabilities", Float32Array::from(probabilities.as_slice()).into()),
+            ("confidence", prediction.probabilities[top].into()),
+            (
+                "probabilities",
+                Float32Array::from(prediction.probabilities.as_slice()).into(),
+            ),
             ("preview", preview),
             ("untrained", trainer.is_untrained().into()),
         ])
     }
 
-    /// For `make bench`: `batches` steps of the seed's configuration back to back (no
+    /// For `make bench`: `batches` steps of the notebook's configuration back to back (no
     /// yields), one evaluation of the test set, and the first layer's kernel in L1.
     /// Returns `{samplesPerS, evalSeconds, kernelGflopPerS, firstLayerFlopPerSample}`.
     pub fn benchmark(&self, batches: u32) -> JsValue {
@@ -474,7 +485,7 @@ impl Lab {
         let (Some(train), Some(test)) = (&session.train, &session.test) else {
             return problem("train", &Problem::new("train_no_data", &[]));
         };
-        let figures = crate::train::measure_throughput(train, test, batches as usize, now_ms);
+        let figures = crate::bench::measure_throughput(train, test, batches as usize, now_ms);
         object(&[
             ("samplesPerS", figures.samples_per_s.into()),
             ("evalSeconds", figures.eval_seconds.into()),

@@ -1,27 +1,18 @@
 //! The gradient check in a real browser: `wasm-pack test --headless --chrome`.
 #![cfg(target_arch = "wasm32")]
 
-use backprop_lab::gradcheck::{run, CheckCase, TOLERANCE};
+mod common;
+
+use backprop_lab::gradcheck::CheckCase;
 use backprop_lab::loss::LossKind;
+use common::assert_passes;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-fn assert_passes(case: &CheckCase) {
-    let report = run(case).expect("a valid case");
-    assert!(
-        report.output_error < TOLERANCE,
-        "output error {:e}",
-        report.output_error
-    );
-    for row in &report.rows {
-        assert!(row.passed && row.error_norm < TOLERANCE, "{case:?}: {row:?}");
-    }
-}
-
 #[wasm_bindgen_test]
-fn seed_part1_single_sample_mse_in_browser() {
-    assert_passes(&CheckCase::seed_part1());
+fn notebook_part1_single_sample_mse_in_browser() {
+    assert_passes(&CheckCase::notebook_part1());
 }
 
 #[wasm_bindgen_test]

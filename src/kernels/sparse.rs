@@ -3,9 +3,9 @@
 //! forward product and weight gradient do a fifth of the dense work. A skipped term is
 //! x * w with x = 0, an exact zero, so the sums are the dense ones.
 
-use crate::float::Float;
-use crate::mlp::resize;
+use super::resize;
 use nalgebra::DMatrix;
+use nalgebra::RealField;
 use std::cell::RefCell;
 
 /// Outputs summed together: accumulators that stay in SIMD registers (8 x f32x4 in
@@ -41,7 +41,7 @@ pub struct Nonzeros<T> {
 #[repr(C, align(64))]
 struct PanelRow<T>([T; BLOCK]);
 
-impl<T: Float> Nonzeros<T> {
+impl<T: RealField + Copy> Nonzeros<T> {
     /// Index the nonzero entries of x: (B, in), reusing this storage.
     pub fn gather(&mut self, x: &DMatrix<T>) {
         let (samples, features) = x.shape();
@@ -158,7 +158,7 @@ impl<T: Float> Nonzeros<T> {
 /// `next_slot[p]` (which then moves on), and relabel them by live index. Samples go in
 /// order, so each feature's entries come out by ascending sample. Slices, not `self`:
 /// the compiler then keeps their addresses in registers across the stores.
-fn transpose<T: Float>(
+fn transpose<T: RealField + Copy>(
     by_sample: &mut [(u32, T)],
     sample_start: &[usize],
     next_slot: &mut [usize],
@@ -177,7 +177,7 @@ fn transpose<T: Float>(
 }
 
 /// Forward: h = x W^T.   x: (B, in) as nonzeros, w: (out, in), h: (B, out)
-pub fn x_wt<T: Float>(x: &Nonzeros<T>, w: &DMatrix<T>, h: &mut DMatrix<T>) {
+pub fn x_wt<T: RealField + Copy>(x: &Nonzeros<T>, w: &DMatrix<T>, h: &mut DMatrix<T>) {
     let (outputs, batch) = (w.nrows(), x.samples);
     debug_assert_eq!((w.ncols(), h.shape()), (x.features, (batch, outputs)));
     let panels = &mut *x.panels.borrow_mut();
@@ -201,7 +201,7 @@ pub fn x_wt<T: Float>(x: &Nonzeros<T>, w: &DMatrix<T>, h: &mut DMatrix<T>) {
 }
 
 /// Weight gradient: dW = g^T x.   g: (B, out), x: (B, in) as nonzeros, dw: (out, in)
-pub fn gt_x<T: Float>(g: &DMatrix<T>, x: &Nonzeros<T>, dw: &mut DMatrix<T>) {
+pub fn gt_x<T: RealField + Copy>(g: &DMatrix<T>, x: &Nonzeros<T>, dw: &mut DMatrix<T>) {
     let outputs = g.ncols();
     debug_assert_eq!(dw.shape(), (outputs, x.features));
     let dw = dw.as_mut_slice();
@@ -220,7 +220,7 @@ pub fn gt_x<T: Float>(g: &DMatrix<T>, x: &Nonzeros<T>, dw: &mut DMatrix<T>) {
 /// block of a live column of W is updated as soon as its gradient is summed.
 /// Columns of features with no nonzero entry have a zero gradient and stay as they are,
 /// so W ends exactly as after `gt_x` then the step.   g: (B, out), w: (out, in)
-pub fn gt_x_descend<T: Float>(g: &DMatrix<T>, x: &Nonzeros<T>, w: &mut DMatrix<T>, learning_rate: T) {
+pub fn gt_x_descend<T: RealField + Copy>(g: &DMatrix<T>, x: &Nonzeros<T>, w: &mut DMatrix<T>, learning_rate: T) {
     let outputs = g.ncols();
     debug_assert_eq!(w.shape(), (outputs, x.features));
     let w = w.as_mut_slice();
@@ -235,7 +235,7 @@ pub fn gt_x_descend<T: Float>(g: &DMatrix<T>, x: &Nonzeros<T>, w: &mut DMatrix<T
 /// gets dW[o.., p], one block of rows at a time, every live column for one block of
 /// rows before the next, so that block's panel of g (B x BLOCK) stays in L1.
 /// dW[o, live[q]] = sum over live feature q's nonzeros (b, v) of v * g[b, o]
-fn weight_gradient<T: Float>(g: &DMatrix<T>, x: &Nonzeros<T>, mut use_sums: impl FnMut(usize, usize, &[T])) {
+fn weight_gradient<T: RealField + Copy>(g: &DMatrix<T>, x: &Nonzeros<T>, mut use_sums: impl FnMut(usize, usize, &[T])) {
     let (batch, outputs) = g.shape();
     debug_assert_eq!(batch, x.samples);
     let panels = &mut *x.panels.borrow_mut();
@@ -256,7 +256,7 @@ fn weight_gradient<T: Float>(g: &DMatrix<T>, x: &Nonzeros<T>, mut use_sums: impl
 /// which maps them onto a few cache sets and misses on every read). The panels are the
 /// first `len.div_ceil(BLOCK) * columns.len()` rows of `panels`; any rows after them
 /// are left as they were.
-fn pack_panels<T: Float>(
+fn pack_panels<T: RealField + Copy>(
     panels: &mut Vec<PanelRow<T>>,
     a: &[T],
     (rs, cs): (usize, usize),
@@ -288,7 +288,7 @@ fn pack_panels<T: Float>(
 
 /// The sum over entries (j, v), in order, of v * (column j of a panel packed by
 /// [`pack_panels`]): BLOCK sums at once, held in registers.
-fn weighted_sum<T: Float>(panel: &[PanelRow<T>], entries: &[(u32, T)]) -> [T; BLOCK] {
+fn weighted_sum<T: RealField + Copy>(panel: &[PanelRow<T>], entries: &[(u32, T)]) -> [T; BLOCK] {
     let mut acc = [T::zero(); BLOCK];
     for &(j, v) in entries {
         for (a, &s) in acc.iter_mut().zip(&panel[j as usize].0) {

@@ -1,0 +1,245 @@
+//! What the page's two forms send, parsed and checked in Rust so `cargo test` covers it:
+//! the training form into a [`TrainConfig`], the gradient-check form into a
+//! [`CheckCase`]. A refusal is a [`FieldError`] naming the field; `web.rs` only passes
+//! strings in and results out.
+
+use crate::gradcheck::{self, CheckCase, MAX_BATCH, MAX_DIM};
+use crate::loss::LossKind;
+use crate::mlp::parameter_count;
+use crate::mnist::{CLASSES, IMAGE_PIXELS};
+use crate::problem::{FieldError, Problem};
+use crate::train::{TrainConfig, MAX_PARAMETERS};
+use std::num::IntErrorKind;
+
+/// The training form's fields, as typed.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TrainForm<'a> {
+    pub hidden: &'a str,
+    pub lr: &'a str,
+    pub batch: &'a str,
+    pub epochs: &'a str,
+    pub seed: &'a str,
+    /// Empty: the whole training set.
+    pub train_limit: &'a str,
+}
+
+/// The training form as a run's settings; refusals name `hidden`, `lr`, `batch`,
+/// `epochs`, `seed` or `train_limit`.
+pub fn train_config(form: &TrainForm<'_>) -> Result<TrainConfig, FieldError> {
+    let on = |field| move |problem| FieldError::new(field, problem);
+    let hidden_dims = parse_dims(form.hidden, 4096).map_err(on("hidden"))?;
+    let parameters = parameter_count(IMAGE_PIXELS, &hidden_dims, CLASSES);
+    if parameters > MAX_PARAMETERS {
+        let problem = Problem::new("too_many_parameters", &[&parameters, &MAX_PARAMETERS]);
+        return Err(FieldError::new("hidden", problem));
+    }
+    Ok(TrainConfig {
+        hidden_dims,
+        learning_rate: parse_positive(form.lr, 100.0).map_err(on("lr"))?,
+        batch_size: parse_count(form.batch, 1, 4096).map_err(on("batch"))?,
+        epochs: parse_count(form.epochs, 1, 1000).map_err(on("epochs"))?,
+        seed: parse_seed(form.seed).map_err(on("seed"))?,
+        train_limit: match form.train_limit.trim() {
+            "" => None,
+            text => Some(parse_count(text, 1, 60_000).map_err(on("train_limit"))?),
+        },
+    })
+}
+
+/// The gradient-check form's fields, as typed.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CheckForm<'a> {
+    pub input_dim: &'a str,
+    pub hidden_dims: &'a str,
+    pub output_dim: &'a str,
+    /// `mse` or `cross_entropy`
+    pub loss: &'a str,
+    /// Empty: one 1-D sample, as the notebook's Part 1.
+    pub batch: &'a str,
+    pub seed: &'a str,
+}
+
+/// The gradient-check form as a case; refusals name `input_dim`, `hidden_dims`,
+/// `output_dim`, `loss`, `batch` or `seed`.
+pub fn check_case(form: &CheckForm<'_>) -> Result<CheckCase, FieldError> {
+    let on = |field| move |problem| FieldError::new(field, problem);
+    let loss = match form.loss {
+        "mse" => LossKind::Mse,
+        "cross_entropy" => LossKind::CrossEntropy,
+        other => return Err(FieldError::new("loss", Problem::new("unknown_loss", &[&other]))),
+    };
+    let case = CheckCase {
+        input_dim: parse_count(form.input_dim, 1, MAX_DIM).map_err(on("input_dim"))?,
+        hidden_dims: parse_dims(form.hidden_dims, MAX_DIM).map_err(on("hidden_dims"))?,
+        output_dim: parse_count(form.output_dim, 1, MAX_DIM).map_err(on("output_dim"))?,
+        loss,
+        batch: match form.batch.trim() {
+            "" => None,
+            text => Some(parse_count(text, 1, MAX_BATCH).map_err(on("batch"))?),
+        },
+        seed: parse_seed(form.seed).map_err(on("seed"))?,
+    };
+    gradcheck::validate(&case)?;
+    Ok(case)
+}
+
+/// A whole number in `min..=max`, e.g. a layer width or a batch size.
+fn parse_count(text: &str, min: usize, max: usize) -> Result<usize, Problem> {
+    let text = text.trim();
+    match text.parse::<i64>() {
+        Ok(n) if n < min as i64 => Err(Problem::new("too_small", &[&n, &min])),
+        Ok(n) if n > max as i64 => Err(Problem::new("too_large", &[&n, &max])),
+        Ok(n) => Ok(n as usize),
+        // Whole numbers past i64 are still whole numbers: say which way they are off.
+        Err(e) if *e.kind() == IntErrorKind::PosOverflow => Err(Problem::new("too_large", &[&text, &max])),
+        Err(e) if *e.kind() == IntErrorKind::NegOverflow => Err(Problem::new("too_small", &[&text, &min])),
+        Err(_) if text.is_empty() => Err(Problem::new("required", &[])),
+        Err(_) => Err(Problem::new("not_integer", &[&text])),
+    }
+}
+
+/// A comma-separated list of layer widths, e.g. `16,4`; empty means no hidden layer.
+fn parse_dims(text: &str, max_width: usize) -> Result<Vec<usize>, Problem> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(Vec::new());
+    }
+    text.split(',')
+        .map(|part| match part.trim() {
+            "" => Err(Problem::new("empty_width", &[])),
+            part => parse_count(part, 1, max_width),
+        })
+        .collect()
+}
+
+/// A positive finite number, e.g. a learning rate, at most `max`.
+fn parse_positive(text: &str, max: f64) -> Result<f64, Problem> {
+    let text = text.trim();
+    match text.parse::<f64>() {
+        Ok(v) if !v.is_finite() => Err(Problem::new("not_number", &[&text])),
+        Ok(v) if v <= 0.0 => Err(Problem::new("not_positive", &[&text])),
+        Ok(v) if v > max => Err(Problem::new("too_large", &[&text, &max])),
+        Ok(v) => Ok(v),
+        Err(_) if text.is_empty() => Err(Problem::new("required", &[])),
+        Err(_) => Err(Problem::new("not_number", &[&text])),
+    }
+}
+
+/// A random seed: any whole number from 0 to 2^32 - 1.
+fn parse_seed(text: &str) -> Result<u64, Problem> {
+    parse_count(text, 0, u32::MAX as usize).map(|n| n as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn train(hidden: &str, lr: &str, batch: &str, epochs: &str) -> Result<TrainConfig, FieldError> {
+        let form = TrainForm {
+            hidden,
+            lr,
+            batch,
+            epochs,
+            seed: "1",
+            train_limit: "",
+        };
+        train_config(&form)
+    }
+
+    #[test]
+    fn the_training_form_names_the_field() {
+        assert_eq!(train("256", "0.01", "64", "25"), Ok(TrainConfig::assignment()));
+        let field = |h, lr, b, e| train(h, lr, b, e).unwrap_err().field;
+        assert_eq!(field("256,,x", "0.01", "64", "1"), "hidden");
+        assert_eq!(field("256", "0", "64", "1"), "lr");
+        assert_eq!(field("256", "abc", "64", "1"), "lr");
+        assert_eq!(field("256", "0.1", "0", "1"), "batch");
+        assert_eq!(field("256", "0.1", "64", "0"), "epochs");
+        let limit = TrainForm {
+            train_limit: "60001",
+            ..TrainForm::default()
+        };
+        assert_eq!(
+            train_config(&TrainForm {
+                hidden: "8",
+                lr: "1",
+                batch: "1",
+                epochs: "1",
+                seed: "1",
+                ..limit
+            })
+            .unwrap_err()
+            .field,
+            "train_limit"
+        );
+        // 785 x 4096 + 2 x 4097 x 4096 + 4097 x 10 parameters
+        let error = train("4096,4096,4096", "0.1", "64", "1").unwrap_err();
+        assert_eq!((error.field, error.problem.code), ("hidden", "too_many_parameters"));
+        assert_eq!(error.problem.args[0], "36818954");
+        assert!(train("4096,4096", "0.1", "64", "1").is_ok(), "20 million is fine");
+    }
+
+    #[test]
+    fn the_check_form_names_the_field() {
+        let form = |input_dim, hidden_dims, output_dim, batch, seed| CheckForm {
+            input_dim,
+            hidden_dims,
+            output_dim,
+            loss: "cross_entropy",
+            batch,
+            seed,
+        };
+        let field = |f: CheckForm<'_>| check_case(&f).unwrap_err().field;
+        assert_eq!(field(form("32", "16,x", "2", "", "1")), "hidden_dims");
+        assert_eq!(field(form("-4", "16", "2", "", "1")), "input_dim");
+        assert_eq!(field(form("32", "16", "1", "", "1")), "output_dim");
+        assert_eq!(field(form("32", "16", "2", "0", "1")), "batch");
+        assert_eq!(field(form("32", "16", "2", "", "x")), "seed");
+        assert_eq!(
+            field(CheckForm {
+                loss: "hinge",
+                ..form("32", "16", "2", "", "1")
+            }),
+            "loss"
+        );
+        let part1 = CheckForm {
+            loss: "mse",
+            ..form("32", "16,4", "2", "", "42")
+        };
+        assert_eq!(check_case(&part1), Ok(CheckCase::notebook_part1()));
+    }
+
+    #[test]
+    fn dims_accept_lists_and_refuse_garbage() {
+        assert_eq!(parse_dims("16,4", 100).unwrap(), vec![16, 4]);
+        assert_eq!(parse_dims(" 256 ", 1000).unwrap(), vec![256]);
+        assert_eq!(parse_dims("", 10).unwrap(), Vec::<usize>::new());
+        assert_eq!(
+            parse_dims("16,x", 100).unwrap_err(),
+            Problem::new("not_integer", &[&"x"])
+        );
+        assert_eq!(parse_dims("256,,3", 1000).unwrap_err().code, "empty_width");
+        assert_eq!(parse_dims("0", 10).unwrap_err().code, "too_small");
+        assert_eq!(parse_dims("-3", 10).unwrap_err().code, "too_small");
+        assert_eq!(parse_dims("11", 10).unwrap_err().code, "too_large");
+    }
+
+    #[test]
+    fn counts_rates_and_seeds() {
+        assert_eq!(parse_count(" 64 ", 1, 100), Ok(64));
+        assert_eq!(parse_count("", 1, 100).unwrap_err().code, "required");
+        assert_eq!(parse_count("1.5", 1, 100).unwrap_err().code, "not_integer");
+        assert_eq!(parse_positive("0.01", 10.0), Ok(0.01));
+        for bad in ["0", "-1", "abc", "NaN", "inf", ""] {
+            assert!(parse_positive(bad, 10.0).is_err(), "{bad}");
+        }
+        assert_eq!(parse_seed("42"), Ok(42));
+        assert!(parse_seed("-1").is_err());
+        let huge = "99999999999999999999";
+        assert_eq!(parse_seed(huge), Err(Problem::new("too_large", &[&huge, &u32::MAX])));
+        assert_eq!(
+            parse_count("-99999999999999999999", 1, 9).unwrap_err().code,
+            "too_small"
+        );
+    }
+}
