@@ -18,9 +18,12 @@ lint:
 	cargo fmt --all -- --check
 	cargo clippy --all-targets -- -D warnings
 	cargo clippy --all-targets --target wasm32-unknown-unknown -- -D warnings
+	RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet
 
+# Release (what ships), then the dev profile once more: its debug assertions are on.
 unit:
 	cargo test --release
+	cargo test
 
 browser-unit:
 	wasm-pack test --headless --chrome

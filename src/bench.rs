@@ -13,7 +13,7 @@ pub struct Throughput {
     pub samples_per_s: f64,
     /// One evaluation of the whole test set
     pub eval_seconds: f64,
-    /// The first layer's sparse kernel with its operands in L1 (see [`measure_kernel`])
+    /// The first layer's sparse kernel with its operands in L1 (`measure_kernel`)
     pub kernel_gflop_per_s: f64,
     /// The step's first-layer work: forward product and weight gradient over the inked
     /// pixels, 2 x 2 FLOP per inked pixel per hidden unit, averaged over the training set

@@ -27,7 +27,7 @@ fn ink(rgba: &[u8]) -> Vec<f32> {
         .collect()
 }
 
-/// Area-average resampling of `src` (w x h) to (new_w x new_h).
+/// Area-average resampling of `src` (`w x h`) to (`new_w x new_h`).
 fn resample(src: &[f32], w: usize, h: usize, new_w: usize, new_h: usize) -> Vec<f32> {
     // Weights of source cells [0, n) that output cell j of m covers, as (index, fraction).
     let spans = |n: usize, m: usize| -> Vec<Vec<(usize, f32)>> {

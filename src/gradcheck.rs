@@ -1,7 +1,7 @@
 //! Gradient checking: the hand-written backward pass against central finite differences,
 //! all in f64, as the notebook's Part 1 does against autograd.
 //!
-//! For every parameter p and element k: numeric = (L(p_k + h) - L(p_k - h)) / 2h.
+//! For every parameter p and element k: `numeric = (L(p_k + h) - L(p_k - h)) / 2h`.
 //! A tensor passes when ||manual - numeric||_2 < 1e-6, the notebook's bar. The forward pass
 //! is also checked, against a plain-loop forward written independently of `Mlp`.
 
@@ -36,7 +36,7 @@ pub struct CheckCase {
 }
 
 impl CheckCase {
-    /// The notebook's Part 1: 32-[16,4]-2, MSE, one 1-D sample.
+    /// The notebook's Part 1: `32-[16,4]-2`, MSE, one 1-D sample.
     pub fn notebook_part1() -> Self {
         CheckCase {
             input_dim: 32,
@@ -58,7 +58,7 @@ pub struct CheckRow {
     pub grad_shape: Vec<usize>,
     /// ||manual - numeric||_2
     pub error_norm: f64,
-    /// max_k |manual_k - numeric_k| / max(|manual_k|, |numeric_k|, 1e-8)
+    /// `max_k |manual_k - numeric_k| / max(|manual_k|, |numeric_k|, 1e-8)`
     pub max_rel_error: f64,
     pub passed: bool,
 }
@@ -66,7 +66,7 @@ pub struct CheckRow {
 #[derive(Clone, Debug, PartialEq)]
 pub struct CheckReport {
     pub loss: f64,
-    /// ||Mlp::forward - plain-loop forward||_2, the notebook's `Output Error`
+    /// `||Mlp::forward - plain-loop forward||_2`, the notebook's `Output Error`
     pub output_error: f64,
     pub output_passed: bool,
     pub rows: Vec<CheckRow>,

@@ -18,7 +18,7 @@
 //! | [`gradcheck`] | central differences in f64, the rows the page's table shows |
 //! | [`digit`] | canvas pixels to an MNIST-style 28x28 input |
 //! | [`predict`] | forward, softmax and arg-max for one input |
-//! | [`bench`] | the throughput figures `make bench` prints |
+//! | [`bench`](mod@bench) | the throughput figures `make bench` prints |
 //! | `web` | the only file with `#[wasm_bindgen]`: a thin API over the above |
 //!
 //! Imports point one way: `kernels` needs only nalgebra; `mlp` needs `float`,

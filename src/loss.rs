@@ -3,7 +3,7 @@
 //! * MSE (`F.mse_loss`): mean over every element of (output - target)^2;
 //!   dL/doutput = 2 (output - target) / (B * out).
 //! * Softmax cross-entropy on logits (`F.cross_entropy`), mean over the batch:
-//!   L = mean_b [ logsumexp(z_b) - z_b[y_b] ]; dL/dz = (softmax(z) - onehot(y)) / B.
+//!   `L = mean_b [ logsumexp(z_b) - z_b[y_b] ]`; `dL/dz = (softmax(z) - onehot(y)) / B`.
 //!   Fused and stable: the max logit is subtracted before exponentiating.
 
 use crate::float::Float;

@@ -93,7 +93,7 @@ pub struct LinearGrad<T: Float> {
 }
 
 impl<T: Float> Linear<T> {
-    /// Uniform in +-1/sqrt(fan_in), weights and bias alike, as `nn.Linear`.
+    /// Uniform in `+-1/sqrt(fan_in)`, weights and bias alike, as `nn.Linear`.
     pub fn init(inputs: usize, outputs: usize, rng: &mut impl Rng) -> Self {
         let bound = 1.0 / (inputs as f64).sqrt();
         let mut draw = || T::of(rng.random_range(-bound..bound));
@@ -160,9 +160,9 @@ fn sum_over_batch<T: Float>(grad: &DMatrix<T>, into: &mut DVector<T>) {
 pub struct Cache<T: Float> {
     /// `input`: (B, in)
     pub input: Input<T>,
-    /// `fc{i}`: (B, hidden_i), the pre-activations
+    /// `fc{i}`: `(B, hidden_i)`, the pre-activations
     pub fc: Vec<DMatrix<T>>,
-    /// `sigmoid{i}`: (B, hidden_i), the activations
+    /// `sigmoid{i}`: `(B, hidden_i)`, the activations
     pub sigmoid: Vec<DMatrix<T>>,
     /// `output`: (B, out), the logits
     pub output: DMatrix<T>,
@@ -209,7 +209,7 @@ pub struct Grads<T: Float> {
     pub layers: Vec<LinearGrad<T>>,
     /// `output_layer`
     pub output_layer: LinearGrad<T>,
-    /// dL/dfc{i}: (B, hidden_i)
+    /// `dL/dfc{i}`: `(B, hidden_i)`
     pub fc: Vec<DMatrix<T>>,
     /// dL/dinput: (B, in); computed by [`Scope::Full`]
     pub input: DMatrix<T>,
@@ -327,7 +327,7 @@ impl<T: Float> Mlp<T> {
         self.forward_batch(DMatrix::from_row_slice(1, x.len(), x.as_slice()))
     }
 
-    /// `backward(grad_output)`: from grad_output = dL/doutput (B, out), through the
+    /// `backward(grad_output)`: from `grad_output = dL/doutput` (B, out), through the
     /// cache of the same batch, every layer from the top, the output layer as a hidden
     /// one whose activation is the identity.
     pub fn backward(&self, cache: &Cache<T>, grad_output: &DMatrix<T>, grads: &mut Grads<T>, scope: Scope) {

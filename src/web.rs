@@ -135,11 +135,12 @@ pub fn preset(name: &str) -> JsValue {
 /// `Rc<RefCell<..>>`, borrowed only inside a step, so `predict`, `pause` and `stop` work
 /// while `run` is between batches.
 #[wasm_bindgen]
+#[derive(Debug)]
 pub struct Lab {
     state: Rc<RefCell<Session>>,
 }
 
-#[derive(Default)]
+#[derive(Debug, Default)]
 struct Session {
     /// Parsed files by kind (`train-images`, ...), until all four are in.
     images: [Option<Vec<u8>>; 2],
@@ -151,7 +152,7 @@ struct Session {
     request: Option<Request>,
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug)]
 enum Request {
     Pause,
     Stop,
@@ -174,6 +175,7 @@ fn now_ms() -> f64 {
 /// round trip (Safari). Not `setTimeout(0)`, which is clamped to 4 ms, and not
 /// `scheduler.yield()`, whose continuation jumps ahead of other tasks and starves the
 /// page's timers. One per run: a channel per batch costs a tenth of the step.
+#[derive(Debug)]
 enum Turn {
     PostTask { scheduler: JsValue, post_task: Function },
     Channel(web_sys::MessageChannel),

@@ -11,7 +11,9 @@ const named = (page, role, name) => page.getByRole(role, { name, exact: true });
 test("controls and figures have names in the page's language, and training milestones are announced", async () => {
   const { page, errors } = await openPage(shared.browser.context, `${shared.server.url}?lang=zh&train_limit=1280&epochs=2&lr=0.5&autostart=1`);
   await page.waitForSelector('[data-testid="train-status"][data-state="done"]', { timeout: 60_000 });
-  for (const file of ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]) {
+  const { FILES } = await page.evaluate(() => import(new URL("js/data.js", location.href).href).then((m) => ({ FILES: m.FILES })));
+  assert.equal(FILES.length, 4);
+  for (const { name: file } of FILES) {
     assert.equal(await named(page, "progressbar", file).count(), 1, file);
   }
   assert.equal(await named(page, "progressbar", "本轮进度").count(), 1);

@@ -10,6 +10,24 @@ export const FILES = [
   { kind: "test-labels", name: "t10k-labels-idx1-ubyte.gz" },
 ];
 
+/** One progress row per file in `#file-rows` (made on first use), by kind. */
+function fileRows() {
+  const container = document.getElementById("file-rows");
+  if (!container.childElementCount) {
+    for (const { kind, name } of FILES) {
+      const row = document.createElement("div");
+      row.className = "file-progress";
+      row.dataset.file = kind;
+      const label = Object.assign(document.createElement("span"), { className: "file-name", id: `file-${kind}`, textContent: name });
+      const bar = Object.assign(document.createElement("progress"), { max: 1, value: 0 });
+      bar.setAttribute("aria-labelledby", label.id);
+      row.append(label, bar, Object.assign(document.createElement("span"), { className: "file-bytes" }));
+      container.append(row);
+    }
+  }
+  return Object.fromEntries([...container.children].map((row) => [row.dataset.file, row]));
+}
+
 /** Where the data lives: `?data=<base URL>` or `data/` next to the page. */
 export function dataBase() {
   const custom = new URLSearchParams(location.search).get("data");
@@ -84,7 +102,7 @@ async function download(file, base, row) {
  */
 export async function loadMnist(lab, onStatus) {
   const base = dataBase();
-  const rows = Object.fromEntries(FILES.map((f) => [f.kind, document.querySelector(`.file-progress[data-file="${f.kind}"]`)]));
+  const rows = fileRows();
   onStatus("state_loading", []);
   const downloads = await Promise.all(FILES.map((f) => download(f, base, rows[f.kind])));
   for (const [i, file] of FILES.entries()) {
