@@ -22,9 +22,12 @@ const TYPES = {
 /**
  * Serve `dist/` (or another build folder) under PREFIX on a free localhost port.
  * `overrides` maps a path below PREFIX (e.g. "data/t10k-labels-idx1-ubyte.gz") to a
- * Buffer served instead of the file, or to null for a 404.
+ * Buffer served instead of the file, or to null for a 404; or to a list of such answers
+ * given in turn (the last one repeats), where `undefined` serves the real file. The
+ * returned `requests` counts the requests for each path below PREFIX.
  */
 export async function serveDist(overrides = {}, dist = DIST) {
+  const requests = {};
   if (!fs.existsSync(path.join(dist, "index.html"))) {
     throw new Error(`no release build in ${dist}: run \`trunk build --release\` first`);
   }
@@ -41,13 +44,16 @@ export async function serveDist(overrides = {}, dist = DIST) {
       return;
     }
     let rel = decodeURIComponent(url.pathname.slice(PREFIX.length)) || "index.html";
-    if (rel in overrides && overrides[rel] === null) {
+    const turn = (requests[rel] = (requests[rel] ?? 0) + 1);
+    const answers = [overrides[rel]].flat();
+    const answer = rel in overrides ? answers[Math.min(turn, answers.length) - 1] : undefined;
+    if (answer === null) {
       res.writeHead(404).end("not found");
       return;
     }
-    if (rel in overrides) {
+    if (answer !== undefined) {
       res.writeHead(200, { "content-type": TYPES[path.extname(rel)] ?? "application/octet-stream" });
-      res.end(overrides[rel]);
+      res.end(answer);
       return;
     }
     const file = path.join(dist, rel);
@@ -68,7 +74,7 @@ export async function serveDist(overrides = {}, dist = DIST) {
     server.close(resolve);
     server.closeAllConnections(); // the browser's keep-alive sockets would hold close() up
   });
-  return { url: `http://127.0.0.1:${port}${PREFIX}`, close };
+  return { url: `http://127.0.0.1:${port}${PREFIX}`, close, requests };
 }
 
 /** Debian's Chromium, headless, with the flags this closed network needs. */
