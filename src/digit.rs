@@ -144,6 +144,31 @@ mod tests {
     }
 
     #[test]
+    fn area_averaging_keeps_every_stroke_and_the_mean_ink() {
+        // A 1 px line in 37 columns, shrunk 37 -> 10: each output column covers 3.7
+        // source columns, so the line lands, diluted, in exactly one of them; nearest
+        // neighbour would drop it or keep it at full strength.
+        let (w, h) = (37, 5);
+        let src: Vec<f32> = (0..w * h).map(|i| if i % w == 17 { 1.0 } else { 0.0 }).collect();
+        let out = resample(&src, w, h, 10, 5);
+        for row in out.chunks_exact(10) {
+            let lit: Vec<usize> = (0..10).filter(|&c| row[c] > 0.0).collect();
+            assert_eq!(lit, [4], "{row:?}");
+            assert!((row[4] - 1.0 / 3.7).abs() < 1e-6, "{row:?}");
+        }
+        // Any image, any factor: the mean is kept.
+        let src: Vec<f32> = (0..53 * 41).map(|i| ((i * 7919) % 256) as f32).collect();
+        let out = resample(&src, 53, 41, 20, 15);
+        let mean = |v: &[f32]| v.iter().map(|&x| x as f64).sum::<f64>() / v.len() as f64;
+        assert!(
+            (mean(&out) - mean(&src)).abs() < 1e-3 * mean(&src),
+            "{} vs {}",
+            mean(&out),
+            mean(&src)
+        );
+    }
+
+    #[test]
     fn blank_and_speck_canvases_are_no_digit() {
         assert_eq!(preprocess(&canvas(280, 280, |_, _| false), 280, 280), None);
         assert_eq!(preprocess(&vec![0; 280 * 280 * 4], 280, 280), None, "transparent");
