@@ -1,7 +1,7 @@
 // Drawing digits with real mouse strokes on the real page, after real training.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { servedBuildAndBrowser, openPage, screenshot } from "./harness.mjs";
+import { servedBuildAndBrowser, openPage, screenshot, drawStrokes, line, prediction as pagePrediction } from "./harness.mjs";
 
 let page, errors;
 const shared = servedBuildAndBrowser(async ({ server, browser }) => {
@@ -9,18 +9,7 @@ const shared = servedBuildAndBrowser(async ({ server, browser }) => {
   await page.waitForSelector('[data-testid="train-status"][data-state="ready"]', { timeout: 60_000 });
 });
 
-/** Draw strokes given in canvas CSS pixels; each stroke is a list of [x, y]. */
-async function draw(strokes) {
-  const canvas = page.locator('[data-testid="draw-canvas"]');
-  await canvas.scrollIntoViewIfNeeded();
-  const box = await canvas.boundingBox();
-  for (const stroke of strokes) {
-    await page.mouse.move(box.x + stroke[0][0], box.y + stroke[0][1]);
-    await page.mouse.down();
-    for (const [x, y] of stroke.slice(1)) await page.mouse.move(box.x + x, box.y + y, { steps: 4 });
-    await page.mouse.up();
-  }
-}
+const draw = (strokes) => drawStrokes(page, strokes);
 
 /** The same with a finger: touch events through the DevTools protocol (pointerType "touch"). */
 async function drawByTouch(strokes) {
@@ -37,12 +26,11 @@ async function drawByTouch(strokes) {
   await cdp.detach();
 }
 
-const line = (x0, y0, x1, y1, n = 12) => Array.from({ length: n + 1 }, (_, i) => [x0 + ((x1 - x0) * i) / n, y0 + ((y1 - y0) * i) / n]);
 const ellipse = (cx, cy, rx, ry, n = 40) => Array.from({ length: n + 3 }, (_, i) => [cx + rx * Math.sin((2 * Math.PI * i) / n), cy - ry * Math.cos((2 * Math.PI * i) / n)]);
 
 async function prediction() {
-  const el = page.locator('[data-testid="prediction"]');
-  return { digit: await el.getAttribute("data-digit"), confidence: Number(await el.getAttribute("data-confidence")) };
+  const { digit, confidence } = await pagePrediction(page);
+  return { digit, confidence: Number(confidence) };
 }
 
 async function clear() {
@@ -104,9 +92,11 @@ test("drawing during training works and training carries on", async () => {
   await page.waitForFunction(() => document.getElementById("epoch-progress").value > 50);
   const before = await page.evaluate(() => document.getElementById("epoch-progress").value);
   await draw([line(70, 50, 210, 50), line(210, 50, 120, 245)]);
-  const got = await prediction();
+  const got = await pagePrediction(page);
   assert.match(got.digit, /^[0-9]$/, "a prediction while training");
   await page.waitForFunction((b) => document.getElementById("epoch-progress").value > b + 20, before);
+  // The pad follows the weights as they train: the same drawing, read again, changes.
+  await page.waitForFunction((c) => document.querySelector('[data-testid="prediction"]').dataset.confidence !== c, got.confidence, { timeout: 30_000 });
   await screenshot(page, "draw-during-training", "main");
   await page.click('[data-testid="train-stop"]');
   await page.waitForSelector('[data-testid="train-status"][data-state="done"]');

@@ -184,3 +184,30 @@ export async function loadBenchLab(page) {
     window.__lab = lab;
   });
 }
+
+/** Draw strokes on the draw pad with the mouse; each stroke is a list of [x, y] in canvas CSS pixels. */
+export async function drawStrokes(page, strokes) {
+  const canvas = page.locator('[data-testid="draw-canvas"]');
+  await canvas.scrollIntoViewIfNeeded();
+  const box = await canvas.boundingBox();
+  for (const stroke of strokes) {
+    await page.mouse.move(box.x + stroke[0][0], box.y + stroke[0][1]);
+    await page.mouse.down();
+    for (const [x, y] of stroke.slice(1)) await page.mouse.move(box.x + x, box.y + y, { steps: 4 });
+    await page.mouse.up();
+  }
+}
+
+/** A straight stroke from (x0, y0) to (x1, y1) in n steps. */
+export const line = (x0, y0, x1, y1, n = 12) => Array.from({ length: n + 1 }, (_, i) => [x0 + ((x1 - x0) * i) / n, y0 + ((y1 - y0) * i) / n]);
+
+/** The page's prediction for the pad: the digit, and the confidence exactly as Rust gave it. */
+export async function prediction(page) {
+  const el = page.locator('[data-testid="prediction"]');
+  return { digit: await el.getAttribute("data-digit"), confidence: await el.getAttribute("data-confidence") };
+}
+
+/** Let every task already queued run, and a frame paint: for "nothing more happens" checks. */
+export async function settle(page) {
+  await page.evaluate(() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(done, 0)))));
+}
