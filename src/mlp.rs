@@ -209,7 +209,7 @@ pub struct Grads<T: Float> {
     pub layers: Vec<LinearGrad<T>>,
     /// `output_layer`
     pub output_layer: LinearGrad<T>,
-    /// `dL/dfc{i}`: `(B, hidden_i)`
+    /// `dL/dfc{i}`: `(B, hidden_i)` (on its way, `dL/dsigmoid{i}`)
     pub fc: Vec<DMatrix<T>>,
     /// dL/dinput: (B, in); computed by [`Scope::Full`]
     pub input: DMatrix<T>,
@@ -295,7 +295,8 @@ impl<T: Float> Mlp<T> {
         self.layers.get(l).unwrap_or(&self.output_layer)
     }
 
-    /// `forward(x)`: fills `cache` from `cache.input`, reusing its storage.
+    /// `forward(x)`, with x already in `cache.input`: fills the rest of the cache,
+    /// reusing its storage.
     pub fn forward(&self, cache: &mut Cache<T>) {
         let Cache {
             input,
@@ -306,11 +307,11 @@ impl<T: Float> Mlp<T> {
         fc.resize_with(self.layers.len(), || DMatrix::zeros(0, 0));
         sigmoid.resize_with(self.layers.len(), || DMatrix::zeros(0, 0));
         let mut x = input.as_layer_input(); // self.activations["input"] = x
-        for ((layer, fc), sigmoid) in self.layers.iter().zip(fc).zip(sigmoid) {
-            layer.forward(x, fc); // x = layer(x); self.activations[f"fc{i}"] = x
-            resize(sigmoid, fc.nrows(), fc.ncols());
-            sigmoid_all(fc, sigmoid); // x = torch.sigmoid(x); self.activations[f"sigmoid{i}"] = x
-            x = LayerInput::Dense(sigmoid);
+        for ((layer, fc_i), sigmoid_i) in self.layers.iter().zip(fc).zip(sigmoid) {
+            layer.forward(x, fc_i); // x = layer(x); self.activations[f"fc{i}"] = x
+            resize(sigmoid_i, fc_i.nrows(), fc_i.ncols());
+            sigmoid_all(fc_i, sigmoid_i); // x = torch.sigmoid(x); self.activations[f"sigmoid{i}"] = x
+            x = LayerInput::Dense(sigmoid_i);
         }
         self.output_layer.forward(x, output); // x = self.output_layer(x); self.activations["output"] = x
     }
@@ -328,26 +329,26 @@ impl<T: Float> Mlp<T> {
     }
 
     /// `backward(grad_output)`: from `grad_output = dL/doutput` (B, out), through the
-    /// cache of the same batch, every layer from the top, the output layer as a hidden
-    /// one whose activation is the identity.
+    /// cache of the same batch. One loop from the top: layer `l` is `layers[l]`, and
+    /// `l = len(layers)` is the output layer, a layer without an activation.
     pub fn backward(&self, cache: &Cache<T>, grad_output: &DMatrix<T>, grads: &mut Grads<T>, scope: Scope) {
         let hidden = self.layers.len();
         grads.layers.resize_with(hidden, LinearGrad::default);
         grads.fc.resize_with(hidden, || DMatrix::zeros(0, 0));
         for l in (0..=hidden).rev() {
-            // grads.fc[..l] are below this layer; grads.fc[l] holds dL/dsigmoid{l}.
+            // grads.fc[l] holds dL/dsigmoid{l} from the layer above; below are the layers under it.
             let (below, here) = grads.fc.split_at_mut(l);
-            let grad = match here.first_mut() {
-                None => grad_output, // grad = grad_output
-                Some(grad) => {
-                    let s = &cache.sigmoid[l];
-                    grad.zip_apply(s, |g, s| *g *= sigmoid_grad_from_output(s)); // grad = grad * s * (1 - s)
-                    grad
-                }
+            let grad = if l == hidden {
+                grad_output // grad = grad_output
+            } else {
+                let (grad, s) = (&mut here[0], &cache.sigmoid[l]);
+                grad.zip_apply(s, |g, s| *g *= sigmoid_grad_from_output(s)); // grad = grad * s * (1 - s)
+                &*grad // now dL/dfc{l}
             };
             let (layer, x) = (self.linear(l), cache.layer_input(l));
             let into = grads.layers.get_mut(l).unwrap_or(&mut grads.output_layer);
             if l == 0 && scope == Scope::AllButFirstWeight {
+                // Training: `train::train_step` sums and applies this layer's weight.grad itself.
                 sum_over_batch(grad, &mut into.bias); // layer.bias.grad = grad.sum(0)
                 break;
             }

@@ -60,7 +60,8 @@ fn gemm_digest() -> u64 {
     };
     let mut c = vec![0.0f32; m * n];
     gemm(m, n, k, ops, &mut c, (1, m));
-    c.iter().fold(0u64, |h, v| h.wrapping_mul(1_000_003).wrapping_add(v.to_bits() as u64))
+    c.iter()
+        .fold(0u64, |h, v| h.wrapping_mul(1_000_003).wrapping_add(v.to_bits() as u64))
 }
 
 #[test]
@@ -75,7 +76,13 @@ fn training_steps_through_the_kernel_follow_the_f64_steps() {
     // 40-[32, 24]-10 on a sparse batch of 64: the hidden-to-hidden products are >= 16 on
     // every side, so in the browser they run in the kernel. The f64 model takes nalgebra's
     // products and the plain `backward` then `sgd_step`.
-    let x = DMatrix::from_fn(64, 40, |r, c| if (r + 3 * c) % 5 == 0 { ((r + c) % 9) as f32 / 9.0 } else { 0.0 });
+    let x = DMatrix::from_fn(64, 40, |r, c| {
+        if (r + 3 * c) % 5 == 0 {
+            ((r + c) % 9) as f32 / 9.0
+        } else {
+            0.0
+        }
+    });
     let labels: Vec<usize> = (0..64).map(|r| r % 10).collect();
     let mut mlp = Mlp::<f32>::new(40, &[32, 24], 10, 3);
     let mut reference = Mlp::<f64>::new(40, &[32, 24], 10, 3);
@@ -91,7 +98,10 @@ fn training_steps_through_the_kernel_follow_the_f64_steps() {
         let mut grads = Grads::default();
         reference.backward(&cache, &grad_output, &mut grads, Scope::Full);
         sgd_step(&mut reference, &grads, 1.0);
-        assert!((loss as f64 - expected).abs() < 1e-5, "step {step}: {loss} vs {expected}");
+        assert!(
+            (loss as f64 - expected).abs() < 1e-5,
+            "step {step}: {loss} vs {expected}"
+        );
     }
     let moved = (&mlp.layers[1].weight.map(f64::from) - &reference.layers[1].weight).amax();
     assert!(moved < 1e-5, "the kernel's layer ends where the f64 one does: {moved}");
