@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: setup serve test lint unit browser-unit build e2e bench
+.PHONY: setup serve test lint unit browser-unit build e2e bench mutants
 
 setup:
 	scripts/setup.sh
@@ -36,3 +36,13 @@ e2e:
 
 bench: setup build
 	scripts/bench.sh
+
+# Mutation testing of the teaching core: every mutant cargo-mutants makes of these files
+# must fail a test, or be listed in docs/testing.md as unable to matter. Not part of
+# `make test`: it takes over an hour here. Results in mutants.out/.
+MUTATED := mlp loss activation optim gradcheck digit mnist train
+CARGO_MUTANTS_VERSION := 27.1.0
+mutants: setup
+	cargo mutants --version 2>/dev/null | grep -q "$(CARGO_MUTANTS_VERSION)" || \
+		cargo install --locked cargo-mutants --version "=$(CARGO_MUTANTS_VERSION)"
+	cargo mutants --gitignore=false --jobs 2 $(foreach f,$(MUTATED),--file src/$(f).rs)

@@ -2,7 +2,7 @@
 //  1. page weight and load times;
 //  2. five epochs of the Assignment preset through the page, as a user runs them
 //     (per-batch yields, chart and status updates included), and wasm memory;
-//  3. kernel throughput: Lab.benchmark (seed configuration, steps back to back), and
+//  3. kernel throughput: Lab.benchmark (the notebook's configuration, steps back to back), and
 //     one evaluation of the 10,000 test images; 4. one canvas prediction;
 //  5. last, each of issue 5's targets against this run's figures (with the native and
 //     PyTorch figures that scripts/bench.sh measures and passes in NATIVE_BENCH and
@@ -81,7 +81,7 @@ try {
     // Several short runs: this machine's speed drifts, so the best and the median say more than one run.
     const runs = Array.from({ length: 5 }, () => lab.benchmark(batches));
     const result = { runs };
-    // A canvas prediction: a 280x280 canvas with a vertical stroke, the seed's model.
+    // A canvas prediction: a 280x280 canvas with a vertical stroke, the notebook's model.
     lab.configure("256", "0.01", "64", "1", "1", "");
     const side = 280;
     const rgba = new Uint8Array(side * side * 4).fill(255);

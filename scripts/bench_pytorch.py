@@ -1,6 +1,6 @@
 """PyTorch's side of issue 5's native ratio, measured in the same `make bench` run.
 
-The issue's reference step: the seed's Part 2 (784-256-10, sigmoid, cross-entropy, plain
+The issue's reference step: the notebook's Part 2 (784-256-10, sigmoid, cross-entropy, plain
 SGD at lr 0.01, batch 64), real PyTorch autograd, one thread, the whole training set
 preloaded as one float32 tensor (no DataLoader). Each epoch of 60,000 is timed; prints
 one JSON line, as the native benchmark does.

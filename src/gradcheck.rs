@@ -191,20 +191,28 @@ struct HandWritten {
     input: (Vec<usize>, Vec<f64>),
 }
 
-fn hand_written(mlp: &Mlp<f64>, x: &DMatrix<f64>, target: &Target, one_sample: bool) -> HandWritten {
+fn hand_written(
+    mlp: &Mlp<f64>,
+    x: &DMatrix<f64>,
+    target: &Target,
+    one_sample: bool,
+    tamper: impl Fn(&mut Grads<f64>),
+) -> HandWritten {
     let (batch, outputs) = (x.nrows(), mlp.output_dim());
     let mut grad_output = DMatrix::zeros(batch, outputs);
     let (cache, loss, grads, input) = if one_sample {
         // The notebook's Part 1: x and dL/doutput are 1-D, and so is dL/dinput.
         let cache = mlp.forward_sample(&DVector::from_column_slice(x.as_slice()));
         let loss = loss_and_grad(&cache.output, target, &mut grad_output);
-        let (grads, input) = mlp.backward_sample(&cache, &DVector::from_column_slice(grad_output.as_slice()));
+        let (mut grads, input) = mlp.backward_sample(&cache, &DVector::from_column_slice(grad_output.as_slice()));
+        tamper(&mut grads);
         (cache, loss, grads, (vec![input.len()], input.as_slice().to_vec()))
     } else {
         let cache = mlp.forward_batch(x.clone());
         let loss = loss_and_grad(&cache.output, target, &mut grad_output);
         let mut grads = Grads::default();
         mlp.backward(&cache, &grad_output, &mut grads, Scope::Full);
+        tamper(&mut grads);
         let input = grads.input.transpose(); // row-major, as the numeric side is built
         let shape = vec![grads.input.nrows(), grads.input.ncols()];
         (cache, loss, grads, (shape, input.as_slice().to_vec()))
@@ -229,6 +237,12 @@ fn hand_written(mlp: &Mlp<f64>, x: &DMatrix<f64>, target: &Target, one_sample: b
 /// Run the check: hand-written gradients against central differences, and the forward
 /// pass against the plain-loop reference.
 pub fn run(case: &CheckCase) -> Result<CheckReport, FieldError> {
+    run_with(case, |_| {})
+}
+
+/// [`run`], with `tamper` applied to the hand-written gradients before they are
+/// compared: how tests show that a wrong or missing gradient fails its row.
+pub fn run_with(case: &CheckCase, tamper: impl Fn(&mut Grads<f64>)) -> Result<CheckReport, FieldError> {
     validate(case)?;
     let mut mlp = Mlp::<f64>::new(case.input_dim, &case.hidden_dims, case.output_dim, case.seed);
     let mut rng = rand::rngs::StdRng::seed_from_u64(case.seed.wrapping_add(1));
@@ -238,7 +252,7 @@ pub fn run(case: &CheckCase) -> Result<CheckReport, FieldError> {
         LossKind::Mse => Target::Values(randn(&mut rng, batch, case.output_dim)),
         LossKind::CrossEntropy => Target::Labels((0..batch).map(|_| rng.random_range(0..case.output_dim)).collect()),
     };
-    let manual = hand_written(&mlp, &x, &target, case.batch.is_none());
+    let manual = hand_written(&mlp, &x, &target, case.batch.is_none(), tamper);
     let output_error = (&manual.output - reference_forward(&mlp, &x)).norm();
 
     // Numeric: central differences, one element of each parameter at a time.

@@ -5,7 +5,7 @@ mod common;
 
 use backprop_lab::gradcheck::CheckCase;
 use backprop_lab::loss::LossKind;
-use common::assert_passes;
+use common::{assert_a_missing_or_wrong_gradient_fails, assert_passes};
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -24,5 +24,14 @@ fn batched_cross_entropy_in_browser() {
         loss: LossKind::CrossEntropy,
         batch: Some(6),
         seed: 3,
+    });
+}
+
+#[wasm_bindgen_test]
+fn a_missing_or_wrong_gradient_fails_its_row_in_browser() {
+    assert_a_missing_or_wrong_gradient_fails(&CheckCase::notebook_part1());
+    assert_a_missing_or_wrong_gradient_fails(&CheckCase {
+        batch: Some(3),
+        ..CheckCase::notebook_part1()
     });
 }

@@ -5,7 +5,7 @@ mod common;
 
 use backprop_lab::gradcheck::{run, CheckCase};
 use backprop_lab::loss::LossKind;
-use common::assert_passes;
+use common::{assert_a_missing_or_wrong_gradient_fails, assert_passes};
 
 #[test]
 fn notebook_part1_single_sample_mse() {
@@ -57,4 +57,13 @@ fn no_hidden_layer_and_deep_nets() {
             seed: 11,
         });
     }
+}
+
+#[test]
+fn a_missing_or_wrong_gradient_fails_its_row() {
+    assert_a_missing_or_wrong_gradient_fails(&CheckCase::notebook_part1());
+    assert_a_missing_or_wrong_gradient_fails(&CheckCase {
+        batch: Some(3),
+        ..CheckCase::notebook_part1()
+    });
 }

@@ -21,3 +21,18 @@ pub fn assert_passes(case: &CheckCase) {
         report.output_error
     );
 }
+
+/// The check with `layers.0.weight`'s gradient left out, and with one element of
+/// `output_layer.bias`'s nudged by 1e-5: both rows fail, every other row passes.
+pub fn assert_a_missing_or_wrong_gradient_fails(case: &CheckCase) {
+    use backprop_lab::gradcheck::run_with;
+    let report = run_with(case, |grads| {
+        grads.layers[0].weight = nalgebra::DMatrix::zeros(0, 0);
+        grads.output_layer.bias[0] += 1e-5;
+    })
+    .expect("a valid case");
+    for row in &report.rows {
+        let broken = row.name == "layers.0.weight" || row.name == "output_layer.bias";
+        assert_eq!(row.passed, !broken, "{row:?}");
+    }
+}

@@ -11,7 +11,7 @@ async function rows(page) {
     trs.map((tr) => ({ param: tr.dataset.param, error: Number(tr.dataset.error), pass: tr.dataset.pass })));
 }
 
-test("the default (seed Part 1) check passes every row", async () => {
+test("the default (the notebook's Part 1) check passes every row", async () => {
   const { page, errors } = await openPage(shared.browser.context, shared.server.url);
   await page.click('[data-testid="gradcheck-run"]');
   await page.waitForSelector('[data-testid="gradcheck-table"] tbody tr');
