@@ -54,13 +54,15 @@ pub struct CheckForm<'a> {
     pub output_dim: &'a str,
     /// `mse` or `cross_entropy`
     pub loss: &'a str,
-    /// Empty: one 1-D sample, as the notebook's Part 1.
+    /// `sample`: one 1-D sample, as the notebook's Part 1; `batch`: a batch of `batch`.
+    pub sample_kind: &'a str,
     pub batch: &'a str,
     pub seed: &'a str,
 }
 
 /// The gradient-check form as a case; refusals name `input_dim`, `hidden_dims`,
-/// `output_dim`, `loss`, `batch` or `seed`.
+/// `output_dim`, `loss`, `batch` or `seed`. A batch must be given when `sample_kind` is
+/// `batch`.
 pub fn check_case(form: &CheckForm<'_>) -> Result<CheckCase, FieldError> {
     let on = |field| move |problem| FieldError::new(field, problem);
     let loss = match form.loss {
@@ -73,9 +75,9 @@ pub fn check_case(form: &CheckForm<'_>) -> Result<CheckCase, FieldError> {
         hidden_dims: parse_dims(form.hidden_dims, MAX_DIM).map_err(on("hidden_dims"))?,
         output_dim: parse_count(form.output_dim, 1, MAX_DIM).map_err(on("output_dim"))?,
         loss,
-        batch: match form.batch.trim() {
-            "" => None,
-            text => Some(parse_count(text, 1, MAX_BATCH).map_err(on("batch"))?),
+        batch: match form.sample_kind {
+            "batch" => Some(parse_count(form.batch, 1, MAX_BATCH).map_err(on("batch"))?),
+            _ => None,
         },
         seed: parse_seed(form.seed).map_err(on("seed"))?,
     };
@@ -181,11 +183,12 @@ mod tests {
 
     #[test]
     fn the_check_form_names_the_field() {
-        let form = |input_dim, hidden_dims, output_dim, batch, seed| CheckForm {
+        let form = |input_dim, hidden_dims, output_dim, batch: &'static str, seed| CheckForm {
             input_dim,
             hidden_dims,
             output_dim,
             loss: "cross_entropy",
+            sample_kind: if batch.is_empty() { "sample" } else { "batch" },
             batch,
             seed,
         };
@@ -207,6 +210,16 @@ mod tests {
             ..form("32", "16,4", "2", "", "42")
         };
         assert_eq!(check_case(&part1), Ok(CheckCase::notebook_part1()));
+        let empty_batch = CheckForm {
+            sample_kind: "batch",
+            ..part1
+        };
+        let refused = check_case(&empty_batch).unwrap_err();
+        assert_eq!(
+            (refused.field, refused.problem.code),
+            ("batch", "required"),
+            "a batch needs its size"
+        );
     }
 
     #[test]

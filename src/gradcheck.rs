@@ -16,12 +16,14 @@ use rand::{Rng, SeedableRng};
 pub const TOLERANCE: f64 = 1e-6;
 /// Central-difference step: truncation error ~h^2, rounding ~1e-16/h.
 const STEP: f64 = 1e-5;
-/// Largest model the page checks; each parameter costs two forward passes.
-pub const MAX_PARAMS: usize = 20_000;
 pub const MAX_BATCH: usize = 256;
 pub const MAX_DIM: usize = 4096;
-/// Bound on batch * params^2, the multiply-adds of a full check (a few seconds in wasm).
-const MAX_WORK: f64 = 2e9;
+/// f64 multiply-adds per second in the browser, to estimate how long a check takes.
+const MULTIPLY_ADDS_PER_S: f64 = 4.5e8;
+/// The longest check the page starts; it runs in small steps, so the page stays usable.
+pub const MAX_SECONDS: f64 = 120.0;
+/// Multiply-adds per [`Checker::step`]: a few milliseconds in the browser.
+const WORK_PER_STEP: f64 = 2e6;
 
 /// One gradient-check problem: a model, a loss and random data drawn from the random seed `seed`.
 #[derive(Clone, Debug, PartialEq)]
@@ -98,12 +100,31 @@ pub fn validate(case: &CheckCase) -> Result<(), FieldError> {
     if case.loss == LossKind::CrossEntropy && case.output_dim < 2 {
         return Err(FieldError::new("output_dim", Problem::new("ce_needs_two_classes", &[])));
     }
-    let params = parameter_count(case.input_dim, &case.hidden_dims, case.output_dim);
-    if params > MAX_PARAMS || batch as f64 * (params as f64).powi(2) > MAX_WORK {
-        let problem = Problem::new("check_too_costly", &[&params, &batch, &MAX_PARAMS]);
-        return Err(FieldError::new("hidden_dims", problem));
+    let seconds = estimated_seconds(case);
+    if seconds > MAX_SECONDS {
+        // The batch multiplies the cost; with one sample, the layers decide it.
+        let field = if batch > 1 { "batch" } else { "hidden_dims" };
+        let problem = Problem::new("check_too_costly", &[&seconds.round(), &MAX_SECONDS]);
+        return Err(FieldError::new(field, problem));
     }
     Ok(())
+}
+
+/// Multiply-adds of one forward pass of the case's batch.
+fn forward_work(case: &CheckCase) -> f64 {
+    let batch = case.batch.unwrap_or(1) as f64;
+    batch * parameter_count(case.input_dim, &case.hidden_dims, case.output_dim) as f64
+}
+
+/// How many numbers the check differentiates: every parameter and every input.
+fn elements(case: &CheckCase) -> usize {
+    let inputs = case.batch.unwrap_or(1) * case.input_dim;
+    parameter_count(case.input_dim, &case.hidden_dims, case.output_dim) + inputs
+}
+
+/// About how long the whole check takes in the browser: two forward passes per number.
+pub fn estimated_seconds(case: &CheckCase) -> f64 {
+    2.0 * elements(case) as f64 * forward_work(case) / MULTIPLY_ADDS_PER_S
 }
 
 /// Standard normal draws (Box-Muller), as `torch.randn`.
@@ -116,6 +137,7 @@ fn randn(rng: &mut impl Rng, rows: usize, cols: usize) -> DMatrix<f64> {
 }
 
 /// The data a case is checked on.
+#[derive(Debug)]
 enum Target {
     Values(DMatrix<f64>),
     Labels(Vec<usize>),
@@ -184,6 +206,7 @@ fn compare(name: String, shape: Vec<usize>, grad_shape: Vec<usize>, manual: &[f6
 
 /// The hand-written side: the loss, the output, every parameter gradient with the
 /// shape `backward` gave it, and dL/dinput with its shape.
+#[derive(Debug)]
 struct HandWritten {
     loss: f64,
     output: DMatrix<f64>,
@@ -243,65 +266,174 @@ pub fn run(case: &CheckCase) -> Result<CheckReport, FieldError> {
 /// [`run`], with `tamper` applied to the hand-written gradients before they are
 /// compared: how tests show that a wrong or missing gradient fails its row.
 pub fn run_with(case: &CheckCase, tamper: impl Fn(&mut Grads<f64>)) -> Result<CheckReport, FieldError> {
-    validate(case)?;
-    let mut mlp = Mlp::<f64>::new(case.input_dim, &case.hidden_dims, case.output_dim, case.seed);
-    let mut rng = rand::rngs::StdRng::seed_from_u64(case.seed.wrapping_add(1));
-    let batch = case.batch.unwrap_or(1);
-    let mut x = randn(&mut rng, batch, case.input_dim);
-    let target = match case.loss {
-        LossKind::Mse => Target::Values(randn(&mut rng, batch, case.output_dim)),
-        LossKind::CrossEntropy => Target::Labels((0..batch).map(|_| rng.random_range(0..case.output_dim)).collect()),
-    };
-    let manual = hand_written(&mlp, &x, &target, case.batch.is_none(), tamper);
-    let output_error = (&manual.output - reference_forward(&mlp, &x)).norm();
+    let mut checker = Checker::new(case, tamper)?;
+    while checker.step().done < checker.step_total() {}
+    Ok(checker.report())
+}
 
-    // Numeric: central differences, one element of each parameter at a time.
-    let info = mlp.param_info();
-    let mut rows = Vec::with_capacity(info.len() + 1);
-    for (t, (param, (grad_shape, manual))) in info.into_iter().zip(manual.params).enumerate() {
-        let numeric: Vec<f64> = (0..mlp.params_mut()[t].len())
-            .map(|k| {
-                let original = mlp.params_mut()[t][k];
-                mlp.params_mut()[t][k] = original + STEP;
-                let plus = loss_of(&mlp, &x, &target);
-                mlp.params_mut()[t][k] = original - STEP;
-                let minus = loss_of(&mlp, &x, &target);
-                mlp.params_mut()[t][k] = original;
-                (plus - minus) / (2.0 * STEP)
-            })
-            .collect();
-        rows.push(compare(param.name, param.shape, grad_shape, &manual, &numeric));
+/// How far a [`Checker`] is: numbers differentiated, of how many.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CheckProgress {
+    pub done: usize,
+    pub total: usize,
+}
+
+/// A gradient check in small steps, so the page can yield between them: the
+/// hand-written side at once, then central differences a few numbers per [`step`](Self::step).
+#[derive(Debug)]
+pub struct Checker {
+    mlp: Mlp<f64>,
+    x: DMatrix<f64>,
+    target: Target,
+    one_sample: bool,
+    manual: HandWritten,
+    output_error: f64,
+    /// Numbers per step, from their cost.
+    per_step: usize,
+    /// The tensor being differentiated (parameters in `state_dict` order, then the input),
+    /// its next element, and the numeric gradient so far.
+    tensor: usize,
+    element: usize,
+    numeric: Vec<f64>,
+    rows: Vec<CheckRow>,
+    done: usize,
+    total: usize,
+}
+
+impl Checker {
+    /// Validate the case, build the model and data from its random seed, and compute the
+    /// hand-written gradients (with `tamper` applied to them).
+    pub fn new(case: &CheckCase, tamper: impl Fn(&mut Grads<f64>)) -> Result<Self, FieldError> {
+        validate(case)?;
+        let mlp = Mlp::<f64>::new(case.input_dim, &case.hidden_dims, case.output_dim, case.seed);
+        let mut rng = rand::rngs::StdRng::seed_from_u64(case.seed.wrapping_add(1));
+        let batch = case.batch.unwrap_or(1);
+        let x = randn(&mut rng, batch, case.input_dim);
+        let target = match case.loss {
+            LossKind::Mse => Target::Values(randn(&mut rng, batch, case.output_dim)),
+            LossKind::CrossEntropy => {
+                Target::Labels((0..batch).map(|_| rng.random_range(0..case.output_dim)).collect())
+            }
+        };
+        let one_sample = case.batch.is_none();
+        let manual = hand_written(&mlp, &x, &target, one_sample, tamper);
+        let output_error = (&manual.output - reference_forward(&mlp, &x)).norm();
+        let per_step = (WORK_PER_STEP / (2.0 * forward_work(case))).max(1.0) as usize;
+        Ok(Checker {
+            mlp,
+            x,
+            target,
+            one_sample,
+            manual,
+            output_error,
+            per_step,
+            tensor: 0,
+            element: 0,
+            numeric: Vec::new(),
+            rows: Vec::new(),
+            done: 0,
+            total: elements(case),
+        })
     }
 
-    // dL/dinput, the other thing `backward` returns; row-major like the hand-written one.
-    let numeric_input = DMatrix::from_fn(case.input_dim, batch, |i, b| {
-        let original = x[(b, i)];
-        x[(b, i)] = original + STEP;
-        let plus = loss_of(&mlp, &x, &target);
-        x[(b, i)] = original - STEP;
-        let minus = loss_of(&mlp, &x, &target);
-        x[(b, i)] = original;
-        (plus - minus) / (2.0 * STEP)
-    });
-    let input_shape = match case.batch {
-        None => vec![case.input_dim],
-        Some(b) => vec![b, case.input_dim],
-    };
-    let (grad_shape, manual_input) = manual.input;
-    rows.push(compare(
-        "input".to_string(),
-        input_shape,
-        grad_shape,
-        &manual_input,
-        numeric_input.as_slice(),
-    ));
+    /// All the numbers to differentiate.
+    pub fn step_total(&self) -> usize {
+        self.total
+    }
 
-    Ok(CheckReport {
-        loss: manual.loss,
-        output_error,
-        output_passed: output_error < TOLERANCE,
-        rows,
-    })
+    /// Differentiate the next few numbers; a finished tensor becomes its row.
+    pub fn step(&mut self) -> CheckProgress {
+        let tensors = self.manual.params.len() + 1; // every parameter, then the input
+        for _ in 0..self.per_step {
+            if self.tensor == tensors {
+                break;
+            }
+            let size = self.tensor_len(self.tensor);
+            if self.element < size {
+                let k = self.element;
+                let value = self.central_difference(k);
+                self.numeric.push(value);
+                self.element += 1;
+                self.done += 1;
+            }
+            if self.element == size {
+                self.finish_tensor();
+            }
+        }
+        CheckProgress {
+            done: self.done,
+            total: self.total,
+        }
+    }
+
+    fn tensor_len(&mut self, t: usize) -> usize {
+        match self.mlp.params_mut().get(t) {
+            Some(param) => param.len(),
+            None => self.x.len(),
+        }
+    }
+
+    /// (L(+h) - L(-h)) / 2h for element k of the current tensor. The input's elements
+    /// are counted row-major, as the hand-written side lists them.
+    fn central_difference(&mut self, k: usize) -> f64 {
+        let (t, original) = (self.tensor, self.value(self.tensor, k));
+        self.set_value(t, k, original + STEP);
+        let plus = loss_of(&self.mlp, &self.x, &self.target);
+        self.set_value(t, k, original - STEP);
+        let minus = loss_of(&self.mlp, &self.x, &self.target);
+        self.set_value(t, k, original);
+        (plus - minus) / (2.0 * STEP)
+    }
+
+    fn value(&mut self, t: usize, k: usize) -> f64 {
+        let cols = self.x.ncols();
+        match self.mlp.params_mut().get(t) {
+            Some(param) => param[k],
+            None => self.x[(k / cols, k % cols)],
+        }
+    }
+
+    fn set_value(&mut self, t: usize, k: usize, value: f64) {
+        let cols = self.x.ncols();
+        match self.mlp.params_mut().get_mut(t) {
+            Some(param) => param[k] = value,
+            None => self.x[(k / cols, k % cols)] = value,
+        }
+    }
+
+    fn finish_tensor(&mut self) {
+        let numeric = std::mem::take(&mut self.numeric);
+        let row = match self.mlp.param_info().into_iter().nth(self.tensor) {
+            Some(param) => {
+                let (grad_shape, manual) = &self.manual.params[self.tensor];
+                compare(param.name, param.shape, grad_shape.clone(), manual, &numeric)
+            }
+            None => {
+                let (batch, inputs) = self.x.shape();
+                let shape = if self.one_sample {
+                    vec![inputs]
+                } else {
+                    vec![batch, inputs]
+                };
+                let (grad_shape, manual) = &self.manual.input;
+                compare("input".to_string(), shape, grad_shape.clone(), manual, &numeric)
+            }
+        };
+        self.rows.push(row);
+        self.tensor += 1;
+        self.element = 0;
+    }
+
+    /// The table, once every number is differentiated.
+    pub fn report(self) -> CheckReport {
+        debug_assert_eq!(self.done, self.total, "report before the check finished");
+        CheckReport {
+            loss: self.manual.loss,
+            output_error: self.output_error,
+            output_passed: self.output_error < TOLERANCE,
+            rows: self.rows,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -319,6 +451,53 @@ mod tests {
         let mut case = CheckCase::notebook_part1();
         case.batch = Some(0);
         assert_eq!(run(&case).unwrap_err().field, "batch");
+    }
+
+    #[test]
+    fn only_checks_of_minutes_are_refused_and_by_the_field_that_decides() {
+        // About 22 s in the browser: accepted, as it runs in steps.
+        let wide = CheckCase {
+            input_dim: 4096,
+            hidden_dims: vec![],
+            output_dim: 4,
+            batch: Some(7),
+            ..CheckCase::notebook_part1()
+        };
+        assert!(validate(&wide).is_ok());
+        assert!(
+            (15.0..30.0).contains(&estimated_seconds(&wide)),
+            "{}",
+            estimated_seconds(&wide)
+        );
+        let batched = CheckCase {
+            input_dim: 784,
+            hidden_dims: vec![256],
+            output_dim: 10,
+            batch: Some(8),
+            ..CheckCase::notebook_part1()
+        };
+        let refused = validate(&batched).unwrap_err();
+        assert_eq!((refused.field, refused.problem.code), ("batch", "check_too_costly"));
+        assert!(refused.problem.args[0].parse::<f64>().unwrap() > MAX_SECONDS);
+        let one = CheckCase { batch: None, ..batched };
+        assert_eq!(validate(&one).unwrap_err().field, "hidden_dims");
+    }
+
+    #[test]
+    fn steps_stay_small_and_cover_every_number() {
+        let case = CheckCase {
+            batch: Some(3),
+            ..CheckCase::notebook_part1()
+        };
+        let mut checker = Checker::new(&case, |_| {}).unwrap();
+        let total = checker.step_total();
+        assert_eq!(total, 606 + 3 * 32);
+        let mut steps = 0;
+        while checker.step().done < total {
+            steps += 1;
+        }
+        assert!(steps > 0, "a small case still takes steps of bounded work");
+        assert_eq!(checker.report(), run(&case).unwrap());
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use crate::digit;
 use crate::form::{self, CheckForm, TrainForm};
-use crate::gradcheck::{self, CheckReport};
+use crate::gradcheck::{self, CheckReport, Checker};
 use crate::mnist::{self, Dataset};
 use crate::predict::classify;
 use crate::problem::{FieldError, Problem};
@@ -89,28 +89,100 @@ fn report_to_js(report: &CheckReport) -> JsValue {
     ])
 }
 
-/// Run the gradient check from the page's fields. `batch` empty: one 1-D sample.
-/// Returns `{ok: true, rows, ...}` or `{ok: false, field, code, args}`.
+/// A gradient check from the page's fields, run in small steps by `run` so the page
+/// (and any training) goes on meanwhile. JS holds it until the check ends.
 #[wasm_bindgen]
-pub fn gradient_check(
-    input_dim: &str,
-    hidden_dims: &str,
-    output_dim: &str,
-    loss: &str,
-    batch: &str,
-    seed: &str,
-) -> JsValue {
-    let form = CheckForm {
-        input_dim,
-        hidden_dims,
-        output_dim,
-        loss,
-        batch,
-        seed,
-    };
-    match form::check_case(&form).and_then(|case| gradcheck::run(&case)) {
-        Ok(report) => report_to_js(&report),
-        Err(FieldError { field, problem: p }) => problem(field, &p),
+#[derive(Debug)]
+pub struct GradientCheck {
+    state: Rc<RefCell<CheckState>>,
+}
+
+#[derive(Debug)]
+struct CheckState {
+    checker: Option<Checker>,
+    cancelled: bool,
+}
+
+#[wasm_bindgen]
+impl GradientCheck {
+    /// Parse the fields (`sample_kind`: `sample` for one 1-D sample, `batch` for a batch
+    /// of `batch`) and compute the hand-written gradients. Throws `{ok: false, field,
+    /// code, args}` for a refused field.
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        input_dim: &str,
+        hidden_dims: &str,
+        output_dim: &str,
+        loss: &str,
+        sample_kind: &str,
+        batch: &str,
+        seed: &str,
+    ) -> Result<GradientCheck, JsValue> {
+        let form = CheckForm {
+            input_dim,
+            hidden_dims,
+            output_dim,
+            loss,
+            sample_kind,
+            batch,
+            seed,
+        };
+        match form::check_case(&form).and_then(|case| Checker::new(&case, |_| {})) {
+            Ok(checker) => Ok(GradientCheck {
+                state: Rc::new(RefCell::new(CheckState {
+                    checker: Some(checker),
+                    cancelled: false,
+                })),
+            }),
+            Err(FieldError { field, problem: p }) => Err(problem(field, &p)),
+        }
+    }
+
+    /// How many numbers the check differentiates.
+    pub fn total(&self) -> u32 {
+        self.state
+            .borrow()
+            .checker
+            .as_ref()
+            .map_or(0, |c| c.step_total() as u32)
+    }
+
+    /// Differentiate step by step, yielding to the browser between steps and calling
+    /// `on_progress({done, total})`. Resolves to the report `{ok: true, rows, ...}`, or
+    /// to `"cancelled"`.
+    pub fn run(&self, on_progress: Function) -> Promise {
+        let state = self.state.clone();
+        future_to_promise(async move {
+            let turn = Turn::new()?;
+            loop {
+                let progress = {
+                    let mut s = state.borrow_mut();
+                    if s.cancelled {
+                        return Ok(JsValue::from_str("cancelled"));
+                    }
+                    let Some(checker) = s.checker.as_mut() else {
+                        return Ok(JsValue::from_str("cancelled"));
+                    };
+                    checker.step()
+                };
+                let js = object(&[
+                    ("done", (progress.done as u32).into()),
+                    ("total", (progress.total as u32).into()),
+                ]);
+                on_progress.call1(&JsValue::NULL, &js)?;
+                if progress.done == progress.total {
+                    break;
+                }
+                turn.take().await?;
+            }
+            let checker = state.borrow_mut().checker.take();
+            Ok(checker.map_or_else(|| JsValue::from_str("cancelled"), |c| report_to_js(&c.report())))
+        })
+    }
+
+    /// Stop after the current step; `run` resolves to `"cancelled"`.
+    pub fn cancel(&self) {
+        self.state.borrow_mut().cancelled = true;
     }
 }
 
@@ -366,6 +438,7 @@ impl Lab {
         };
         match form::train_config(&form) {
             Ok(config) => {
+                s.request = None;
                 let trainer = Trainer::new(config, train_size);
                 let batches = trainer.batches_per_epoch() as u32;
                 s.trainer = Some(trainer);
@@ -387,8 +460,8 @@ impl Lab {
                 if s.running {
                     return Ok(problem("train", &Problem::new("train_busy", &[])));
                 }
+                // A Pause or Stop asked for before this run got going is honoured below.
                 s.running = true;
-                s.request = None;
             }
             let mut last = now_ms();
             let outcome = loop {
@@ -419,7 +492,9 @@ impl Lab {
                     return Err(e);
                 }
             };
-            state.borrow_mut().running = false;
+            let mut s = state.borrow_mut();
+            s.running = false;
+            s.request = None; // asked for as the run ended on its own: nothing left to pause
             Ok(outcome)
         })
     }

@@ -58,7 +58,7 @@ test("invalid fields show a message and the page keeps working", async () => {
   await waitForText(page, hidden, /“x” is not a whole number/);
   await page.fill('[data-testid="gc-hidden-dims"]', "4000,4000");
   await page.click('[data-testid="gradcheck-run"]');
-  await waitForText(page, hidden, /too large to check quickly/);
+  await waitForText(page, hidden, /would take about [\d,]+ s; the page runs checks of up to about 120 s/);
   await page.fill('[data-testid="gc-hidden-dims"]', "16,4");
   await page.fill('[data-testid="gc-input-dim"]', "0");
   await page.click('[data-testid="gradcheck-run"]');
@@ -68,6 +68,68 @@ test("invalid fields show a message and the page keeps working", async () => {
   await page.fill('[data-testid="gc-input-dim"]', "32");
   await page.click('[data-testid="gradcheck-run"]');
   await page.waitForSelector('[data-testid="gradcheck-table"] tbody tr[data-pass="true"]');
+  assert.deepEqual(errors, []);
+});
+
+test("a check of many seconds runs in steps beside training, with progress and Cancel, never blocking the page", async () => {
+  const page = await shared.browser.context.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e));
+  await page.addInitScript(() => {
+    window.__longTasks = [];
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) window.__longTasks.push({ start: e.startTime, duration: e.duration });
+    }).observe({ type: "longtask", buffered: true });
+  });
+  await page.goto(`${shared.server.url}?lang=en&epochs=3&lr=0.5`);
+  await page.waitForSelector('[data-testid="train-status"][data-state="ready"]', { timeout: 60_000 });
+  const startedAt = await page.evaluate(() => performance.now());
+  await page.click('[data-testid="train-start"]');
+  // About 20 s of work in one go before: input 4096, no hidden layer, a batch of 7.
+  await page.fill('[data-testid="gc-input-dim"]', "4096");
+  await page.fill('[data-testid="gc-hidden-dims"]', "");
+  await page.fill('[data-testid="gc-output-dim"]', "4");
+  await page.selectOption('[data-testid="gc-sample-kind"]', "batch");
+  await page.fill('[data-testid="gc-batch"]', "7");
+  await page.click('[data-testid="gradcheck-run"]');
+  await page.waitForFunction(() => document.getElementById("gradcheck-progress").value > 0);
+  const trainingAt = await page.evaluate(() => document.getElementById("epoch-progress").value);
+  const checkAt = await page.evaluate(() => document.getElementById("gradcheck-progress").value);
+  // Both go on together.
+  await page.waitForFunction(([t, c]) => document.getElementById("epoch-progress").value !== t
+    && document.getElementById("gradcheck-progress").value > c, [trainingAt, checkAt]);
+  assert.match(await page.textContent('[data-testid="gradcheck-summary"]'), /^Checking: [\d,]+ of 45,060 numbers differentiated\.$/);
+  assert.ok(await page.isDisabled('[data-testid="gradcheck-run"]'));
+  await screenshot(page, "gradcheck-in-progress");
+  await page.click('[data-testid="gradcheck-cancel"]');
+  await waitForText(page, '[data-testid="gradcheck-summary"]', /^Check cancelled\.$/);
+  assert.ok(await page.isHidden('[data-testid="gradcheck-progress"]'));
+  assert.ok(await page.isHidden('[data-testid="gradcheck-cancel"]'));
+  assert.ok(await page.isEnabled('[data-testid="gradcheck-run"]'));
+  assert.ok(await page.isHidden('[data-testid="gradcheck-table"]'), "no table for a cancelled check");
+  await page.click('[data-testid="train-stop"]');
+  await page.waitForSelector('[data-testid="train-status"][data-state="done"]');
+  const longTasks = (await page.evaluate(() => window.__longTasks)).filter((t) => t.start >= startedAt && t.duration > 50);
+  assert.deepEqual(longTasks, [], "no main-thread task over 50 ms while checking and training");
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("a refused check hides the last table, and a batch needs its size", async () => {
+  const { page, errors } = await openPage(shared.browser.context, `${shared.server.url}?lang=en`);
+  await page.click('[data-testid="gradcheck-run"]');
+  await page.waitForSelector('[data-testid="gradcheck-table"] tbody tr');
+  await page.fill('[data-testid="gc-hidden-dims"]', "16,0");
+  await page.click('[data-testid="gradcheck-run"]');
+  await waitForText(page, '#gradcheck-form [data-error-for="hidden_dims"]', /too small/);
+  assert.ok(await page.isHidden('[data-testid="gradcheck-table"]'), "the old table is gone");
+  assert.equal(await page.textContent('[data-testid="gradcheck-summary"]'), "");
+  await page.fill('[data-testid="gc-hidden-dims"]', "16,4");
+  await page.selectOption('[data-testid="gc-sample-kind"]', "batch");
+  await page.fill('[data-testid="gc-batch"]', "");
+  await page.click('[data-testid="gradcheck-run"]');
+  await waitForText(page, '#gradcheck-form [data-error-for="batch"]', /^Enter a value\.$/);
+  assert.ok(await page.isHidden('[data-testid="gradcheck-table"]'));
   assert.deepEqual(errors, []);
 });
 

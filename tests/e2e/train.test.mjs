@@ -138,6 +138,51 @@ test("Enter in a field starts training, but not while an input method is composi
   assert.deepEqual(errors, []);
 });
 
+test("Start then Stop, or Start then Pause, in one task: each request is honoured", async () => {
+  const { page, errors } = await openPage(shared.browser.context, `${shared.server.url}?lang=en&train_limit=5000&epochs=2&lr=0.5`);
+  await waitForState(page, "ready");
+  const clickBoth = (second) => page.evaluate((id) => {
+    document.getElementById("btn-start").click();
+    document.getElementById(id).click();
+  }, second);
+  await clickBoth("btn-stop");
+  await waitForState(page, "done");
+  assert.match(await status(page).textContent(), /^Stopped after 0 epochs\./);
+  await settle(page);
+  assert.equal(await status(page).getAttribute("data-state"), "done", "and it stays stopped");
+  assert.ok(await page.isEnabled('[data-testid="train-start"]'));
+  assert.ok(await page.isDisabled('[data-testid="train-pause"]') && await page.isDisabled('[data-testid="train-stop"]'));
+  await clickBoth("btn-pause");
+  await waitForState(page, "paused");
+  assert.equal((await epochRows(page)).length, 0, "paused before any epoch ended");
+  await page.click('[data-testid="train-resume"]');
+  await waitForState(page, "done");
+  assert.equal((await epochRows(page)).length, 2, "resumed to the end");
+  assert.deepEqual(errors, []);
+});
+
+test("training and data errors follow the language toggle", async () => {
+  const { page, errors } = await openPage(shared.browser.context, `${shared.server.url}?lang=en&lr=90&train_limit=2000&epochs=1`);
+  await waitForState(page, "ready");
+  await page.click('[data-testid="train-start"]');
+  await waitForState(page, "error");
+  assert.match(await page.textContent('[data-testid="train-error"]'), /^Training diverged in epoch 1/);
+  await page.click('[data-testid="lang-toggle"]');
+  assert.match(await page.textContent('[data-testid="train-error"]'), /^训练在第 1 轮第 \d+ 批发散/);
+  const file = "data/t10k-labels-idx1-ubyte.gz";
+  const broken = await serveDist({ [file]: Buffer.concat([Buffer.from([0x1f, 0x8b]), Buffer.alloc(200, 0x55)]) });
+  try {
+    const { page: bad } = await openPage(shared.browser.context, `${broken.url}?lang=zh`);
+    await waitForState(bad, "error", 60_000);
+    assert.match(await bad.textContent('[data-testid="data-error"]'), /不是有效的 gzip 文件/);
+    await bad.click('[data-testid="lang-toggle"]');
+    assert.match(await bad.textContent('[data-testid="data-error"]'), /is not a valid gzip file/);
+  } finally {
+    await broken.close();
+  }
+  assert.deepEqual(errors, []);
+});
+
 test("a diverging learning rate stops with a message, not a NaN chart", async () => {
   const { page } = await openPage(shared.browser.context, `${shared.server.url}?lang=en&lr=90&train_limit=2000&epochs=1`);
   await waitForState(page, "ready");

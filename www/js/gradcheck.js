@@ -6,9 +6,18 @@ import { showFieldError, clearFieldErrors, nextPaint, formatNumber } from "./ui.
 export function initGradcheck(wasm) {
   const form = document.getElementById("gradcheck-form");
   const button = form.querySelector('[data-testid="gradcheck-run"]');
+  const cancel = form.querySelector('[data-testid="gradcheck-cancel"]');
   const table = document.querySelector('[data-testid="gradcheck-table"]');
   const summary = document.getElementById("gradcheck-summary");
-  let lastResult = null;
+  const bar = document.getElementById("gradcheck-progress");
+  let lastResult = null; // the table on show, re-rendered when the language changes
+  let message = null; // or the summary's message, as [key, args]
+  let check = null; // the check in progress
+
+  const say = (key, args = []) => {
+    message = [key, args];
+    summary.textContent = t(key, args);
+  };
 
   const syncBatchField = () => {
     form.batch.disabled = form.sample_kind.value !== "batch";
@@ -18,23 +27,58 @@ export function initGradcheck(wasm) {
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
+    if (check) return;
     clearFieldErrors(form);
+    // The last table described other fields: gone until this check has its own.
+    lastResult = null;
+    table.hidden = true;
     button.disabled = true;
-    summary.textContent = t("gc_running");
+    say("gc_running");
     await nextPaint();
-    const batch = form.sample_kind.value === "batch" ? form.batch.value : "";
-    const result = wasm.gradient_check(
-      form.input_dim.value, form.hidden_dims.value, form.output_dim.value,
-      form.loss.value, batch, form.seed.value,
-    );
-    button.disabled = false;
-    if (!result.ok) {
-      showFieldError(form, result);
+    try {
+      check = new wasm.GradientCheck(
+        form.input_dim.value, form.hidden_dims.value, form.output_dim.value,
+        form.loss.value, form.sample_kind.value, form.batch.value, form.seed.value,
+      );
+    } catch (refusal) {
+      if (refusal?.ok !== false) throw refusal;
+      showFieldError(form, refusal);
+      message = null;
       summary.textContent = "";
+      button.disabled = false;
       return;
     }
+    bar.max = check.total();
+    bar.value = 0;
+    bar.hidden = false;
+    cancel.hidden = false;
+    cancel.disabled = false;
+    let result;
+    try {
+      result = await check.run((p) => {
+        bar.value = p.done;
+        say("gc_progress", [p.done, p.total]);
+      });
+    } finally {
+      check.free();
+      check = null;
+      bar.hidden = true;
+      cancel.hidden = true;
+      button.disabled = false;
+    }
+    if (result === "cancelled") {
+      say("gc_cancelled");
+      button.focus();
+      return;
+    }
+    message = null;
     lastResult = result;
     render(result);
+  });
+
+  cancel.addEventListener("click", () => {
+    cancel.disabled = true;
+    check?.cancel();
   });
 
   function render(result) {
@@ -69,6 +113,9 @@ export function initGradcheck(wasm) {
     table.hidden = false;
   }
 
-  onLanguageChange(() => lastResult && render(lastResult));
+  onLanguageChange(() => {
+    if (lastResult) render(lastResult);
+    else if (message) summary.textContent = t(...message);
+  });
   button.disabled = false;
 }

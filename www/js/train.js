@@ -53,10 +53,18 @@ export function initTraining(wasm, lab) {
   }
   onLanguageChange(() => { statusEl.textContent = t(status.key, status.args); });
 
+  // The errors on show keep their code and values, and follow the language.
+  let shownTrainError = null;
+  let shownDataError = null;
   function showTrainError(result) {
+    shownTrainError = result;
     trainError.textContent = t(result.code, result.args);
     trainError.hidden = false;
   }
+  onLanguageChange(() => {
+    if (shownTrainError && !trainError.hidden) trainError.textContent = t(shownTrainError.code, shownTrainError.args);
+    if (shownDataError && !dataError.hidden) dataError.textContent = describeDataError(shownDataError);
+  });
 
   function onProgress(p) {
     if (p.ok === false) return; // reported when run resolves
@@ -155,6 +163,8 @@ export function initTraining(wasm, lab) {
       setState("paused", "state_paused", [statusEl.dataset.epoch, form.epochs.value]);
     } else if (outcome === "stopped") {
       setState("done", "state_stopped", [epochsDone]);
+    } else if (outcome === "done" && epochsDone === 0) {
+      setState("done", "state_stopped", [0]);
     } else if (outcome === "done") {
       epochBar.value = epochBar.max; // the last batches may not have been painted
       const accuracy = Number(table.rows[epochsDone - 1].dataset.testAccuracy).toFixed(2);
@@ -171,7 +181,8 @@ export function initTraining(wasm, lab) {
     // holds the page for long.
     setState("training", "state_training", [0, form.epochs.value, 0, "…", "…", "…", "…"]);
     await nextPaint();
-    run();
+    // Stopped before the first batch: nothing to run. (A Pause is kept by the Lab.)
+    if (statusEl.dataset.state === "training" && !running) run();
   });
   // Enter in a field starts training, as Enter runs the check in section 1; not while an
   // input method (pinyin) is composing, where Enter confirms the characters.
@@ -220,6 +231,7 @@ export function initTraining(wasm, lab) {
       performance.mark("mnist-ready");
       if (params.get("autostart") === "1") buttons.start.click();
     } catch (error) {
+      shownDataError = error;
       dataError.textContent = describeDataError(error);
       dataError.dataset.code = error.code ?? "";
       dataError.hidden = false;
