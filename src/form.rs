@@ -85,23 +85,46 @@ pub fn check_case(form: &CheckForm<'_>) -> Result<CheckCase, FieldError> {
     Ok(case)
 }
 
+/// Full-width forms as ASCII (`１６` -> `16`, `０．５` -> `0.5`, `，` -> `,`), as NFKC does
+/// for them: Chinese input methods type them.
+fn half_width(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+            '\u{3000}' => ' ',
+            c => c,
+        })
+        .collect()
+}
+
+/// What the user typed, as a message quotes it: long text cut short.
+fn echo(text: &str) -> String {
+    const LONGEST: usize = 24;
+    match text.char_indices().nth(LONGEST) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_string(),
+    }
+}
+
 /// A whole number in `min..=max`, e.g. a layer width or a batch size.
 fn parse_count(text: &str, min: usize, max: usize) -> Result<usize, Problem> {
+    let text = &half_width(text);
     let text = text.trim();
     match text.parse::<i64>() {
         Ok(n) if n < min as i64 => Err(Problem::new("too_small", &[&n, &min])),
         Ok(n) if n > max as i64 => Err(Problem::new("too_large", &[&n, &max])),
         Ok(n) => Ok(n as usize),
         // Whole numbers past i64 are still whole numbers: say which way they are off.
-        Err(e) if *e.kind() == IntErrorKind::PosOverflow => Err(Problem::new("too_large", &[&text, &max])),
-        Err(e) if *e.kind() == IntErrorKind::NegOverflow => Err(Problem::new("too_small", &[&text, &min])),
+        Err(e) if *e.kind() == IntErrorKind::PosOverflow => Err(Problem::new("too_large", &[&echo(text), &max])),
+        Err(e) if *e.kind() == IntErrorKind::NegOverflow => Err(Problem::new("too_small", &[&echo(text), &min])),
         Err(_) if text.is_empty() => Err(Problem::new("required", &[])),
-        Err(_) => Err(Problem::new("not_integer", &[&text])),
+        Err(_) => Err(Problem::new("not_integer", &[&echo(text)])),
     }
 }
 
 /// A comma-separated list of layer widths, e.g. `16,4`; empty means no hidden layer.
 fn parse_dims(text: &str, max_width: usize) -> Result<Vec<usize>, Problem> {
+    let text = &half_width(text);
     let text = text.trim();
     if text.is_empty() {
         return Ok(Vec::new());
@@ -116,14 +139,15 @@ fn parse_dims(text: &str, max_width: usize) -> Result<Vec<usize>, Problem> {
 
 /// A positive finite number, e.g. a learning rate, at most `max`.
 fn parse_positive(text: &str, max: f64) -> Result<f64, Problem> {
+    let text = &half_width(text);
     let text = text.trim();
     match text.parse::<f64>() {
-        Ok(v) if !v.is_finite() => Err(Problem::new("not_number", &[&text])),
-        Ok(v) if v <= 0.0 => Err(Problem::new("not_positive", &[&text])),
-        Ok(v) if v > max => Err(Problem::new("too_large", &[&text, &max])),
+        Ok(v) if !v.is_finite() => Err(Problem::new("not_number", &[&echo(text)])),
+        Ok(v) if v <= 0.0 => Err(Problem::new("not_positive", &[&echo(text)])),
+        Ok(v) if v > max => Err(Problem::new("too_large", &[&echo(text), &max])),
         Ok(v) => Ok(v),
         Err(_) if text.is_empty() => Err(Problem::new("required", &[])),
-        Err(_) => Err(Problem::new("not_number", &[&text])),
+        Err(_) => Err(Problem::new("not_number", &[&echo(text)])),
     }
 }
 
@@ -235,6 +259,18 @@ mod tests {
         assert_eq!(parse_dims("0", 10).unwrap_err().code, "too_small");
         assert_eq!(parse_dims("-3", 10).unwrap_err().code, "too_small");
         assert_eq!(parse_dims("11", 10).unwrap_err().code, "too_large");
+    }
+
+    #[test]
+    fn full_width_digits_are_read_and_long_echoes_cut() {
+        assert_eq!(parse_dims("１６，４", 100), Ok(vec![16, 4]));
+        assert_eq!(parse_positive("０．５", 10.0), Ok(0.5));
+        assert_eq!(parse_count("\u{3000}６４", 1, 100), Ok(64));
+        let long = "7".repeat(30) + "x";
+        let refused = parse_count(&long, 1, 100).unwrap_err();
+        assert_eq!(refused.args[0], format!("{}…", "7".repeat(24)));
+        assert_eq!(parse_positive(&long, 1.0).unwrap_err().args[0].chars().count(), 25);
+        assert_eq!(echo("短い"), "短い", "short text whole, multi-byte or not");
     }
 
     #[test]

@@ -49,8 +49,16 @@ fn read_u32(bytes: &[u8], at: usize) -> Option<u32> {
     Some(u32::from_be_bytes(bytes.get(at..at + 4)?.try_into().ok()?))
 }
 
-/// Check the header and length; returns the sizes and the length of the header.
-fn parse_idx(file: &str, bytes: &[u8], magic: u32, dims: usize) -> Result<(Vec<usize>, usize), Problem> {
+/// Check the header and length; returns the length of the header.
+/// `check_sizes` refuses wrong dimensions before the length is compared: a file of the
+/// wrong shape is not a cut-short download.
+fn parse_idx(
+    file: &str,
+    bytes: &[u8],
+    magic: u32,
+    dims: usize,
+    check_sizes: impl Fn(&[usize]) -> bool,
+) -> Result<usize, Problem> {
     let header = 4 + 4 * dims;
     // Hosts that answer a missing file with their home or error page send HTML.
     if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'<') {
@@ -67,6 +75,9 @@ fn parse_idx(file: &str, bytes: &[u8], magic: u32, dims: usize) -> Result<(Vec<u
         .map(|d| read_u32(bytes, 4 + 4 * d).map(|n| n as usize))
         .collect::<Option<_>>()
         .ok_or_else(|| Problem::new("data_truncated", &[&file, &header, &bytes.len()]))?;
+    if !check_sizes(&sizes) {
+        return Err(Problem::new("data_bad_dims", &[&file, &format!("{sizes:?}")]));
+    }
     let expected = header + sizes.iter().product::<usize>();
     if bytes.len() != expected {
         let code = if bytes.len() < expected {
@@ -76,7 +87,7 @@ fn parse_idx(file: &str, bytes: &[u8], magic: u32, dims: usize) -> Result<(Vec<u
         };
         return Err(Problem::new(code, &[&file, &expected, &bytes.len()]));
     }
-    Ok((sizes, header))
+    Ok(header)
 }
 
 /// The data after the header, without copying what was unpacked (the train images are 47 MB).
@@ -93,20 +104,16 @@ fn without_header(raw: Cow<'_, [u8]>, header: usize) -> Vec<u8> {
 /// An IDX image file (count, 28, 28), gzip or raw.
 pub fn parse_images(file: &str, bytes: &[u8]) -> Result<Vec<u8>, Problem> {
     let raw = decompress(file, bytes)?;
-    let (sizes, header) = parse_idx(file, &raw, IMAGES_MAGIC, 3)?;
-    if sizes[1..] != [IMAGE_SIDE, IMAGE_SIDE] || sizes[0] == 0 {
-        return Err(Problem::new("data_bad_dims", &[&file, &format!("{sizes:?}")]));
-    }
+    let header = parse_idx(file, &raw, IMAGES_MAGIC, 3, |sizes| {
+        sizes[0] > 0 && sizes[1..] == [IMAGE_SIDE, IMAGE_SIDE]
+    })?;
     Ok(without_header(raw, header))
 }
 
 /// An IDX label file (count,), gzip or raw; every label in 0..=9.
 pub fn parse_labels(file: &str, bytes: &[u8]) -> Result<Vec<u8>, Problem> {
     let raw = decompress(file, bytes)?;
-    let (sizes, header) = parse_idx(file, &raw, LABELS_MAGIC, 1)?;
-    if sizes[0] == 0 {
-        return Err(Problem::new("data_bad_dims", &[&file, &format!("{sizes:?}")]));
-    }
+    let header = parse_idx(file, &raw, LABELS_MAGIC, 1, |sizes| sizes[0] > 0)?;
     let labels = without_header(raw, header);
     if let Some((index, &label)) = labels.iter().enumerate().find(|(_, &l)| l as usize >= CLASSES) {
         return Err(Problem::new("data_bad_label", &[&file, &index, &label]));
@@ -326,6 +333,13 @@ mod tests {
         assert!(parse_labels("l", &cut_gzip[..cut_gzip.len() - 6]).is_err());
         let wrong_side = idx(IMAGES_MAGIC, &[1, 28, 27], &[0; 28 * 27]);
         assert_eq!(parse_images("i", &wrong_side).unwrap_err().code, "data_bad_dims");
+        // A 28x28 file whose header says 30x30 is the wrong shape, not a cut-short download.
+        let relabelled = idx(IMAGES_MAGIC, &[2, 30, 30], &[0; 2 * 28 * 28]);
+        assert_eq!(parse_images("i", &relabelled).unwrap_err().code, "data_bad_dims");
+        assert_eq!(
+            parse_labels("l", &idx(LABELS_MAGIC, &[0], &[])).unwrap_err().code,
+            "data_bad_dims"
+        );
         let mismatch = Dataset::new("i", vec![0; 2 * IMAGE_PIXELS], "l", vec![1, 2, 3]).unwrap_err();
         assert_eq!(mismatch.code, "data_count_mismatch");
     }

@@ -386,13 +386,14 @@ impl Trainer {
         self.phase = Phase::Finished;
     }
 
-    /// The CSV for a report: one row per finished epoch.
+    /// The CSV for a report: one row per finished epoch (`test_loss` last, so the
+    /// columns that came first keep their places).
     pub fn csv(&self) -> String {
-        let mut out = String::from("epoch,avg_loss,test_accuracy,seconds,samples_per_s\n");
+        let mut out = String::from("epoch,avg_loss,test_accuracy,seconds,samples_per_s,test_loss\n");
         for s in &self.history {
             out += &format!(
-                "{},{:.6},{:.2},{:.3},{:.0}\n",
-                s.epoch, s.avg_loss, s.test_accuracy, s.seconds, s.samples_per_s
+                "{},{:.6},{:.2},{:.3},{:.0},{:.6}\n",
+                s.epoch, s.avg_loss, s.test_accuracy, s.seconds, s.samples_per_s, s.test_loss
             );
         }
         out
@@ -711,12 +712,18 @@ mod tests {
 
     #[test]
     fn csv_has_one_row_per_epoch() {
-        let csv = run(small(0.5)).csv();
+        let trainer = run(small(0.5));
+        let csv = trainer.csv();
         let lines: Vec<&str> = csv.lines().collect();
-        assert_eq!(lines[0], "epoch,avg_loss,test_accuracy,seconds,samples_per_s");
+        assert_eq!(lines[0], "epoch,avg_loss,test_accuracy,seconds,samples_per_s,test_loss");
         assert_eq!(lines.len(), 4);
         let fields: Vec<&str> = lines[1].split(',').collect();
-        assert_eq!(fields.len(), 5);
+        assert_eq!(fields.len(), 6);
+        assert_eq!(
+            fields[5],
+            format!("{:.6}", trainer.history[0].test_loss),
+            "the table's test loss"
+        );
         assert_eq!(fields[0], "1");
         assert!(fields.iter().all(|f| f.parse::<f64>().is_ok()), "{}", lines[1]);
         assert_eq!(fields[3], "0.010", "seconds");

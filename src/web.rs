@@ -200,6 +200,11 @@ pub fn preset(name: &str) -> JsValue {
         ("batch", config.batch_size.to_string().into()),
         ("epochs", config.epochs.to_string().into()),
         ("seed", config.seed.to_string().into()),
+        // Every field a preset implies: all training images.
+        (
+            "train_limit",
+            config.train_limit.map(|n| n.to_string()).unwrap_or_default().into(),
+        ),
     ])
 }
 
@@ -512,6 +517,18 @@ impl Lab {
         } else if let Some(t) = s.trainer.as_mut() {
             t.stop();
         }
+    }
+
+    /// Forget the model (Reset): the draw pad has none until the next Start. Refused
+    /// while the loop runs.
+    pub fn reset(&self) -> JsValue {
+        let mut s = self.state.borrow_mut();
+        if s.running {
+            return problem("train", &Problem::new("train_busy", &[]));
+        }
+        s.trainer = None;
+        s.request = None;
+        ok()
     }
 
     /// The finished epochs as CSV: `epoch,avg_loss,test_accuracy,seconds,samples_per_s`.

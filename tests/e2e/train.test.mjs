@@ -22,7 +22,7 @@ async function exactRows(page) {
 
 async function epochRows(page) {
   return page.$$eval('[data-testid="epoch-table"] tbody tr', (trs) =>
-    trs.map((tr) => ({ epoch: Number(tr.dataset.epoch), loss: Number(tr.dataset.avgLoss), accuracy: Number(tr.dataset.testAccuracy) })));
+    trs.map((tr) => ({ epoch: Number(tr.dataset.epoch), loss: Number(tr.dataset.avgLoss), accuracy: Number(tr.dataset.testAccuracy), testLoss: Number(tr.cells[3].textContent) })));
 }
 
 test("trains, pauses and resumes exactly, downloads the CSV, and never blocks the page for 50 ms", async () => {
@@ -83,11 +83,12 @@ test("trains, pauses and resumes exactly, downloads the CSV, and never blocks th
 
   const [download] = await Promise.all([page.waitForEvent("download"), page.click('[data-testid="download-csv"]')]);
   const csv = fs.readFileSync(await download.path(), "utf8").trim().split("\n");
-  assert.equal(csv[0], "epoch,avg_loss,test_accuracy,seconds,samples_per_s");
+  assert.equal(csv[0], "epoch,avg_loss,test_accuracy,seconds,samples_per_s,test_loss");
   assert.equal(csv.length, 4);
   csv.slice(1).forEach((line, i) => {
-    const [epoch, loss, accuracy, seconds, rate] = line.split(",").map(Number);
+    const [epoch, loss, accuracy, seconds, rate, testLoss] = line.split(",").map(Number);
     assert.equal(epoch, i + 1);
+    assert.ok(Math.abs(testLoss - rows[i].testLoss) <= 5e-5, `${line} vs table test loss ${rows[i].testLoss}`);
     assert.ok(Math.abs(loss - rows[i].loss) < 1e-5, `${line} vs table ${rows[i].loss}`);
     assert.ok(Math.abs(accuracy - rows[i].accuracy) < 0.01);
     assert.ok(seconds > 0 && rate > 0, line);

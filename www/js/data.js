@@ -28,12 +28,23 @@ function fileRows() {
   return Object.fromEntries([...container.children].map((row) => [row.dataset.file, row]));
 }
 
-/** Where the data lives: `?data=<base URL>` or `data/` next to the page. */
+/** Where the data lives: `?data=<base URL>` (http or https only) or `data/` next to the page. */
 export function dataBase() {
   const custom = new URLSearchParams(location.search).get("data");
-  const base = new URL(custom ?? "data/", location.href);
+  let base;
+  try {
+    base = new URL(custom ?? "data/", location.href);
+  } catch (_) {
+    throw new DataError("data_bad_url", [custom]);
+  }
+  if (!["http:", "https:"].includes(base.protocol)) throw new DataError("data_bad_url", [custom]);
   if (!base.pathname.endsWith("/")) base.pathname += "/";
   return base;
+}
+
+/** Whether downloading again could help: not for a file of the wrong kind or an address that cannot work. */
+export function canRetry(error) {
+  return !["data_bad_url", "data_bad_magic", "data_bad_dims", "data_bad_label", "data_count_mismatch"].includes(error?.code);
 }
 
 class DataError extends Error {
@@ -45,7 +56,8 @@ class DataError extends Error {
 }
 
 function showBytes(row, loaded, total) {
-  const size = (n) => (total || n) >= 1048576 ? `${(n / 1048576).toFixed(1)} MB` : `${(n / 1024).toFixed(0)} KB`;
+  const unit = total || loaded;
+  const size = (n) => unit >= 1048576 ? `${(n / 1048576).toFixed(1)} MB` : unit >= 1024 ? `${(n / 1024).toFixed(0)} KB` : `${n} B`;
   const bar = row.querySelector("progress");
   const label = row.querySelector(".file-bytes");
   if (total > 0 && loaded <= total) {

@@ -51,8 +51,10 @@ export function initGradcheck(wasm) {
     bar.max = check.total();
     bar.value = 0;
     bar.hidden = false;
+    const keyboard = [button, document.body].includes(document.activeElement);
     cancel.hidden = false;
     cancel.disabled = false;
+    if (keyboard) cancel.focus(); // Run check is disabled: the next thing to press
     let result;
     try {
       result = await check.run((p) => {
@@ -63,12 +65,13 @@ export function initGradcheck(wasm) {
       check.free();
       check = null;
       bar.hidden = true;
+      const hadFocus = [cancel, document.body].includes(document.activeElement);
       cancel.hidden = true;
       button.disabled = false;
+      if (hadFocus) button.focus();
     }
     if (result === "cancelled") {
       say("gc_cancelled");
-      button.focus();
       return;
     }
     message = null;

@@ -102,6 +102,7 @@ export const STRINGS = {
     data_network: "Could not download {0}: {1}. Check your connection or the ?data=<URL> address, then press Retry.",
     data_web_page: "{0} came back as a web page (HTML), not the data file: the host answers a missing file with a page. Check that the data folder was deployed with the page (run the set-up, then `trunk build --release`), or give its location with ?data=<URL>.",
     data_cross_origin: "Could not download {0} from {1}: {2}. Check the ?data=<URL> address and your connection; a host other than this page's must also allow the page to read its files (the header Access-Control-Allow-Origin), or copy the files next to the page. Then press Retry.",
+    data_bad_url: "The data address “{0}” is not an http or https web address. Correct ?data= in the link, or remove it to use the page's own copy of MNIST.",
     data_gzip_corrupt: "{0} is not a valid gzip file ({1}). The download may be damaged: press Retry, or re-run the set-up to recreate the data files.",
     data_too_large: "{0} unpacks to more than {1} MB, larger than any MNIST file. Replace it with the original.",
     data_truncated: "{0} is cut short: expected {1} bytes, got {2}. The download was probably interrupted: press Retry.",
@@ -229,6 +230,7 @@ export const STRINGS = {
     data_network: "无法下载 {0}：{1}。请检查网络或 ?data=<URL> 地址，然后按“重试”。",
     data_web_page: "{0} 返回的是网页（HTML），不是数据文件：主机对不存在的文件回了一个页面。请确认数据文件夹已随页面部署（运行安装脚本后再 `trunk build --release`），或用 ?data=<URL> 指定位置。",
     data_cross_origin: "无法从 {1} 下载 {0}：{2}。请检查 ?data=<URL> 地址和网络；与本页不同的主机还必须允许本页读取其文件（响应头 Access-Control-Allow-Origin），或把文件复制到本页旁边。然后按“重试”。",
+    data_bad_url: "数据地址“{0}”不是 http 或 https 网址。请改正链接中的 ?data=，或删去它以使用本页自带的 MNIST。",
     data_gzip_corrupt: "{0} 不是有效的 gzip 文件（{1}）。下载可能已损坏：请按“重试”，或重新运行安装脚本生成数据文件。",
     data_too_large: "{0} 解压后超过 {1} MB，比任何 MNIST 文件都大。请换回原始文件。",
     data_truncated: "{0} 不完整：应有 {1} 字节，实际 {2}。下载可能中断：请按“重试”。",
@@ -261,7 +263,8 @@ const STORAGE_KEY = "backprop-lab-lang";
 let current = pickLanguage();
 
 function pickLanguage() {
-  const fromUrl = new URLSearchParams(location.search).get("lang");
+  // Any case and region: zh, ZH, zh-CN, zh-Hant, en-GB.
+  const fromUrl = new URLSearchParams(location.search).get("lang")?.toLowerCase().split(/[-_]/)[0];
   if (fromUrl in STRINGS) return fromUrl;
   try {
     const saved = localStorage.getItem(STORAGE_KEY);

@@ -2,7 +2,7 @@
 // validation; this file moves data between the form, the Lab and the screen.
 import { t, onLanguageChange, formatCount } from "./i18n.js";
 import { showFieldError, clearFieldErrors, formatNumber, throttledPaint, nextPaint } from "./ui.js";
-import { loadMnist, describeDataError } from "./data.js";
+import { loadMnist, describeDataError, canRetry } from "./data.js";
 import { LossChart } from "./chart.js";
 
 const FIELDS = ["hidden", "lr", "batch", "epochs", "seed", "train_limit"];
@@ -43,7 +43,12 @@ export function initTraining(wasm, lab) {
       ready: ["start"], training: ["pause", "stop"], paused: ["resume", "stop", "reset"],
       done: ["start", "reset"], error: ["start", "reset"],
     }[state] ?? [];
+    const hadFocus = Object.values(buttons).includes(document.activeElement);
     for (const [name, button] of Object.entries(buttons)) button.disabled = !enabled.includes(name);
+    // A disabled button drops the focus to <body>: hand it to what comes next.
+    const next = { training: "pause", paused: "resume" }[state] ?? "start";
+    const lost = document.activeElement === document.body || document.activeElement?.disabled;
+    if (hadFocus && lost && !buttons[next].disabled) buttons[next].focus();
     const locked = !["ready", "done", "error"].includes(state);
     for (const input of form.elements) input.disabled = locked;
     document.querySelectorAll("[data-preset]").forEach((b) => { b.disabled = locked; });
@@ -199,6 +204,8 @@ export function initTraining(wasm, lab) {
   });
   buttons.reset.addEventListener("click", async () => {
     if (running) { lab.stop(); await running; }
+    lab.reset(); // no model until the next Start: the draw pad says so
+    window.dispatchEvent(new Event("model-changed"));
     chart.clear();
     table.replaceChildren();
     epochBar.value = 0;
@@ -235,7 +242,7 @@ export function initTraining(wasm, lab) {
       dataError.textContent = describeDataError(error);
       dataError.dataset.code = error.code ?? "";
       dataError.hidden = false;
-      retry.hidden = false;
+      retry.hidden = !canRetry(error);
       setState("error", "state_data_error");
       for (const b of Object.values(buttons)) b.disabled = true;
     }

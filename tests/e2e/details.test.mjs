@@ -1,0 +1,95 @@
+// The smaller things a new student or a hostile tester runs into, each on the real page.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import zlib from "node:zlib";
+import path from "node:path";
+import { servedBuildAndBrowser, serveDist, openPage, waitForText, drawStrokes, line, prediction, sidewaysOverflow, DIST } from "./harness.mjs";
+
+const shared = servedBuildAndBrowser();
+
+const state = (page) => page.getAttribute('[data-testid="train-status"]', "data-state");
+const waitForState = (page, s, timeout = 60_000) =>
+  page.waitForSelector(`[data-testid="train-status"][data-state="${s}"]`, { timeout });
+
+test("a preset sets every field it implies, training images included", async () => {
+  const { page, errors } = await openPage(shared.browser.context, `${shared.server.url}?lang=en&train_limit=5000`);
+  await waitForState(page, "ready");
+  assert.equal(await page.inputValue('[data-testid="tr-limit"]'), "5000");
+  await page.click('[data-testid="preset-assignment"]');
+  assert.equal(await page.inputValue('[data-testid="tr-limit"]'), "", "all training images");
+  assert.equal(await page.inputValue('[data-testid="tr-lr"]'), "0.01");
+  assert.deepEqual(errors, []);
+});
+
+test("Reset forgets the model, and the draw pad says so", async () => {
+  const { page, errors } = await openPage(shared.browser.context, `${shared.server.url}?lang=en&train_limit=3000&epochs=1&lr=0.5&autostart=1`);
+  await waitForState(page, "done");
+  await drawStrokes(page, [line(70, 50, 210, 50), line(210, 50, 120, 245)]);
+  assert.match((await prediction(page)).digit, /^[0-9]$/);
+  await page.click('[data-testid="train-reset"]');
+  await page.waitForSelector('[data-testid="prediction"][data-untrained="true"]');
+  assert.equal((await prediction(page)).digit, "", "no model, no digit");
+  assert.equal(await state(page), "ready");
+  assert.deepEqual(errors, []);
+});
+
+test("the keyboard focus moves to the button that comes next", async () => {
+  const { page, errors } = await openPage(shared.browser.context, `${shared.server.url}?lang=en&epochs=3&lr=0.5`);
+  await waitForState(page, "ready");
+  await page.focus('[data-testid="train-start"]');
+  await page.keyboard.press("Enter");
+  await waitForState(page, "training");
+  assert.equal(await page.evaluate(() => document.activeElement.dataset.testid), "train-pause");
+  await page.keyboard.press("Enter");
+  await waitForState(page, "paused");
+  assert.equal(await page.evaluate(() => document.activeElement.dataset.testid), "train-resume");
+  await page.click('[data-testid="train-stop"]');
+  await waitForState(page, "done");
+  assert.deepEqual(errors, []);
+});
+
+test("full-width digits from a Chinese input method are read, and long input is quoted short", async () => {
+  const { page, errors } = await openPage(shared.browser.context, `${shared.server.url}?lang=ZH`);
+  assert.equal(await page.getAttribute("html", "lang"), "zh-CN", "?lang=ZH");
+  await page.fill('[data-testid="gc-input-dim"]', "３２");
+  await page.fill('[data-testid="gc-hidden-dims"]', "１６，４");
+  await page.click('[data-testid="gradcheck-run"]');
+  await page.waitForSelector('[data-testid="gradcheck-table"] tbody tr[data-pass="true"]');
+  await page.fill('[data-testid="gc-hidden-dims"]', `${"7".repeat(5000)}x`);
+  await page.click('[data-testid="gradcheck-run"]');
+  const message = await waitForText(page, '#gradcheck-form [data-error-for="hidden_dims"]', /…/);
+  assert.ok(message.length < 60, message);
+  assert.deepEqual(await sidewaysOverflow(page), { px: 0, elements: [] });
+  const { page: regional } = await openPage(shared.browser.context, `${shared.server.url}?lang=zh-cn`);
+  assert.equal(await regional.getAttribute("html", "lang"), "zh-CN", "?lang=zh-cn");
+  assert.deepEqual(errors, []);
+});
+
+test("a ?data= address that is not http(s) gets the page's own message, and no Retry", async () => {
+  const { page, errors } = await openPage(shared.browser.context, `${shared.server.url}?lang=en&data=javascript:alert(1)`);
+  await waitForState(page, "error");
+  assert.match(await page.textContent('[data-testid="data-error"]'), /^The data address “javascript:alert\(1\)” is not an http or https web address/);
+  assert.ok(await page.isHidden('[data-testid="data-retry"]'));
+  assert.deepEqual(errors, []);
+});
+
+test("an image file with the wrong dimensions says so, with no Retry; a tiny file shows its bytes", async () => {
+  const file = "data/t10k-images-idx3-ubyte.gz";
+  const raw = Buffer.from(zlib.gunzipSync(fs.readFileSync(path.join(DIST, file))));
+  raw.writeUInt32BE(30, 8); // 28 x 28 rewritten as 30 x 30
+  raw.writeUInt32BE(30, 12);
+  const labels = zlib.gzipSync(Buffer.from([0, 0, 8, 1, 0, 0, 0, 3, 1, 2, 3]));
+  const broken = await serveDist({ [file]: zlib.gzipSync(raw), "data/t10k-labels-idx1-ubyte.gz": labels });
+  try {
+    const { page, errors } = await openPage(shared.browser.context, `${broken.url}?lang=en`);
+    await waitForState(page, "error");
+    assert.match(await page.textContent('[data-testid="data-error"]'), /t10k-images-idx3-ubyte\.gz has dimensions \[10000, 30, 30\]; MNIST images are 28×28/);
+    assert.ok(await page.isHidden('[data-testid="data-retry"]'), "Retry cannot fix such a file");
+    const bytes = await page.textContent('.file-progress[data-file="test-labels"] .file-bytes');
+    assert.equal(bytes, `${labels.length} B / ${labels.length} B · 100%`);
+    assert.deepEqual(errors, []);
+  } finally {
+    await broken.close();
+  }
+});
