@@ -60,8 +60,8 @@ fn resample(src: &[f32], w: usize, h: usize, new_w: usize, new_h: usize) -> Vec<
 /// The 28x28 input (row-major, values in [0, 1]) for a canvas of `width` x `height`
 /// RGBA pixels, or `None` when there is (almost) no ink.
 pub fn preprocess(rgba: &[u8], width: usize, height: usize) -> Option<Vec<f32>> {
-    if width == 0 || height == 0 || rgba.len() != width * height * 4 {
-        return None;
+    if rgba.len() != width * height * 4 {
+        return None; // a canvas of no pixels has no ink, and is refused below
     }
     let grey = ink(rgba);
     let total: f32 = grey.iter().sum();
@@ -188,5 +188,53 @@ mod tests {
         let cols: Vec<usize> = (0..28).filter(|&x| out[14 * 28 + x] > 0.5).collect();
         assert_eq!(cols, vec![14, 15], "2 px wide, centre of mass (0.5) moved to column 14");
         assert!(out.iter().all(|&v| (0.0..=1.0).contains(&v)));
+    }
+
+    #[test]
+    fn the_bounding_box_is_exact_to_the_pixel() {
+        // 7 x 140 px: scaled by 20/140 to 1 x 20, on the columns and rows it covers.
+        let rgba = canvas(280, 280, |x, y| (100..107).contains(&x) && (60..200).contains(&y));
+        let out = preprocess(&rgba, 280, 280).unwrap();
+        let inked: Vec<usize> = (0..28 * 28).filter(|&i| out[i] > 0.0).collect();
+        assert_eq!(inked.len(), 20, "one column of 20");
+        assert!(inked.iter().all(|&i| i % 28 == 14), "in column 14");
+        assert!(
+            inked.iter().all(|&i| (out[i] - 1.0).abs() < 1e-6),
+            "every pixel fully inked"
+        );
+    }
+
+    #[test]
+    fn ink_piled_at_one_end_stays_inside_the_image() {
+        // A 200 px bar with a heavy block at its left end: its centre of mass is near the
+        // left, so centring it would push the bar past the right edge; it stops there.
+        let rgba = canvas(280, 280, |x, y| {
+            (40..240).contains(&x) && (100..110).contains(&y) || (40..80).contains(&x) && (60..150).contains(&y)
+        });
+        let out = preprocess(&rgba, 280, 280).unwrap();
+        let columns: Vec<usize> = (0..28).filter(|&x| (0..28).any(|y| out[y * 28 + x] > 0.0)).collect();
+        assert_eq!(
+            columns,
+            (8..28).collect::<Vec<_>>(),
+            "the 20 px bar ends at the right edge, whole"
+        );
+    }
+
+    #[test]
+    fn a_short_stroke_is_a_digit_and_a_speck_is_not() {
+        // The bar: 0.05% of the canvas fully inked (39 pixels of 78,400) is the least.
+        let line = |length: usize| canvas(280, 280, move |x, y| x == 140 && (100..100 + length).contains(&y));
+        assert!(preprocess(&line(60), 280, 280).is_some(), "60 px of ink");
+        assert!(preprocess(&line(30), 280, 280).is_none(), "30 px of ink");
+    }
+
+    #[test]
+    fn the_preview_is_white_ink_on_black() {
+        let mut input = vec![0.0f32; IMAGE_PIXELS];
+        (input[0], input[1], input[783]) = (1.0, 0.5, 0.2);
+        let rgba = preview_rgba(&input);
+        assert_eq!(rgba.len(), IMAGE_PIXELS * 4);
+        assert_eq!(rgba[..12], [255, 255, 255, 255, 128, 128, 128, 255, 0, 0, 0, 255]);
+        assert_eq!(rgba[783 * 4..], [51, 51, 51, 255]);
     }
 }

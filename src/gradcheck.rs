@@ -506,6 +506,26 @@ mod tests {
         let row = compare("w".into(), vec![3], vec![3], &manual, &[1.0, 2.0, 3.00001]);
         assert!(!row.passed);
         assert!((row.error_norm - 1e-5).abs() < 1e-9);
+        assert!(
+            (row.max_rel_error - 1e-5 / 3.00001).abs() < 1e-12,
+            "{}",
+            row.max_rel_error
+        );
+        let tiny = compare("w".into(), vec![1], vec![1], &[0.0], &[1e-9]);
+        assert!((tiny.max_rel_error - 0.1).abs() < 1e-12, "relative to at least 1e-8");
+    }
+
+    #[test]
+    fn the_data_are_standard_normal() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(3);
+        let x = randn(&mut rng, 200, 100);
+        let n = x.len() as f64;
+        let mean = x.sum() / n;
+        let variance = x.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n;
+        assert!(
+            mean.abs() < 0.03 && (variance - 1.0).abs() < 0.05,
+            "mean {mean}, variance {variance}"
+        );
     }
 
     #[test]
