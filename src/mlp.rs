@@ -34,14 +34,6 @@ impl<T: Float> Input<T> {
         }
     }
 
-    /// B
-    pub fn batch_size(&self) -> usize {
-        match self {
-            Input::Dense(x) => x.nrows(),
-            Input::Sparse(x) => x.samples(),
-        }
-    }
-
     /// x: (B, in) as a dense matrix (written out when sparse).
     pub fn to_dense(&self) -> Cow<'_, DMatrix<T>> {
         match self {
