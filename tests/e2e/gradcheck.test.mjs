@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
-import { servedBuildAndBrowser, openPage, screenshot, waitForText, DIST } from "./harness.mjs";
+import { servedBuildAndBrowser, openPage, screenshot, waitForText, pageRecordingLongTasks, DIST } from "./harness.mjs";
 
 const shared = servedBuildAndBrowser();
 
@@ -72,15 +72,7 @@ test("invalid fields show a message and the page keeps working", async () => {
 });
 
 test("a check of many seconds runs in steps beside training, with progress and Cancel, never blocking the page", async () => {
-  const page = await shared.browser.context.newPage();
-  const errors = [];
-  page.on("pageerror", (e) => errors.push(e));
-  await page.addInitScript(() => {
-    window.__longTasks = [];
-    new PerformanceObserver((list) => {
-      for (const e of list.getEntries()) window.__longTasks.push({ start: e.startTime, duration: e.duration });
-    }).observe({ type: "longtask", buffered: true });
-  });
+  const { page, errors, longTasksSince } = await pageRecordingLongTasks(shared.browser.context);
   await page.goto(`${shared.server.url}?lang=en&epochs=3&lr=0.5`);
   await page.waitForSelector('[data-testid="train-status"][data-state="ready"]', { timeout: 60_000 });
   const startedAt = await page.evaluate(() => performance.now());
@@ -109,8 +101,7 @@ test("a check of many seconds runs in steps beside training, with progress and C
   assert.ok(await page.isHidden('[data-testid="gradcheck-table"]'), "no table for a cancelled check");
   await page.click('[data-testid="train-stop"]');
   await page.waitForSelector('[data-testid="train-status"][data-state="done"]');
-  const longTasks = (await page.evaluate(() => window.__longTasks)).filter((t) => t.start >= startedAt && t.duration > 50);
-  assert.deepEqual(longTasks, [], "no main-thread task over 50 ms while checking and training");
+  assert.deepEqual(await longTasksSince(startedAt), [], "no main-thread task over 50 ms while checking and training");
   assert.deepEqual(errors, []);
   await page.close();
 });

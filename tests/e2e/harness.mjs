@@ -7,6 +7,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { before, after } from "node:test";
 import { chromium } from "playwright-core";
+import assert from "node:assert/strict";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 export const DIST = path.join(ROOT, "dist");
@@ -210,4 +211,25 @@ export async function prediction(page) {
 /** Let every task already queued run, and a frame paint: for "nothing more happens" checks. */
 export async function settle(page) {
   await page.evaluate(() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(done, 0)))));
+}
+
+/**
+ * A new page that records uncaught errors (`errors`) and every main-thread task over
+ * 50 ms from its first load; `longTasksSince(t)` lists those that began at or after t.
+ */
+export async function pageRecordingLongTasks(context) {
+  const page = await context.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e));
+  await page.addInitScript(() => {
+    window.__longTasks = [];
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) window.__longTasks.push({ start: e.startTime, duration: e.duration });
+    }).observe({ type: "longtask", buffered: true });
+  });
+  const longTasksSince = async (start) => {
+    assert.ok(await page.evaluate(() => PerformanceObserver.supportedEntryTypes.includes("longtask")), "long tasks are observed");
+    return (await page.evaluate(() => window.__longTasks)).filter((t) => t.start >= start && t.duration > 50);
+  };
+  return { page, errors, longTasksSince };
 }

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import zlib from "node:zlib";
 import path from "node:path";
-import { servedBuildAndBrowser, serveDist, launchBrowser, openPage, screenshot, sidewaysOverflow, waitForText, drawStrokes, line, prediction, settle, DIST, MIRROR } from "./harness.mjs";
+import { servedBuildAndBrowser, serveDist, launchBrowser, openPage, screenshot, sidewaysOverflow, waitForText, drawStrokes, line, prediction, settle, pageRecordingLongTasks, DIST, MIRROR } from "./harness.mjs";
 
 const shared = servedBuildAndBrowser();
 
@@ -38,16 +38,8 @@ test("trains, pauses and resumes exactly, downloads the CSV, and never blocks th
   const straightPrediction = await prediction(straight);
   await straight.close();
 
-  const page = await shared.browser.context.newPage();
-  const errors = [];
-  page.on("pageerror", (e) => errors.push(e));
   // Long tasks are recorded from the start; only those after Start count.
-  await page.addInitScript(() => {
-    window.__longTasks = [];
-    new PerformanceObserver((list) => {
-      for (const e of list.getEntries()) window.__longTasks.push({ start: e.startTime, duration: e.duration });
-    }).observe({ type: "longtask", buffered: true });
-  });
+  const { page, errors, longTasksSince } = await pageRecordingLongTasks(shared.browser.context);
   await page.goto(settings);
   await waitForState(page, "ready");
   assert.match(await status(page).textContent(), /60,000 training and 10,000 test images/);
@@ -99,9 +91,7 @@ test("trains, pauses and resumes exactly, downloads the CSV, and never blocks th
   assert.equal(png.subarray(1, 4).toString(), "PNG", "the chart downloads as a PNG");
   assert.ok(png.length > 5000, `a real picture, ${png.length} bytes`);
 
-  assert.ok(await page.evaluate(() => PerformanceObserver.supportedEntryTypes.includes("longtask")), "long tasks are observed");
-  const longTasks = (await page.evaluate(() => window.__longTasks)).filter((t) => t.start >= startedAt);
-  assert.deepEqual(longTasks.filter((t) => t.duration > 50), [], "no main-thread task over 50 ms while training");
+  assert.deepEqual(await longTasksSince(startedAt), [], "no main-thread task over 50 ms while training");
   assert.deepEqual(errors, []);
 });
 
