@@ -270,14 +270,6 @@ impl<T: Float> Mlp<T> {
         Mlp { layers, output_layer }
     }
 
-    pub fn input_dim(&self) -> usize {
-        self.layers.first().unwrap_or(&self.output_layer).inputs()
-    }
-
-    pub fn hidden_dims(&self) -> Vec<usize> {
-        self.layers.iter().map(Linear::outputs).collect()
-    }
-
     pub fn output_dim(&self) -> usize {
         self.output_layer.outputs()
     }
