@@ -309,6 +309,15 @@ mod tests {
     }
 
     #[test]
+    fn a_decompression_bomb_is_refused_at_the_limit() {
+        let limit = MAX_DECOMPRESSED as usize;
+        let at_limit = gzip(&vec![0u8; limit]);
+        assert_eq!(decompress("f", &at_limit).unwrap().len(), limit, "up to the limit unpacks");
+        let past = gzip(&vec![0u8; limit + 1]);
+        assert_eq!(decompress("f", &past).unwrap_err().code, "data_too_large");
+    }
+
+    #[test]
     fn bad_files_are_refused_with_the_file_named() {
         let labels = idx(LABELS_MAGIC, &[3], &[1, 2, 3]);
         let truncated = parse_labels("labels.gz", &labels[..9]).unwrap_err();
