@@ -349,6 +349,9 @@ mod tests {
             parse_labels("l", &idx(LABELS_MAGIC, &[0], &[])).unwrap_err().code,
             "data_bad_dims"
         );
+        let none = Dataset::new("i", Vec::new(), "l", Vec::new()).unwrap();
+        assert!(none.is_empty());
+        assert!(!Dataset::new("i", vec![0; IMAGE_PIXELS], "l", vec![1]).unwrap().is_empty());
         let mismatch = Dataset::new("i", vec![0; 2 * IMAGE_PIXELS], "l", vec![1, 2, 3]).unwrap_err();
         assert_eq!(mismatch.code, "data_count_mismatch");
     }
