@@ -312,7 +312,11 @@ mod tests {
     fn a_decompression_bomb_is_refused_at_the_limit() {
         let limit = MAX_DECOMPRESSED as usize;
         let at_limit = gzip(&vec![0u8; limit]);
-        assert_eq!(decompress("f", &at_limit).unwrap().len(), limit, "up to the limit unpacks");
+        assert_eq!(
+            decompress("f", &at_limit).unwrap().len(),
+            limit,
+            "up to the limit unpacks"
+        );
         let past = gzip(&vec![0u8; limit + 1]);
         assert_eq!(decompress("f", &past).unwrap_err().code, "data_too_large");
     }
@@ -351,7 +355,9 @@ mod tests {
         );
         let none = Dataset::new("i", Vec::new(), "l", Vec::new()).unwrap();
         assert!(none.is_empty());
-        assert!(!Dataset::new("i", vec![0; IMAGE_PIXELS], "l", vec![1]).unwrap().is_empty());
+        assert!(!Dataset::new("i", vec![0; IMAGE_PIXELS], "l", vec![1])
+            .unwrap()
+            .is_empty());
         let mismatch = Dataset::new("i", vec![0; 2 * IMAGE_PIXELS], "l", vec![1, 2, 3]).unwrap_err();
         assert_eq!(mismatch.code, "data_count_mismatch");
     }

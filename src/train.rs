@@ -580,6 +580,37 @@ mod tests {
     }
 
     #[test]
+    fn progress_counts_epochs_and_batches_from_one() {
+        let (train, test) = (synthetic(300, 1), synthetic(1200, 2));
+        let mut trainer = Trainer::new(small(0.5), train.len());
+        assert!(trainer.is_untrained());
+        let mut seen = Vec::new();
+        while let Ok(progress) = trainer.step(&train, &test, 1.0) {
+            match progress {
+                Progress::Batch {
+                    epoch, batch, batches, ..
+                } => seen.push(("batch", epoch, batch, batches)),
+                Progress::Evaluating { epoch, done, total } => seen.push(("evaluating", epoch, done, total)),
+                Progress::EpochDone(stats) => seen.push(("epoch", stats.epoch, 0, 0)),
+                Progress::Finished => break,
+            }
+            assert!(!trainer.is_untrained());
+        }
+        assert_eq!(seen[0], ("batch", 1, 1, 10));
+        assert_eq!(seen[9], ("batch", 1, 10, 10));
+        assert_eq!(
+            seen[10..13],
+            [
+                ("evaluating", 1, 500, 1200),
+                ("evaluating", 1, 1000, 1200),
+                ("epoch", 1, 0, 0)
+            ]
+        );
+        assert_eq!(seen[13], ("batch", 2, 1, 10));
+        assert_eq!(seen.len(), 3 * 13);
+    }
+
+    #[test]
     fn each_epoch_reshuffles_and_the_same_seed_shuffles_the_same() {
         let (train, test) = (synthetic(300, 1), synthetic(120, 2));
         let orders = |seed| {
