@@ -580,6 +580,23 @@ mod tests {
     }
 
     #[test]
+    fn the_status_line_figures() {
+        let (train, test) = (synthetic(300, 1), synthetic(120, 2));
+        let mut trainer = Trainer::new(small(0.5), train.len());
+        let start = trainer.live();
+        assert_eq!(
+            (start.samples_per_s, start.elapsed_s, start.epoch, start.epochs),
+            (0.0, 0.0, 1, 3)
+        );
+        for _ in 0..3 {
+            trainer.step(&train, &test, 2.0).expect("no divergence");
+        }
+        // Three batches of 32; the 2 ms before each of the last two counted as training.
+        let live = trainer.live();
+        assert_eq!((live.samples_per_s, live.elapsed_s), (96.0 / 0.004, 0.004));
+    }
+
+    #[test]
     fn progress_counts_epochs_and_batches_from_one() {
         let (train, test) = (synthetic(300, 1), synthetic(1200, 2));
         let mut trainer = Trainer::new(small(0.5), train.len());
