@@ -33,10 +33,18 @@ pub fn train_config(form: &TrainForm<'_>) -> Result<TrainConfig, FieldError> {
         let problem = Problem::new("too_many_parameters", &[&parameters, &MAX_PARAMETERS]);
         return Err(FieldError::new("hidden", problem));
     }
+    let batch_size = parse_count(form.batch, 1, 4096).map_err(on("batch"))?;
+    if batch_size * parameters > MAX_STEP_WORK {
+        let problem = Problem::new(
+            "batch_too_costly",
+            &[&batch_size, &parameters, &(batch_size * parameters), &MAX_STEP_WORK],
+        );
+        return Err(FieldError::new("batch", problem));
+    }
     Ok(TrainConfig {
         hidden_dims,
         learning_rate: parse_positive(form.lr, 100.0).map_err(on("lr"))?,
-        batch_size: parse_count(form.batch, 1, 4096).map_err(on("batch"))?,
+        batch_size,
         epochs: parse_count(form.epochs, 1, 1000).map_err(on("epochs"))?,
         seed: parse_seed(form.seed).map_err(on("seed"))?,
         train_limit: match form.train_limit.trim() {
@@ -129,13 +137,26 @@ fn parse_dims(text: &str, max_width: usize) -> Result<Vec<usize>, Problem> {
     if text.is_empty() {
         return Ok(Vec::new());
     }
-    text.split(',')
+    let parts: Vec<&str> = text.split(',').collect();
+    if parts.len() > MAX_LAYERS {
+        return Err(Problem::new("too_many_layers", &[&parts.len(), &MAX_LAYERS]));
+    }
+    parts
+        .into_iter()
         .map(|part| match part.trim() {
             "" => Err(Problem::new("empty_width", &[])),
             part => parse_count(part, 1, max_width),
         })
         .collect()
 }
+
+/// The most hidden layers either form takes: deeper sigmoid nets do not learn, and each
+/// layer costs the page time however narrow it is.
+const MAX_LAYERS: usize = 64;
+
+/// The most multiply-adds one training step may take (batch x parameters): about a
+/// second of the page's time, beyond which it stops answering clicks.
+const MAX_STEP_WORK: usize = 1_000_000_000;
 
 /// A positive finite number, e.g. a learning rate, at most `max`.
 fn parse_positive(text: &str, max: f64) -> Result<f64, Problem> {
@@ -202,7 +223,26 @@ mod tests {
         let error = train("4096,4096,4096", "0.1", "64", "1").unwrap_err();
         assert_eq!((error.field, error.problem.code), ("hidden", "too_many_parameters"));
         assert_eq!(error.problem.args[0], "36818954");
-        assert!(train("4096,4096", "0.1", "64", "1").is_ok(), "20 million is fine");
+        assert!(
+            train("4096,4096", "0.1", "32", "1").is_ok(),
+            "20 million parameters, a batch of 32"
+        );
+        let error = train("4096,4096", "0.1", "64", "1").unwrap_err();
+        assert_eq!(
+            (error.field, error.problem.code),
+            ("batch", "batch_too_costly"),
+            "but not 64 at a time"
+        );
+        assert!(
+            train("256", "0.1", "4096", "1").is_ok(),
+            "the notebook's net, 4096 at a time"
+        );
+        let deep = vec!["1"; 65].join(",");
+        assert_eq!(
+            train(&deep, "0.1", "1", "1").unwrap_err().problem.code,
+            "too_many_layers"
+        );
+        assert!(train(&vec!["1"; 64].join(","), "0.1", "1", "1").is_ok());
     }
 
     #[test]

@@ -102,18 +102,36 @@ pub fn validate(case: &CheckCase) -> Result<(), FieldError> {
     }
     let seconds = estimated_seconds(case);
     if seconds > MAX_SECONDS {
-        // The batch multiplies the cost; with one sample, the layers decide it.
-        let field = if batch > 1 { "batch" } else { "hidden_dims" };
+        // The batch, when one sample would do; else the widest layer's field.
+        let one = CheckCase {
+            batch: None,
+            ..case.clone()
+        };
+        let widest_hidden = case.hidden_dims.iter().copied().max().unwrap_or(0);
+        let field = if batch > 1 && estimated_seconds(&one) <= MAX_SECONDS {
+            "batch"
+        } else if widest_hidden >= case.input_dim.max(case.output_dim) {
+            "hidden_dims"
+        } else if case.input_dim >= case.output_dim {
+            "input_dim"
+        } else {
+            "output_dim"
+        };
         let problem = Problem::new("check_too_costly", &[&seconds.round(), &MAX_SECONDS]);
         return Err(FieldError::new(field, problem));
     }
     Ok(())
 }
 
-/// Multiply-adds of one forward pass of the case's batch.
+/// What a layer costs beyond its multiply-adds (allocating and walking its matrices),
+/// in multiply-adds: it dominates for very narrow layers.
+const LAYER_OVERHEAD: f64 = 400.0;
+
+/// Multiply-adds of one forward pass of the case's batch, layer overheads included.
 fn forward_work(case: &CheckCase) -> f64 {
     let batch = case.batch.unwrap_or(1) as f64;
-    batch * parameter_count(case.input_dim, &case.hidden_dims, case.output_dim) as f64
+    let layers = (case.hidden_dims.len() + 1) as f64;
+    batch * parameter_count(case.input_dim, &case.hidden_dims, case.output_dim) as f64 + LAYER_OVERHEAD * layers
 }
 
 /// How many numbers the check differentiates: every parameter and every input.
@@ -470,17 +488,50 @@ mod tests {
             estimated_seconds(&wide)
         );
         let batched = CheckCase {
-            input_dim: 784,
-            hidden_dims: vec![256],
+            input_dim: 100,
+            hidden_dims: vec![50],
             output_dim: 10,
-            batch: Some(8),
+            batch: Some(256),
             ..CheckCase::notebook_part1()
         };
         let refused = validate(&batched).unwrap_err();
-        assert_eq!((refused.field, refused.problem.code), ("batch", "check_too_costly"));
+        assert_eq!(
+            (refused.field, refused.problem.code),
+            ("batch", "check_too_costly"),
+            "one sample would do"
+        );
         assert!(refused.problem.args[0].parse::<f64>().unwrap() > MAX_SECONDS);
-        let one = CheckCase { batch: None, ..batched };
-        assert_eq!(validate(&one).unwrap_err().field, "hidden_dims");
+        let notebook = CheckCase {
+            input_dim: 784,
+            hidden_dims: vec![256],
+            output_dim: 10,
+            batch: None,
+            ..CheckCase::notebook_part1()
+        };
+        assert_eq!(validate(&notebook).unwrap_err().field, "input_dim", "the widest layer");
+        let wide_hidden = CheckCase {
+            hidden_dims: vec![2048],
+            ..notebook
+        };
+        assert_eq!(validate(&wide_hidden).unwrap_err().field, "hidden_dims");
+        // Wide at both ends, no hidden layer: the input is named, not the empty field.
+        let ends = CheckCase {
+            input_dim: 4096,
+            hidden_dims: vec![],
+            output_dim: 4096,
+            batch: Some(2),
+            ..CheckCase::notebook_part1()
+        };
+        assert_eq!(validate(&ends).unwrap_err().field, "input_dim");
+        // Many narrow layers cost time however few their parameters.
+        let deep = CheckCase {
+            input_dim: 1,
+            hidden_dims: vec![1; 5000],
+            output_dim: 1,
+            batch: None,
+            ..CheckCase::notebook_part1()
+        };
+        assert!(estimated_seconds(&deep) > 10.0, "{}", estimated_seconds(&deep));
     }
 
     #[test]

@@ -93,3 +93,81 @@ test("an image file with the wrong dimensions says so, with no Retry; a tiny fil
     await broken.close();
   }
 });
+
+test("settings that would freeze the page are refused, on the field to change", async () => {
+  const { page, errors } = await openPage(shared.browser.context, `${shared.server.url}?lang=en&hidden=4096,4096&batch=64`);
+  await waitForState(page, "ready");
+  await page.click('[data-testid="train-start"]');
+  await waitForText(page, '#train-form [data-error-for="batch"]', /^A batch of 64 through [\d,]+ parameters is about [\d,]+ multiply-adds a step/);
+  assert.equal(await state(page), "ready");
+  await page.fill('[data-testid="gc-hidden-dims"]', Array(65).fill("1").join(","));
+  await page.click('[data-testid="gradcheck-run"]');
+  await waitForText(page, '#gradcheck-form [data-error-for="hidden_dims"]', /^65 hidden layers is too many/);
+  await page.fill('[data-testid="gc-hidden-dims"]', "16,4,");
+  await page.click('[data-testid="gradcheck-run"]');
+  await waitForText(page, '#gradcheck-form [data-error-for="hidden_dims"]', /remove the extra comma/);
+  assert.deepEqual(errors, []);
+});
+
+test("a running check keeps its fields; a field not in use shows no message", async () => {
+  const { page, errors } = await openPage(shared.browser.context, `${shared.server.url}?lang=en`);
+  await page.selectOption('[data-testid="gc-sample-kind"]', "batch");
+  await page.fill('[data-testid="gc-batch"]', "");
+  await page.click('[data-testid="gradcheck-run"]');
+  await waitForText(page, '#gradcheck-form [data-error-for="batch"]', /Enter a value/);
+  await page.selectOption('[data-testid="gc-sample-kind"]', "single");
+  assert.equal(await page.textContent('#gradcheck-form [data-error-for="batch"]'), "", "the greyed-out field keeps no message");
+  await page.fill('[data-testid="gc-input-dim"]', "4096");
+  await page.fill('[data-testid="gc-hidden-dims"]', "");
+  await page.fill('[data-testid="gc-output-dim"]', "4");
+  await page.selectOption('[data-testid="gc-sample-kind"]', "batch");
+  await page.fill('[data-testid="gc-batch"]', "7");
+  await page.click('[data-testid="gradcheck-run"]');
+  await page.waitForFunction(() => document.getElementById("gradcheck-progress").value > 0);
+  for (const field of ["gc-input-dim", "gc-sample-kind", "gc-batch", "gc-loss"]) {
+    assert.ok(await page.isDisabled(`[data-testid="${field}"]`), `${field} is locked while the check runs`);
+  }
+  await page.click('[data-testid="gradcheck-cancel"]');
+  await waitForText(page, '[data-testid="gradcheck-summary"]', /cancelled/);
+  assert.ok(await page.isEnabled('[data-testid="gc-input-dim"]') && await page.isEnabled('[data-testid="gc-batch"]'));
+  assert.deepEqual(errors, []);
+});
+
+test("after a refused setting the status line no longer points at a message that is gone; Enter in a field hands focus to Pause", async () => {
+  const { page, errors } = await openPage(shared.browser.context, `${shared.server.url}?lang=en&lr=100&train_limit=2000&epochs=1`);
+  await waitForState(page, "ready");
+  await page.click('[data-testid="train-start"]');
+  await waitForState(page, "error");
+  await page.fill('[data-testid="tr-lr"]', "abc");
+  await page.click('[data-testid="train-start"]');
+  await waitForText(page, '#train-form [data-error-for="lr"]', /not a number/);
+  assert.ok(await page.isHidden('[data-testid="train-error"]'));
+  assert.doesNotMatch(await page.textContent('[data-testid="train-status"]'), /see the message/);
+  await page.fill('[data-testid="tr-lr"]', "0.5");
+  await page.fill('[data-testid="tr-epochs"]', "3");
+  await page.fill('[data-testid="tr-limit"]', "");
+  await page.press('[data-testid="tr-seed"]', "Enter");
+  await waitForState(page, "training");
+  assert.equal(await page.evaluate(() => document.activeElement.dataset.testid), "train-pause");
+  assert.ok(await page.isDisabled('[data-testid="quick-train"]'), "the pad's one-click training waits for Start");
+  await page.click('[data-testid="train-stop"]');
+  await waitForState(page, "done");
+  assert.deepEqual(errors, []);
+});
+
+test("at 320 px the drawing pad fits its card, and ?data= left empty means the page's own data", async () => {
+  const page = await shared.browser.context.newPage();
+  await page.setViewportSize({ width: 320, height: 568 });
+  await page.goto(`${shared.server.url}?lang=zh&data=`);
+  await page.waitForSelector("body[data-ready=true]");
+  await waitForState(page, "ready");
+  const [canvas, card] = await page.evaluate(() => {
+    const c = document.querySelector('[data-testid="draw-canvas"]').getBoundingClientRect();
+    const section = document.getElementById("draw");
+    const box = section.getBoundingClientRect();
+    const padding = parseFloat(getComputedStyle(section).paddingRight);
+    return [c.right, box.right - padding];
+  });
+  assert.ok(canvas <= card + 0.5, `canvas ends at ${canvas}, the card's content at ${card}`);
+  await page.close();
+});

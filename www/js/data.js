@@ -30,7 +30,7 @@ function fileRows() {
 
 /** Where the data lives: `?data=<base URL>` (http or https only) or `data/` next to the page. */
 export function dataBase() {
-  const custom = new URLSearchParams(location.search).get("data");
+  const custom = new URLSearchParams(location.search).get("data") || null; // ?data= empty: the page's own
   let base;
   try {
     base = new URL(custom ?? "data/", location.href);

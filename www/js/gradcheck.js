@@ -20,7 +20,13 @@ export function initGradcheck(wasm) {
   };
 
   const syncBatchField = () => {
-    form.batch.disabled = form.sample_kind.value !== "batch";
+    form.batch.disabled = check !== null || form.sample_kind.value !== "batch";
+    if (form.batch.disabled && !check) clearFieldErrors(form, "batch"); // no message under a field not in use
+  };
+  // While a check runs its fields describe it: they stay as they are until it ends.
+  const lockFields = (locked) => {
+    for (const el of form.elements) if (el !== cancel && el !== button) el.disabled = locked;
+    syncBatchField();
   };
   form.sample_kind.addEventListener("change", syncBatchField);
   syncBatchField();
@@ -48,6 +54,7 @@ export function initGradcheck(wasm) {
       button.disabled = false;
       return;
     }
+    lockFields(true);
     bar.max = check.total();
     bar.value = 0;
     bar.hidden = false;
@@ -64,6 +71,7 @@ export function initGradcheck(wasm) {
     } finally {
       check.free();
       check = null;
+      lockFields(false);
       bar.hidden = true;
       const hadFocus = [cancel, document.body].includes(document.activeElement);
       cancel.hidden = true;

@@ -43,18 +43,20 @@ export function initTraining(wasm, lab) {
       ready: ["start"], training: ["pause", "stop"], paused: ["resume", "stop", "reset"],
       done: ["start", "reset"], error: ["start", "reset"],
     }[state] ?? [];
-    const hadFocus = Object.values(buttons).includes(document.activeElement);
+    const hadFocus = Object.values(buttons).includes(document.activeElement) || form.contains(document.activeElement);
     for (const [name, button] of Object.entries(buttons)) button.disabled = !enabled.includes(name);
-    // A disabled button drops the focus to <body>: hand it to what comes next.
-    const next = { training: "pause", paused: "resume" }[state] ?? "start";
-    const lost = document.activeElement === document.body || document.activeElement?.disabled;
-    if (hadFocus && lost && !buttons[next].disabled) buttons[next].focus();
     const locked = !["ready", "done", "error"].includes(state);
     for (const input of form.elements) input.disabled = locked;
+    // The pad's one-click training starts only when Start could.
+    document.getElementById("quick-train").disabled = buttons.start.disabled;
     document.querySelectorAll("[data-preset]").forEach((b) => { b.disabled = locked; });
     const hasRows = table.rows.length > 0;
     csvButton.disabled = !hasRows;
     chartButton.disabled = chart.data[0].length === 0;
+    // A disabled button or field drops the focus to <body>: hand it to what comes next.
+    const next = { training: "pause", paused: "resume" }[state] ?? "start";
+    const lost = document.activeElement === document.body || document.activeElement?.disabled;
+    if (hadFocus && lost && !buttons[next].disabled) buttons[next].focus();
   }
   onLanguageChange(() => { statusEl.textContent = t(status.key, status.args); });
 
@@ -137,6 +139,8 @@ export function initTraining(wasm, lab) {
   function configure() {
     clearFieldErrors(form);
     trainError.hidden = true;
+    // The status pointed at that message: it is gone, so is the pointer.
+    if (statusEl.dataset.state === "error" && dataError.hidden) setState("ready", "state_ready", readySizes);
     const result = lab.configure(...FIELDS.map((name) => form[name].value));
     if (!result.ok) {
       if (form.querySelector(`[data-error-for="${result.field}"]`)) showFieldError(form, result);
@@ -245,6 +249,7 @@ export function initTraining(wasm, lab) {
       retry.hidden = !canRetry(error);
       setState("error", "state_data_error");
       for (const b of Object.values(buttons)) b.disabled = true;
+      document.getElementById("quick-train").disabled = true;
     }
   }
   retry.addEventListener("click", load);

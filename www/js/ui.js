@@ -12,8 +12,10 @@ export function showFieldError(form, result) {
   el.closest("label")?.classList.add("invalid");
 }
 
-export function clearFieldErrors(form) {
-  for (const el of form.querySelectorAll(".field-error")) {
+/** Clear the messages under `form`'s fields, or under the one named `field`. */
+export function clearFieldErrors(form, field = null) {
+  const selector = field ? `.field-error[data-error-for="${field}"]` : ".field-error";
+  for (const el of form.querySelectorAll(selector)) {
     delete el.dataset.code;
     el.textContent = "";
     el.closest("label")?.classList.remove("invalid");
