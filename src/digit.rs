@@ -57,6 +57,29 @@ fn resample(src: &[f32], w: usize, h: usize, new_w: usize, new_h: usize) -> Vec<
     out
 }
 
+/// The box (x0, y0, x1, y1), ends excluded, around every pixel inked at least
+/// `INK_THRESHOLD`; `None` when there is none.
+fn ink_box(grey: &[f32], width: usize, height: usize) -> Option<(usize, usize, usize, usize)> {
+    let (mut x0, mut y0, mut x1, mut y1) = (width, height, 0, 0);
+    for (i, &g) in grey.iter().enumerate() {
+        if g >= INK_THRESHOLD {
+            let (x, y) = (i % width, i / width);
+            (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x + 1), y1.max(y + 1));
+        }
+    }
+    (x1 > x0 && y1 > y0).then_some((x0, y0, x1, y1))
+}
+
+/// Whether the ink is too small to be a digit: its longer side under a tenth of the
+/// canvas's shorter side. Prepared anyway, a dot would be blown up into a blob and read
+/// as some digit with confidence.
+pub fn too_small(rgba: &[u8], width: usize, height: usize) -> bool {
+    if rgba.len() != width * height * 4 {
+        return false;
+    }
+    ink_box(&ink(rgba), width, height).is_some_and(|(x0, y0, x1, y1)| (x1 - x0).max(y1 - y0) * 10 < width.min(height))
+}
+
 /// The 28x28 input (row-major, values in [0, 1]) for a canvas of `width` x `height`
 /// RGBA pixels, or `None` when there is (almost) no ink.
 pub fn preprocess(rgba: &[u8], width: usize, height: usize) -> Option<Vec<f32>> {
@@ -70,16 +93,7 @@ pub fn preprocess(rgba: &[u8], width: usize, height: usize) -> Option<Vec<f32>> 
     }
 
     // 2. Bounding box of the ink.
-    let (mut x0, mut y0, mut x1, mut y1) = (width, height, 0, 0);
-    for (i, &g) in grey.iter().enumerate() {
-        if g >= INK_THRESHOLD {
-            let (x, y) = (i % width, i / width);
-            (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x + 1), y1.max(y + 1));
-        }
-    }
-    if x1 <= x0 || y1 <= y0 {
-        return None;
-    }
+    let (x0, y0, x1, y1) = ink_box(&grey, width, height)?;
     let (bw, bh) = (x1 - x0, y1 - y0);
     let cropped: Vec<f32> = (y0..y1)
         .flat_map(|y| grey[y * width + x0..y * width + x1].iter().copied())
@@ -226,6 +240,21 @@ mod tests {
         let line = |length: usize| canvas(280, 280, move |x, y| x == 140 && (100..100 + length).contains(&y));
         assert!(preprocess(&line(60), 280, 280).is_some(), "60 px of ink");
         assert!(preprocess(&line(30), 280, 280).is_none(), "30 px of ink");
+    }
+
+    #[test]
+    fn a_dot_is_too_small_to_be_a_digit_and_a_small_digit_is_not() {
+        let square = |side: usize| {
+            canvas(280, 280, move |x, y| {
+                (100..100 + side).contains(&x) && (100..100 + side).contains(&y)
+            })
+        };
+        assert!(too_small(&square(12), 280, 280), "a 12 px dot");
+        assert!(!too_small(&square(28), 280, 280), "28 px: a tenth of the canvas");
+        assert!(
+            !too_small(&canvas(280, 280, |_, _| false), 280, 280),
+            "no ink is empty, not too small"
+        );
     }
 
     #[test]

@@ -545,9 +545,13 @@ impl Lab {
     /// `{digit, probabilities, preview, untrained}`; `digit` is `null` for an empty canvas
     /// or when no model exists yet. Uses the current weights, also while training runs.
     pub fn predict(&self, rgba: &[u8], width: u32, height: u32) -> JsValue {
-        let Some(input) = digit::preprocess(rgba, width as usize, height as usize) else {
+        let (width, height) = (width as usize, height as usize);
+        let Some(input) = digit::preprocess(rgba, width, height) else {
             return object(&[("digit", JsValue::NULL), ("empty", true.into())]);
         };
+        if digit::too_small(rgba, width, height) {
+            return object(&[("digit", JsValue::NULL), ("tooSmall", true.into())]);
+        }
         let preview: JsValue = Uint8Array::from(digit::preview_rgba(&input).as_slice()).into();
         let session = self.state.borrow();
         let Some(trainer) = session.trainer.as_ref() else {

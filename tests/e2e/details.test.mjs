@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import zlib from "node:zlib";
 import path from "node:path";
-import { servedBuildAndBrowser, serveDist, openPage, waitForText, drawStrokes, line, prediction, sidewaysOverflow, DIST } from "./harness.mjs";
+import { servedBuildAndBrowser, serveDist, openPage, waitForText, drawStrokes, line, prediction, sidewaysOverflow, screenshot, DIST } from "./harness.mjs";
 
 const shared = servedBuildAndBrowser();
 
@@ -170,4 +170,60 @@ test("at 320 px the drawing pad fits its card, and ?data= left empty means the p
   });
   assert.ok(canvas <= card + 0.5, `canvas ends at ${canvas}, the card's content at ${card}`);
   await page.close();
+});
+
+test("a dot is too small to be a digit; the chart's PNG carries its legend", async () => {
+  const { page, errors } = await openPage(shared.browser.context, `${shared.server.url}?lang=en&train_limit=2000&epochs=1&lr=0.5&autostart=1`);
+  await waitForState(page, "done");
+  await drawStrokes(page, [line(140, 140, 146, 144, 3)]);
+  await page.waitForSelector('[data-testid="prediction"][data-too-small="true"]');
+  assert.equal((await prediction(page)).digit, "");
+  assert.equal(await page.textContent("#prediction-text"), "Too small to be a digit: draw it larger.");
+  const [download] = await Promise.all([page.waitForEvent("download"), page.click('[data-testid="download-chart"]')]);
+  const png = fs.readFileSync(await download.path());
+  const chartHeight = await page.evaluate(() => document.querySelector("#loss-chart canvas").height);
+  assert.ok(png.readUInt32BE(20) > chartHeight + 100, `the PNG (${png.readUInt32BE(20)} px) is taller than the chart (${chartHeight} px): the legend is below`);
+  assert.deepEqual(errors, []);
+});
+
+test("on a 320 x 568 phone: the toggle and table headers keep to one line, and the digit read shows beside the pad", async () => {
+  const page = await shared.browser.context.newPage();
+  await page.setViewportSize({ width: 320, height: 568 });
+  await page.goto(`${shared.server.url}?lang=zh&train_limit=1280&epochs=1&lr=0.5&autostart=1`);
+  await waitForState(page, "done");
+  const heights = await page.evaluate(() => ({
+    toggle: document.querySelector('[data-testid="lang-toggle"]').getBoundingClientRect().height,
+    headers: [...document.querySelectorAll('[data-testid="epoch-table"] th')].map((th) => th.getBoundingClientRect().height),
+  }));
+  assert.ok(heights.toggle < 45, `the toggle is one line high: ${heights.toggle}`);
+  assert.ok(heights.headers.every((h) => h < 40), `each header one line high: ${heights.headers}`);
+  await page.evaluate(() => document.querySelector('[data-testid="draw-canvas"]').scrollIntoView({ block: "start" }));
+  const bottom = await page.evaluate(() => document.getElementById("big-digit").getBoundingClientRect().bottom);
+  assert.ok(bottom <= 568, `the digit read is in view with the pad: its bottom at ${bottom} px`);
+  await screenshot(page, "phone-320x568-draw-zh");
+  await page.close();
+});
+
+test("the pad is reached from the keyboard and says it needs a pointer; an invalid field keeps its focus ring", async () => {
+  const { page, errors } = await openPage(shared.browser.context, `${shared.server.url}?lang=en`);
+  await waitForState(page, "ready");
+  await page.fill('[data-testid="tr-lr"]', "abc");
+  await page.click('[data-testid="train-start"]');
+  await waitForText(page, '#train-form [data-error-for="lr"]', /not a number/);
+  await page.click('[data-testid="tr-hidden"]');
+  await page.keyboard.press("Tab");
+  const ring = await page.evaluate(() => {
+    const el = document.activeElement;
+    const style = getComputedStyle(el);
+    return { field: el.dataset.testid, outline: style.outlineStyle, shadow: style.boxShadow };
+  });
+  assert.equal(ring.field, "tr-lr");
+  assert.equal(ring.outline, "solid", "the focus ring shows");
+  assert.match(ring.shadow, /rgb/, "and so does the red mark");
+  await page.focus('[data-testid="draw-canvas"]');
+  assert.equal(await page.evaluate(() => document.activeElement.dataset.testid), "draw-canvas");
+  assert.match(await page.getAttribute('[data-testid="draw-canvas"]', "aria-label"), /needs a pointer/);
+  await page.keyboard.press("Tab");
+  assert.equal(await page.evaluate(() => document.activeElement.dataset.testid), "clear-canvas", "Clear is next");
+  assert.deepEqual(errors, []);
 });

@@ -102,7 +102,7 @@ test("invalid settings are refused by the field", async () => {
   for (const [field, value, message] of [
     ["tr-lr", "0", /must be greater than 0/], ["tr-lr", "abc", /not a number/],
     ["tr-batch", "0", /too small/], ["tr-batch", "5000", /5,000 is too large: the most allowed is 4,096\./],
-    ["tr-hidden", "256,,x", /empty width/], ["tr-epochs", "0", /too small/],
+    ["tr-hidden", "256,,x", /A width is missing/], ["tr-epochs", "0", /too small/],
     ["tr-seed", "99999999999999999999", /99999999999999999999 is too large: the most allowed is 4,294,967,295/],
     ["tr-hidden", "4096,4096,4096", /network of 36,818,954 weights and biases; the page trains at most 25,000,000/],
   ]) {

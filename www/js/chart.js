@@ -72,16 +72,28 @@ export class LossChart {
     this.scheduleDraw();
   }
 
-  /** The chart as a PNG data URL, on white. */
+  /** The chart as a PNG data URL, on white, with its legend drawn below it. */
   toPng() {
     const source = this.plot.ctx.canvas;
+    const scale = source.width / this.plot.width; // device pixels per CSS pixel
+    const line = Math.round(22 * scale);
+    const series = this.plot.series.slice(1);
     const canvas = document.createElement("canvas");
     canvas.width = source.width;
-    canvas.height = source.height;
+    canvas.height = source.height + line * (series.length + 1);
     const ctx = canvas.getContext("2d");
     ctx.fillStyle = "#fff";
     ctx.fillRect(0, 0, canvas.width, canvas.height);
     ctx.drawImage(source, 0, 0);
+    ctx.font = `${Math.round(13 * scale)}px system-ui, sans-serif`;
+    ctx.textBaseline = "middle";
+    series.forEach((s, i) => {
+      const y = source.height + line * (i + 1);
+      ctx.fillStyle = typeof s.stroke === "function" ? s.stroke(this.plot, i + 1) : s.stroke;
+      ctx.fillRect(Math.round(16 * scale), y - Math.round(3 * scale), Math.round(28 * scale), Math.round(6 * scale));
+      ctx.fillStyle = "#1d2330";
+      ctx.fillText(s.label, Math.round(54 * scale), y);
+    });
     return canvas.toDataURL("image/png");
   }
 }

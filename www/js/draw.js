@@ -137,7 +137,9 @@ export function initDrawing(lab, { quickTrain }) {
     bigDigit.textContent = hasDigit ? String(r.digit) : "–";
     bigDigit.classList.toggle("muted", !hasDigit || Boolean(r?.untrained)); // no answer, or a guess
     quick.hidden = !r?.untrained;
+    result.dataset.tooSmall = String(Boolean(r?.tooSmall));
     if (!r || r.empty) text.textContent = t("dr_empty");
+    else if (r.tooSmall) text.textContent = t("dr_too_small");
     else if (!hasDigit) text.textContent = t("dr_untrained");
     else if (r.untrained) text.textContent = t("dr_untrained_guess", [r.digit, percent.format(r.confidence)]);
     else text.textContent = t("dr_result", [r.digit, percent.format(r.confidence)]);
