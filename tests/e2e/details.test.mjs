@@ -150,6 +150,7 @@ test("after a refused setting the status line no longer points at a message that
   await waitForState(page, "training");
   assert.equal(await page.evaluate(() => document.activeElement.dataset.testid), "train-pause");
   assert.ok(await page.isDisabled('[data-testid="quick-train"]'), "the pad's one-click training waits for Start");
+  assert.match(await page.getAttribute('[data-testid="quick-train"]', "title"), /no run is going/, "and says why");
   await page.click('[data-testid="train-stop"]');
   await waitForState(page, "done");
   assert.deepEqual(errors, []);

@@ -47,8 +47,7 @@ export function initTraining(wasm, lab) {
     for (const [name, button] of Object.entries(buttons)) button.disabled = !enabled.includes(name);
     const locked = !["ready", "done", "error"].includes(state);
     for (const input of form.elements) input.disabled = locked;
-    // The pad's one-click training starts only when Start could.
-    document.getElementById("quick-train").disabled = buttons.start.disabled;
+    syncQuickTrain();
     document.querySelectorAll("[data-preset]").forEach((b) => { b.disabled = locked; });
     const hasRows = table.rows.length > 0;
     csvButton.disabled = !hasRows;
@@ -58,7 +57,16 @@ export function initTraining(wasm, lab) {
     const lost = document.activeElement === document.body || document.activeElement?.disabled;
     if (hadFocus && lost && !buttons[next].disabled) buttons[next].focus();
   }
-  onLanguageChange(() => { statusEl.textContent = t(status.key, status.args); });
+  // The pad's one-click training starts only when Start could, and says why not.
+  function syncQuickTrain() {
+    const quick = document.getElementById("quick-train");
+    quick.disabled = buttons.start.disabled;
+    quick.title = quick.disabled ? t("dr_quick_wait") : "";
+  }
+  onLanguageChange(() => {
+    statusEl.textContent = t(status.key, status.args);
+    syncQuickTrain();
+  });
 
   // The errors on show keep their code and values, and follow the language.
   let shownTrainError = null;
@@ -249,7 +257,7 @@ export function initTraining(wasm, lab) {
       retry.hidden = !canRetry(error);
       setState("error", "state_data_error");
       for (const b of Object.values(buttons)) b.disabled = true;
-      document.getElementById("quick-train").disabled = true;
+      syncQuickTrain();
     }
   }
   retry.addEventListener("click", load);
