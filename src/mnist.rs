@@ -353,6 +353,8 @@ mod tests {
             parse_labels("l", &idx(LABELS_MAGIC, &[0], &[])).unwrap_err().code,
             "data_bad_dims"
         );
+        let no_images = idx(IMAGES_MAGIC, &[0, 28, 28], &[]);
+        assert_eq!(parse_images("i", &no_images).unwrap_err().code, "data_bad_dims");
         let none = Dataset::new("i", Vec::new(), "l", Vec::new()).unwrap();
         assert!(none.is_empty());
         assert!(!Dataset::new("i", vec![0; IMAGE_PIXELS], "l", vec![1])
