@@ -318,7 +318,12 @@ mod tests {
             "up to the limit unpacks"
         );
         let past = gzip(&vec![0u8; limit + 1]);
-        assert_eq!(decompress("f", &past).unwrap_err().code, "data_too_large");
+        let refused = decompress("f", &past).unwrap_err();
+        assert_eq!(
+            (refused.code, refused.args[1].as_str()),
+            ("data_too_large", "64"),
+            "the limit in MiB"
+        );
     }
 
     #[test]

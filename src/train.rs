@@ -754,6 +754,8 @@ mod tests {
         let mut trainer = Trainer::new(small(1000.0), train.len());
         let outcome = (0..40).try_for_each(|_| trainer.step(&train, &test, 1.0).map(drop));
         let diverged = outcome.expect_err("lr 1000 must diverge");
+        assert_eq!(diverged.epoch, 1, "epochs count from 1");
+        assert!(diverged.batch >= 1);
         assert!(!diverged.loss.is_finite() || diverged.loss > DIVERGED_LOSS);
         assert!(trainer.is_finished());
     }
