@@ -70,19 +70,35 @@ fn ink_box(grey: &[f32], width: usize, height: usize) -> Option<(usize, usize, u
     (x1 > x0 && y1 > y0).then_some((x0, y0, x1, y1))
 }
 
-/// Whether the ink is too small to be a digit: its longer side under a tenth of the
-/// canvas's shorter side. Prepared anyway, a dot would be blown up into a blob and read
-/// as some digit with confidence.
-pub fn too_small(rgba: &[u8], width: usize, height: usize) -> bool {
-    if rgba.len() != width * height * 4 {
-        return false;
+/// What a canvas holds, for the page to show.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Drawing {
+    /// (Almost) no ink.
+    Empty,
+    /// Ink whose longer side is under a tenth of the canvas's shorter side: prepared
+    /// anyway, a dot would be blown up into a blob and read as some digit with confidence.
+    TooSmall,
+    /// The 28x28 input, as [`preprocess`] makes it.
+    Digit(Vec<f32>),
+}
+
+/// The canvas as the page shows it: [`preprocess`], and whether the ink is too small.
+pub fn prepare(rgba: &[u8], width: usize, height: usize) -> Drawing {
+    match prepare_with_size(rgba, width, height) {
+        None => Drawing::Empty,
+        Some((_, side)) if side * 10 < width.min(height) => Drawing::TooSmall,
+        Some((input, _)) => Drawing::Digit(input),
     }
-    ink_box(&ink(rgba), width, height).is_some_and(|(x0, y0, x1, y1)| (x1 - x0).max(y1 - y0) * 10 < width.min(height))
 }
 
 /// The 28x28 input (row-major, values in [0, 1]) for a canvas of `width` x `height`
 /// RGBA pixels, or `None` when there is (almost) no ink.
 pub fn preprocess(rgba: &[u8], width: usize, height: usize) -> Option<Vec<f32>> {
+    prepare_with_size(rgba, width, height).map(|(input, _)| input)
+}
+
+/// [`preprocess`], and the longer side of the ink's bounding box on the canvas.
+fn prepare_with_size(rgba: &[u8], width: usize, height: usize) -> Option<(Vec<f32>, usize)> {
     if rgba.len() != width * height * 4 {
         return None; // a canvas of no pixels has no ink, and is refused below
     }
@@ -127,7 +143,7 @@ pub fn preprocess(rgba: &[u8], width: usize, height: usize) -> Option<Vec<f32>> 
     // 5. Into [0, 1], the darkest pixel at 1 as in MNIST.
     let peak = out.iter().copied().fold(0.0, f32::max);
     out.iter_mut().for_each(|v| *v /= peak);
-    Some(out)
+    Some((out, bw.max(bh)))
 }
 
 /// The 28x28 input as RGBA for the preview: white ink on black, as MNIST is usually shown.
@@ -249,11 +265,17 @@ mod tests {
                 (100..100 + side).contains(&x) && (100..100 + side).contains(&y)
             })
         };
-        assert!(too_small(&square(12), 280, 280), "a 12 px dot");
-        assert!(!too_small(&square(28), 280, 280), "28 px: a tenth of the canvas");
-        assert!(
-            !too_small(&canvas(280, 280, |_, _| false), 280, 280),
-            "no ink is empty, not too small"
+        assert_eq!(prepare(&square(12), 280, 280), Drawing::TooSmall, "a 12 px dot");
+        let tenth = preprocess(&square(28), 280, 280).unwrap();
+        assert_eq!(
+            prepare(&square(28), 280, 280),
+            Drawing::Digit(tenth),
+            "28 px: a tenth of the canvas"
+        );
+        assert_eq!(
+            prepare(&canvas(280, 280, |_, _| false), 280, 280),
+            Drawing::Empty,
+            "no ink is empty"
         );
     }
 

@@ -384,39 +384,32 @@ impl Checker {
         }
     }
 
+    /// How many numbers tensor `t` holds: a parameter's size (whatever the hand-written
+    /// gradient's), or the input's.
     fn tensor_len(&mut self, t: usize) -> usize {
-        match self.mlp.params_mut().get(t) {
-            Some(param) => param.len(),
-            None => self.x.len(),
+        self.mlp.params_mut().nth(t).map_or(self.x.len(), |param| param.len())
+    }
+
+    /// Number k of tensor t: parameters in `state_dict` order, then the input, row-major.
+    fn number(&mut self, t: usize, k: usize) -> &mut f64 {
+        let cols = self.x.ncols();
+        match self.mlp.params_mut().nth(t) {
+            Some(param) => &mut param[k],
+            None => &mut self.x[(k / cols, k % cols)],
         }
     }
 
     /// (L(+h) - L(-h)) / 2h for element k of the current tensor. The input's elements
     /// are counted row-major, as the hand-written side lists them.
     fn central_difference(&mut self, k: usize) -> f64 {
-        let (t, original) = (self.tensor, self.value(self.tensor, k));
-        self.set_value(t, k, original + STEP);
+        let t = self.tensor;
+        let original = *self.number(t, k);
+        *self.number(t, k) = original + STEP;
         let plus = loss_of(&self.mlp, &self.x, &self.target);
-        self.set_value(t, k, original - STEP);
+        *self.number(t, k) = original - STEP;
         let minus = loss_of(&self.mlp, &self.x, &self.target);
-        self.set_value(t, k, original);
+        *self.number(t, k) = original;
         (plus - minus) / (2.0 * STEP)
-    }
-
-    fn value(&mut self, t: usize, k: usize) -> f64 {
-        let cols = self.x.ncols();
-        match self.mlp.params_mut().get(t) {
-            Some(param) => param[k],
-            None => self.x[(k / cols, k % cols)],
-        }
-    }
-
-    fn set_value(&mut self, t: usize, k: usize, value: f64) {
-        let cols = self.x.ncols();
-        match self.mlp.params_mut().get_mut(t) {
-            Some(param) => param[k] = value,
-            None => self.x[(k / cols, k % cols)] = value,
-        }
     }
 
     fn finish_tensor(&mut self) {

@@ -218,9 +218,9 @@ impl<T: Float> Default for LinearGrad<T> {
 
 impl<T: Float> Grads<T> {
     /// Every parameter gradient, in `state_dict` order (as [`Mlp::params_mut`]).
-    pub fn params(&self) -> Vec<&[T]> {
+    pub fn params(&self) -> impl Iterator<Item = &[T]> {
         let linears = self.layers.iter().chain([&self.output_layer]);
-        linears.flat_map(|g| [g.weight.as_slice(), g.bias.as_slice()]).collect()
+        linears.flat_map(|g| [g.weight.as_slice(), g.bias.as_slice()])
     }
 }
 
@@ -376,11 +376,10 @@ impl<T: Float> Mlp<T> {
     }
 
     /// Every parameter's storage, in `state_dict` order (column-major within a tensor).
-    pub fn params_mut(&mut self) -> Vec<&mut [T]> {
+    /// Walked, not collected: the training step calls this every batch.
+    pub fn params_mut(&mut self) -> impl Iterator<Item = &mut [T]> {
         let linears = self.layers.iter_mut().chain([&mut self.output_layer]);
-        linears
-            .flat_map(|l| [l.weight.as_mut_slice(), l.bias.as_mut_slice()])
-            .collect()
+        linears.flat_map(|l| [l.weight.as_mut_slice(), l.bias.as_mut_slice()])
     }
 
     /// Set one parameter from a row-major (C order) tensor, as PyTorch stores it.
@@ -501,7 +500,7 @@ mod tests {
         let batch = mlp.forward_batch(DMatrix::from_row_slice(1, 5, x.as_slice()));
         let grad_batch = DMatrix::from_row_slice(1, 3, grad_output.as_slice());
         mlp.backward(&batch, &grad_batch, &mut batch_grads, Scope::Full);
-        assert_eq!(grads.params(), batch_grads.params());
+        assert!(grads.params().eq(batch_grads.params()));
         assert_eq!(grad_input.as_slice(), batch_grads.input.as_slice());
     }
 

@@ -13,7 +13,7 @@ pub fn sgd<T: Float>(param: &mut [T], grad: &[T], learning_rate: T) {
 
 /// `optimizer.step()`: every parameter of the model, from `backward`'s gradients.
 pub fn sgd_step<T: Float>(mlp: &mut Mlp<T>, grads: &Grads<T>, learning_rate: T) {
-    for (param, grad) in mlp.params_mut().into_iter().zip(grads.params()) {
+    for (param, grad) in mlp.params_mut().zip(grads.params()) {
         sgd(param, grad, learning_rate);
     }
 }
@@ -35,7 +35,7 @@ mod tests {
         let cache = mlp.forward_batch(x.clone());
         let before = mse(&cache.output, &y, &mut grad_out);
         mlp.backward(&cache, &grad_out, &mut grads, Scope::Full);
-        let squared: f64 = grads.params().iter().flat_map(|g| g.iter()).map(|g| g * g).sum();
+        let squared: f64 = grads.params().flat_map(|g| g.iter()).map(|g| g * g).sum();
         let lr = 1e-3;
         sgd_step(&mut mlp, &grads, lr);
         let after = mse(&mlp.forward_batch(x).output, &y, &mut grad_out);

@@ -174,7 +174,7 @@ pub fn train_step(mlp: &mut Mlp<f32>, work: &mut Workspace, labels: &[usize], le
             let first_grad = grads.fc.first().unwrap_or(grad_output); // dL/dfc0
             let first = mlp.layers.first_mut().unwrap_or(&mut mlp.output_layer);
             sparse::gt_x_descend(first_grad, x, &mut first.weight, learning_rate); // optimizer.step(), layers.0.weight
-            for (param, grad) in mlp.params_mut().into_iter().zip(grads.params()).skip(1) {
+            for (param, grad) in mlp.params_mut().zip(grads.params()).skip(1) {
                 sgd(param, grad, learning_rate); // optimizer.step(), the rest
             }
         }

@@ -1,7 +1,7 @@
 //! The wasm boundary: the only file with `#[wasm_bindgen]`. It passes the page's strings
 //! to Rust and turns Rust's results into plain JS objects; it computes nothing itself.
 
-use crate::digit;
+use crate::digit::{self, Drawing};
 use crate::form::{self, CheckForm, TrainForm};
 use crate::gradcheck::{self, CheckReport, Checker};
 use crate::mnist::{self, Dataset};
@@ -545,13 +545,11 @@ impl Lab {
     /// `{digit, probabilities, preview, untrained}`; `digit` is `null` for an empty canvas
     /// or when no model exists yet. Uses the current weights, also while training runs.
     pub fn predict(&self, rgba: &[u8], width: u32, height: u32) -> JsValue {
-        let (width, height) = (width as usize, height as usize);
-        let Some(input) = digit::preprocess(rgba, width, height) else {
-            return object(&[("digit", JsValue::NULL), ("empty", true.into())]);
+        let input = match digit::prepare(rgba, width as usize, height as usize) {
+            Drawing::Empty => return object(&[("digit", JsValue::NULL), ("empty", true.into())]),
+            Drawing::TooSmall => return object(&[("digit", JsValue::NULL), ("tooSmall", true.into())]),
+            Drawing::Digit(input) => input,
         };
-        if digit::too_small(rgba, width, height) {
-            return object(&[("digit", JsValue::NULL), ("tooSmall", true.into())]);
-        }
         let preview: JsValue = Uint8Array::from(digit::preview_rgba(&input).as_slice()).into();
         let session = self.state.borrow();
         let Some(trainer) = session.trainer.as_ref() else {

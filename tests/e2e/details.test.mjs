@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import zlib from "node:zlib";
 import path from "node:path";
-import { servedBuildAndBrowser, serveDist, openPage, waitForText, drawStrokes, line, prediction, sidewaysOverflow, screenshot, DIST } from "./harness.mjs";
+import { servedBuildAndBrowser, serveDist, openPage, waitForText, drawStrokes, line, prediction, sidewaysOverflow, screenshot, startLongCheck, DIST } from "./harness.mjs";
 
 const shared = servedBuildAndBrowser();
 
@@ -117,13 +117,7 @@ test("a running check keeps its fields; a field not in use shows no message", as
   await waitForText(page, '#gradcheck-form [data-error-for="batch"]', /Enter a value/);
   await page.selectOption('[data-testid="gc-sample-kind"]', "single");
   assert.equal(await page.textContent('#gradcheck-form [data-error-for="batch"]'), "", "the greyed-out field keeps no message");
-  await page.fill('[data-testid="gc-input-dim"]', "4096");
-  await page.fill('[data-testid="gc-hidden-dims"]', "");
-  await page.fill('[data-testid="gc-output-dim"]', "4");
-  await page.selectOption('[data-testid="gc-sample-kind"]', "batch");
-  await page.fill('[data-testid="gc-batch"]', "7");
-  await page.click('[data-testid="gradcheck-run"]');
-  await page.waitForFunction(() => document.getElementById("gradcheck-progress").value > 0);
+  await startLongCheck(page);
   for (const field of ["gc-input-dim", "gc-sample-kind", "gc-batch", "gc-loss"]) {
     assert.ok(await page.isDisabled(`[data-testid="${field}"]`), `${field} is locked while the check runs`);
   }

@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
-import { servedBuildAndBrowser, openPage, screenshot, waitForText, pageRecordingLongTasks, DIST } from "./harness.mjs";
+import { servedBuildAndBrowser, openPage, screenshot, waitForText, pageRecordingLongTasks, startLongCheck, DIST } from "./harness.mjs";
 
 const shared = servedBuildAndBrowser();
 
@@ -77,14 +77,8 @@ test("a check of many seconds runs in steps beside training, with progress and C
   await page.waitForSelector('[data-testid="train-status"][data-state="ready"]', { timeout: 60_000 });
   const startedAt = await page.evaluate(() => performance.now());
   await page.click('[data-testid="train-start"]');
-  // About 20 s of work in one go before: input 4096, no hidden layer, a batch of 7.
-  await page.fill('[data-testid="gc-input-dim"]', "4096");
-  await page.fill('[data-testid="gc-hidden-dims"]', "");
-  await page.fill('[data-testid="gc-output-dim"]', "4");
-  await page.selectOption('[data-testid="gc-sample-kind"]', "batch");
-  await page.fill('[data-testid="gc-batch"]', "7");
-  await page.click('[data-testid="gradcheck-run"]');
-  await page.waitForFunction(() => document.getElementById("gradcheck-progress").value > 0);
+  // About 20 s of work, which used to run in one task.
+  await startLongCheck(page);
   const trainingAt = await page.evaluate(() => document.getElementById("epoch-progress").value);
   const checkAt = await page.evaluate(() => document.getElementById("gradcheck-progress").value);
   // Both go on together.

@@ -233,3 +233,14 @@ export async function pageRecordingLongTasks(context) {
   };
   return { page, errors, longTasksSince };
 }
+
+/** Start a gradient check of about 20 s (input 4096, no hidden layer, output 4, a batch of 7) and wait for its first step. */
+export async function startLongCheck(page) {
+  await page.fill('[data-testid="gc-input-dim"]', "4096");
+  await page.fill('[data-testid="gc-hidden-dims"]', "");
+  await page.fill('[data-testid="gc-output-dim"]', "4");
+  await page.selectOption('[data-testid="gc-sample-kind"]', "batch");
+  await page.fill('[data-testid="gc-batch"]', "7");
+  await page.click('[data-testid="gradcheck-run"]');
+  await page.waitForFunction(() => document.getElementById("gradcheck-progress").value > 0);
+}
