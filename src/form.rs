@@ -3,6 +3,7 @@
 //! [`CheckCase`]. A refusal is a [`FieldError`] naming the field; `web.rs` only passes
 //! strings in and results out.
 
+use crate::bug::Bug;
 use crate::gradcheck::{self, CheckCase, MAX_BATCH, MAX_DIM};
 use crate::loss::LossKind;
 use crate::mlp::parameter_count;
@@ -21,10 +22,12 @@ pub struct TrainForm<'a> {
     pub seed: &'a str,
     /// Empty: the whole training set.
     pub train_limit: &'a str,
+    /// A [`Bug`] code to train with; empty or `none` for the right backward pass.
+    pub bug: &'a str,
 }
 
 /// The training form as a run's settings; refusals name `hidden`, `lr`, `batch`,
-/// `epochs`, `seed` or `train_limit`.
+/// `epochs`, `seed`, `train_limit` or `bug`.
 pub fn train_config(form: &TrainForm<'_>) -> Result<TrainConfig, FieldError> {
     let on = |field| move |problem| FieldError::new(field, problem);
     let hidden_dims = parse_dims(form.hidden, 4096).map_err(on("hidden"))?;
@@ -51,7 +54,21 @@ pub fn train_config(form: &TrainForm<'_>) -> Result<TrainConfig, FieldError> {
             "" => None,
             text => Some(parse_count(text, 1, 60_000).map_err(on("train_limit"))?),
         },
+        bug: parse_bug(form.bug).map_err(on("bug"))?,
     })
+}
+
+/// A "break the backward" choice: a [`Bug`] code, empty meaning none.
+pub fn parse_bug(code: &str) -> Result<Bug, Problem> {
+    match code {
+        "" => Ok(Bug::None),
+        code => Bug::from_code(code).ok_or_else(|| Problem::new("unknown_bug", &[&echo(code)])),
+    }
+}
+
+/// The learning rate field alone, for the one-sample SGD step of "Inside one step".
+pub fn learning_rate(text: &str) -> Result<f64, FieldError> {
+    parse_positive(text, 100.0).map_err(|problem| FieldError::new("lr", problem))
 }
 
 /// The gradient-check form's fields, as typed.
@@ -189,8 +206,28 @@ mod tests {
             epochs,
             seed: "1",
             train_limit: "",
+            bug: "",
         };
         train_config(&form)
+    }
+
+    #[test]
+    fn a_bug_is_chosen_by_its_code_and_nonsense_is_refused() {
+        let form = |bug| TrainForm {
+            hidden: "8",
+            lr: "0.1",
+            batch: "4",
+            epochs: "1",
+            seed: "1",
+            train_limit: "",
+            bug,
+        };
+        assert_eq!(train_config(&form("")).unwrap().bug, Bug::None);
+        assert_eq!(train_config(&form("bias_mean")).unwrap().bug, Bug::BiasMean);
+        let refused = train_config(&form("<b>x</b>")).unwrap_err();
+        assert_eq!((refused.field, refused.problem.code), ("bug", "unknown_bug"));
+        assert_eq!(learning_rate("0.05").unwrap(), 0.05);
+        assert_eq!(learning_rate("-1").unwrap_err().field, "lr");
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! is also checked, against a plain-loop forward written independently of `Mlp`.
 
 use crate::activation::sigmoid;
+use crate::bug::{Bug, ShapeCrash};
 use crate::loss::{mse, softmax_cross_entropy, LossKind};
 use crate::mlp::{parameter_count, Grads, Mlp, Scope};
 use crate::problem::{FieldError, Problem};
@@ -72,6 +73,8 @@ pub struct CheckReport {
     pub output_error: f64,
     pub output_passed: bool,
     pub rows: Vec<CheckRow>,
+    /// Where the backward pass raised the notebook's 1-D shape error instead of a table.
+    pub crash: Option<ShapeCrash>,
 }
 
 /// Refuse cases that are malformed or too large to check in a few seconds.
@@ -237,22 +240,24 @@ fn hand_written(
     x: &DMatrix<f64>,
     target: &Target,
     one_sample: bool,
+    bug: Bug,
     tamper: impl Fn(&mut Grads<f64>),
-) -> HandWritten {
+) -> Result<HandWritten, ShapeCrash> {
     let (batch, outputs) = (x.nrows(), mlp.output_dim());
     let mut grad_output = DMatrix::zeros(batch, outputs);
     let (cache, loss, grads, input) = if one_sample {
         // The notebook's Part 1: x and dL/doutput are 1-D, and so is dL/dinput.
         let cache = mlp.forward_sample(&DVector::from_column_slice(x.as_slice()));
         let loss = loss_and_grad(&cache.output, target, &mut grad_output);
-        let (mut grads, input) = mlp.backward_sample(&cache, &DVector::from_column_slice(grad_output.as_slice()));
+        let (mut grads, input) =
+            mlp.backward_sample(&cache, &DVector::from_column_slice(grad_output.as_slice()), bug)?;
         tamper(&mut grads);
         (cache, loss, grads, (vec![input.len()], input.as_slice().to_vec()))
     } else {
         let cache = mlp.forward_batch(x.clone());
         let loss = loss_and_grad(&cache.output, target, &mut grad_output);
         let mut grads = Grads::default();
-        mlp.backward(&cache, &grad_output, &mut grads, Scope::Full);
+        mlp.backward_with(&cache, &grad_output, &mut grads, Scope::Full, bug);
         tamper(&mut grads);
         let input = grads.input.transpose(); // row-major, as the numeric side is built
         let shape = vec![grads.input.nrows(), grads.input.ncols()];
@@ -267,24 +272,25 @@ fn hand_written(
             ]
         })
         .collect();
-    HandWritten {
+    Ok(HandWritten {
         loss,
         output: cache.output,
         params,
         input,
-    }
+    })
 }
 
 /// Run the check: hand-written gradients against central differences, and the forward
 /// pass against the plain-loop reference.
 pub fn run(case: &CheckCase) -> Result<CheckReport, FieldError> {
-    run_with(case, |_| {})
+    run_with(case, Bug::None, |_| {})
 }
 
-/// [`run`], with `tamper` applied to the hand-written gradients before they are
-/// compared: how tests show that a wrong or missing gradient fails its row.
-pub fn run_with(case: &CheckCase, tamper: impl Fn(&mut Grads<f64>)) -> Result<CheckReport, FieldError> {
-    let mut checker = Checker::new(case, tamper)?;
+/// [`run`] with the backward pass broken by `bug`, and `tamper` applied to the
+/// hand-written gradients before they are compared: how tests show that a wrong or
+/// missing gradient fails its row.
+pub fn run_with(case: &CheckCase, bug: Bug, tamper: impl Fn(&mut Grads<f64>)) -> Result<CheckReport, FieldError> {
+    let mut checker = Checker::new(case, bug, tamper)?;
     while checker.step().done < checker.step_total() {}
     Ok(checker.report())
 }
@@ -305,6 +311,7 @@ pub struct Checker {
     target: Target,
     one_sample: bool,
     manual: HandWritten,
+    crash: Option<ShapeCrash>,
     output_error: f64,
     /// Numbers per step, from their cost.
     per_step: usize,
@@ -320,8 +327,9 @@ pub struct Checker {
 
 impl Checker {
     /// Validate the case, build the model and data from its random seed, and compute the
-    /// hand-written gradients (with `tamper` applied to them).
-    pub fn new(case: &CheckCase, tamper: impl Fn(&mut Grads<f64>)) -> Result<Self, FieldError> {
+    /// hand-written gradients (from the backward pass broken by `bug`, with `tamper`
+    /// applied to them). A backward pass that crashes leaves nothing to differentiate.
+    pub fn new(case: &CheckCase, bug: Bug, tamper: impl Fn(&mut Grads<f64>)) -> Result<Self, FieldError> {
         validate(case)?;
         let mlp = Mlp::<f64>::new(case.input_dim, &case.hidden_dims, case.output_dim, case.seed);
         let mut rng = rand::rngs::StdRng::seed_from_u64(case.seed.wrapping_add(1));
@@ -334,7 +342,24 @@ impl Checker {
             }
         };
         let one_sample = case.batch.is_none();
-        let manual = hand_written(&mlp, &x, &target, one_sample, tamper);
+        let (manual, crash) = match hand_written(&mlp, &x, &target, one_sample, bug, tamper) {
+            Ok(manual) => (manual, None),
+            Err(crash) => {
+                let output = mlp.forward_batch(x.clone()).output;
+                let loss = loss_of(&mlp, &x, &target);
+                let nothing = (Vec::new(), Vec::new());
+                (
+                    HandWritten {
+                        loss,
+                        output,
+                        params: Vec::new(),
+                        input: nothing,
+                    },
+                    Some(crash),
+                )
+            }
+        };
+        let total = if crash.is_some() { 0 } else { elements(case) };
         let output_error = (&manual.output - reference_forward(&mlp, &x)).norm();
         let per_step = (WORK_PER_STEP / (2.0 * forward_work(case))).max(1.0) as usize;
         Ok(Checker {
@@ -343,6 +368,7 @@ impl Checker {
             target,
             one_sample,
             manual,
+            crash,
             output_error,
             per_step,
             tensor: 0,
@@ -350,7 +376,7 @@ impl Checker {
             numeric: Vec::new(),
             rows: Vec::new(),
             done: 0,
-            total: elements(case),
+            total,
         })
     }
 
@@ -363,7 +389,7 @@ impl Checker {
     pub fn step(&mut self) -> CheckProgress {
         let tensors = self.manual.params.len() + 1; // every parameter, then the input
         for _ in 0..self.per_step {
-            if self.tensor == tensors {
+            if self.tensor == tensors || self.crash.is_some() {
                 break;
             }
             let size = self.tensor_len(self.tensor);
@@ -443,6 +469,7 @@ impl Checker {
             output_error: self.output_error,
             output_passed: self.output_error < TOLERANCE,
             rows: self.rows,
+            crash: self.crash,
         }
     }
 }
@@ -533,7 +560,7 @@ mod tests {
             batch: Some(3),
             ..CheckCase::notebook_part1()
         };
-        let mut checker = Checker::new(&case, |_| {}).unwrap();
+        let mut checker = Checker::new(&case, Bug::None, |_| {}).unwrap();
         let total = checker.step_total();
         assert_eq!(total, 606 + 3 * 32);
         let mut steps = 0;

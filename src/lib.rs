@@ -11,11 +11,13 @@
 //! | [`float`] | the `Float` trait: f32 trains, f64 checks; each names its kernels |
 //! | [`kernels`] | the fast products behind a layer (dense, packed simd128, sparse) and a vectorisable exp |
 //! | [`activation`] | sigmoid and its derivative |
+//! | [`bug`] | "break the backward": classic mistakes, each one line of `backward` written wrong |
 //! | [`mlp`] | `Mlp`, the notebook's `CustomMLP`: `forward` fills the cache, `backward` reads it |
 //! | [`loss`] | MSE and fused softmax cross-entropy: value and dL/doutput |
 //! | [`optim`] | the SGD step |
 //! | [`train`] | the training step and the loop's state: epochs, batches, statistics, evaluation |
 //! | [`gradcheck`] | central differences in f64, the rows the page's table shows |
+//! | [`inspect`] | one training step of one sample laid open: every tensor, its equation and the notebook's line |
 //! | [`digit`] | canvas pixels to an MNIST-style 28x28 input |
 //! | [`predict`] | forward, softmax and arg-max for one input |
 //! | [`bench`](mod@bench) | the throughput figures `make bench` prints |
@@ -31,10 +33,12 @@
 
 pub mod activation;
 pub mod bench;
+pub mod bug;
 pub mod digit;
 pub mod float;
 pub mod form;
 pub mod gradcheck;
+pub mod inspect;
 pub mod kernels;
 pub mod loss;
 pub mod mlp;

@@ -7,6 +7,7 @@
 //! Shapes follow PyTorch: a batch is `(B, features)`, a weight `(out, in)`.
 
 use crate::activation::{sigmoid_all, sigmoid_grad_from_output};
+use crate::bug::{Bug, ShapeCrash};
 use crate::float::Float;
 use crate::kernels::{resize, sparse, Nonzeros};
 use nalgebra::{DMatrix, DVector};
@@ -270,12 +271,24 @@ impl<T: Float> Mlp<T> {
         Mlp { layers, output_layer }
     }
 
+    /// The same model in another precision (f32 weights widen to f64 exactly).
+    pub fn cast<U: Float>(&self) -> Mlp<U> {
+        let cast = |l: &Linear<T>| Linear {
+            weight: l.weight.map(|v| U::of(v.as_f64())),
+            bias: l.bias.map(|v| U::of(v.as_f64())),
+        };
+        Mlp {
+            layers: self.layers.iter().map(cast).collect(),
+            output_layer: cast(&self.output_layer),
+        }
+    }
+
     pub fn output_dim(&self) -> usize {
         self.output_layer.outputs()
     }
 
     /// Layer `l` of `layers` then `output_layer`: the output layer is layer `len(layers)`.
-    fn linear(&self, l: usize) -> &Linear<T> {
+    pub fn linear(&self, l: usize) -> &Linear<T> {
         self.layers.get(l).unwrap_or(&self.output_layer)
     }
 
@@ -316,20 +329,48 @@ impl<T: Float> Mlp<T> {
     /// cache of the same batch. One loop from the top: layer `l` is `layers[l]`, and
     /// `l = len(layers)` is the output layer, a layer without an activation.
     pub fn backward(&self, cache: &Cache<T>, grad_output: &DMatrix<T>, grads: &mut Grads<T>, scope: Scope) {
+        self.backward_with(cache, grad_output, grads, scope, Bug::None);
+    }
+
+    /// [`backward`](Self::backward), with the one line `bug` names written wrong (the
+    /// lines marked `bug:`). Chosen once per layer, so the right pass pays no per-element branch.
+    pub fn backward_with(
+        &self,
+        cache: &Cache<T>,
+        grad_output: &DMatrix<T>,
+        grads: &mut Grads<T>,
+        scope: Scope,
+        bug: Bug,
+    ) {
         let hidden = self.layers.len();
         grads.layers.resize_with(hidden, LinearGrad::default);
         grads.fc.resize_with(hidden, || DMatrix::zeros(0, 0));
+        let flipped;
+        let grad_output = if bug == Bug::GradOutputSign {
+            flipped = -grad_output; // bug: grad_output = target - prediction
+            &flipped
+        } else {
+            grad_output
+        };
         for l in (0..=hidden).rev() {
             // grads.fc[l] holds dL/dsigmoid{l} from the layer above; below are the layers under it.
             let (below, here) = grads.fc.split_at_mut(l);
             let grad = if l == hidden {
                 grad_output // grad = grad_output
             } else {
-                let (grad, s) = (&mut here[0], &cache.sigmoid[l]);
-                grad.zip_apply(s, |g, s| *g *= sigmoid_grad_from_output(s)); // grad = grad * s * (1 - s)
+                let (grad, s, fc) = (&mut here[0], &cache.sigmoid[l], &cache.fc[l]);
+                match bug {
+                    Bug::NoSigmoidDerivative => {} // bug: the line below skipped
+                    Bug::DerivativeFromFc => grad.zip_apply(fc, |g, z| *g *= sigmoid_grad_from_output(z)), // bug: grad * fc * (1 - fc)
+                    _ => grad.zip_apply(s, |g, s| *g *= sigmoid_grad_from_output(s)), // grad = grad * s * (1 - s)
+                }
                 &*grad // now dL/dfc{l}
             };
-            let (layer, x) = (self.linear(l), cache.layer_input(l));
+            let layer = self.linear(l);
+            let x = match bug {
+                Bug::FcAsLayerInput if l > 0 => LayerInput::Dense(&cache.fc[l - 1]), // bug: fc{l-1}, not sigmoid{l-1}
+                _ => cache.layer_input(l),
+            };
             let into = grads.layers.get_mut(l).unwrap_or(&mut grads.output_layer);
             if l == 0 && scope == Scope::AllButFirstWeight {
                 // Training: `train::train_step` sums and applies this layer's weight.grad itself.
@@ -337,18 +378,35 @@ impl<T: Float> Mlp<T> {
                 break;
             }
             layer.backward(x, grad, into); // layer.weight.grad = grad.T @ x; layer.bias.grad = grad.sum(0)
+            if bug == Bug::BiasMean {
+                into.bias /= T::of(grad.nrows() as f64); // bug: layer.bias.grad = grad.mean(0)
+            }
             let grad_below = below.last_mut().unwrap_or(&mut grads.input);
             layer.backward_input(grad, grad_below); // grad = grad @ layer.weight
         }
     }
 
     /// `backward` for one 1-D sample (the notebook's Part 1): dL/dinput stays (in,).
-    pub fn backward_sample(&self, cache: &Cache<T>, grad_output: &DVector<T>) -> (Grads<T>, DVector<T>) {
+    /// Under [`Bug::Notebook1dTranspose`] it fails at its first line, as the notebook's
+    /// 1-D `grad.T @ x` does.
+    pub fn backward_sample(
+        &self,
+        cache: &Cache<T>,
+        grad_output: &DVector<T>,
+        bug: Bug,
+    ) -> Result<(Grads<T>, DVector<T>), ShapeCrash> {
+        if bug == Bug::Notebook1dTranspose {
+            // output_layer.weight.grad = grad.T @ x, with grad: (out,) and x: (in,)
+            return Err(ShapeCrash {
+                grad_len: grad_output.len(),
+                input_len: self.output_layer.inputs(),
+            });
+        }
         let mut grads = Grads::default();
         let grad_output = DMatrix::from_row_slice(1, grad_output.len(), grad_output.as_slice());
-        self.backward(cache, &grad_output, &mut grads, Scope::Full);
+        self.backward_with(cache, &grad_output, &mut grads, Scope::Full, bug);
         let input = grads.input.row(0).transpose();
-        (grads, input)
+        Ok((grads, input))
     }
 
     /// Every layer with its `state_dict` prefix (`layers.{i}`, `output_layer`), in order.
@@ -494,7 +552,7 @@ mod tests {
         let cache = mlp.forward_sample(&x);
         assert_eq!(cache.output.shape(), (1, 3));
         let grad_output = DVector::from_fn(3, |i, _| 1.0 - i as f64);
-        let (grads, grad_input) = mlp.backward_sample(&cache, &grad_output);
+        let (grads, grad_input) = mlp.backward_sample(&cache, &grad_output, Bug::None).unwrap();
         assert_eq!(grad_input.len(), 5);
         let mut batch_grads = Grads::default();
         let batch = mlp.forward_batch(DMatrix::from_row_slice(1, 5, x.as_slice()));

@@ -185,6 +185,13 @@ impl Dataset {
         self.labels[i] as usize
     }
 
+    /// Image `i` as the network reads it: 784 pixels scaled to [0, 1], as in a batch.
+    pub fn input<T: Float>(&self, i: usize) -> Vec<T> {
+        let (mut input, mut labels) = (Input::Dense(DMatrix::zeros(0, 0)), Vec::new());
+        self.fill_batch(&[i], &mut input, &mut labels);
+        input.to_dense().as_slice().to_vec()
+    }
+
     /// Samples `indices` as the network's input, pixels scaled to [0, 1], and their
     /// labels. The batch is listed by its inked pixels (an MNIST batch always is mostly
     /// blank), reusing `input`'s storage, and written out dense only when it is not.

@@ -1,7 +1,8 @@
 //! Classifying with the current weights: forward, softmax, arg-max.
 
 use crate::loss::softmax;
-use crate::mlp::Mlp;
+use crate::mlp::{Cache, Input, Mlp};
+use crate::mnist::Dataset;
 use nalgebra::DMatrix;
 
 /// The arg-max class of each row of logits (B, classes).
@@ -26,6 +27,27 @@ pub fn classify(mlp: &Mlp<f32>, x: &[f32]) -> Prediction {
     Prediction { class, probabilities }
 }
 
+/// Images classified per forward pass while searching for a mistake.
+const SEARCH_CHUNK: usize = 256;
+
+/// The first image at or after `from` (wrapping round) that the model classifies
+/// wrong, or `None` when it gets every one right.
+pub fn next_misclassified(mlp: &Mlp<f32>, data: &Dataset, from: usize) -> Option<usize> {
+    let n = data.len();
+    let mut cache = Cache::of(Input::Dense(DMatrix::zeros(0, 0)));
+    let mut labels = Vec::new();
+    for start in (0..n).step_by(SEARCH_CHUNK) {
+        let indices: Vec<usize> = (start..n.min(start + SEARCH_CHUNK)).map(|k| (from + k) % n).collect();
+        data.fill_batch(&indices, &mut cache.input, &mut labels);
+        mlp.forward(&mut cache);
+        let wrong = predicted_classes(&cache.output).zip(&labels).position(|(p, &y)| p != y);
+        if let Some(k) = wrong {
+            return Some(indices[k]);
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -40,5 +62,26 @@ mod tests {
         assert!((p.probabilities.iter().sum::<f32>() - 1.0).abs() < 1e-6);
         let logits = DMatrix::from_row_slice(2, 3, &[0.0f32, 5.0, 1.0, 9.0, -1.0, 3.0]);
         assert_eq!(predicted_classes(&logits).collect::<Vec<_>>(), [1, 0]);
+    }
+
+    #[test]
+    fn the_next_mistake_is_found_from_where_the_search_starts() {
+        let data = crate::train::tests::synthetic(600, 3);
+        let mlp = Mlp::<f32>::new(784, &[], 10, 1);
+        let wrong = |i: usize| classify(&mlp, &data.input(i)).class != data.label(i);
+        let all: Vec<usize> = (0..600).filter(|&i| wrong(i)).collect();
+        assert!(
+            all.len() > 2 && all.len() < 600,
+            "an untrained model gets some right, some wrong"
+        );
+        assert_eq!(next_misclassified(&mlp, &data, 0), Some(all[0]));
+        assert_eq!(next_misclassified(&mlp, &data, all[0] + 1), Some(all[1]));
+        let last = *all.last().unwrap();
+        assert_eq!(next_misclassified(&mlp, &data, last + 1), Some(all[0]), "wraps round");
+        let mut perfect = Mlp::<f32>::new(784, &[], 10, 1);
+        perfect.output_layer.weight.fill(0.0);
+        perfect.output_layer.bias.fill(0.0);
+        let one_class = crate::train::tests::synthetic(1, 3); // a single image, of class 0
+        assert_eq!(next_misclassified(&perfect, &one_class, 0), None, "ties go to class 0");
     }
 }

@@ -4,6 +4,7 @@
 //! Everything uses the hand-written forward and backward of [`Mlp`]; the caller
 //! (natively a plain loop, in the browser `web.rs`) decides when to call `step`.
 
+use crate::bug::Bug;
 use crate::kernels::{resize, sparse};
 use crate::loss::softmax_cross_entropy;
 use crate::mlp::{Cache, Grads, Input, Mlp, Scope};
@@ -37,6 +38,8 @@ pub struct TrainConfig {
     pub seed: u64,
     /// Use only the first N training images.
     pub train_limit: Option<usize>,
+    /// The backward pass's line written wrong, to see what it does to learning.
+    pub bug: Bug,
 }
 
 impl TrainConfig {
@@ -49,6 +52,7 @@ impl TrainConfig {
             epochs: 25,
             seed: 1,
             train_limit: None,
+            bug: Bug::None,
         }
     }
 
@@ -182,6 +186,31 @@ pub fn train_step(mlp: &mut Mlp<f32>, work: &mut Workspace, labels: &[usize], le
     Ok(loss)
 }
 
+/// [`train_step`] with the backward pass broken by `bug`, on the plain path: forward,
+/// loss, `backward_with(bug)`, then SGD on every gradient.
+pub fn train_step_with_bug(
+    mlp: &mut Mlp<f32>,
+    work: &mut Workspace,
+    labels: &[usize],
+    learning_rate: f32,
+    bug: Bug,
+) -> Result<f32, f32> {
+    let Workspace {
+        cache,
+        grads,
+        grad_output,
+    } = work;
+    mlp.forward(cache);
+    resize(grad_output, labels.len(), mlp.output_dim());
+    let loss = softmax_cross_entropy(&cache.output, labels, grad_output);
+    if !loss.is_finite() || loss > DIVERGED_LOSS {
+        return Err(loss);
+    }
+    mlp.backward_with(cache, grad_output, grads, Scope::Full, bug);
+    sgd_step(mlp, grads, learning_rate);
+    Ok(loss)
+}
+
 /// A training run: the model, the data order, and the running statistics.
 #[derive(Debug)]
 pub struct Trainer {
@@ -275,7 +304,10 @@ impl Trainer {
         let end = (start + self.config.batch_size).min(self.order.len());
         train.fill_batch(&self.order[start..end], &mut self.work.cache.input, &mut self.labels);
         let learning_rate = self.config.learning_rate as f32;
-        let outcome = train_step(&mut self.mlp, &mut self.work, &self.labels, learning_rate);
+        let outcome = match self.config.bug {
+            Bug::None => train_step(&mut self.mlp, &mut self.work, &self.labels, learning_rate),
+            bug => train_step_with_bug(&mut self.mlp, &mut self.work, &self.labels, learning_rate, bug),
+        };
         self.next_batch += 1;
         let loss = outcome.map_err(|loss| {
             self.phase = Phase::Failed;
@@ -401,7 +433,7 @@ impl Trainer {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// Ten separable "digits" as sparse as MNIST's: class c inks a block of 78 pixels of
@@ -669,7 +701,35 @@ mod tests {
             epochs: 3,
             seed: 9,
             train_limit: None,
+            bug: Bug::None,
         }
+    }
+
+    #[test]
+    fn a_broken_backward_trains_as_its_bug_says() {
+        let flipped = run_until_diverged(TrainConfig {
+            bug: Bug::GradOutputSign,
+            ..small(0.5)
+        });
+        assert!(flipped.is_err(), "gradient ascent climbs until it diverges");
+        let history = |t: Trainer| t.history.iter().map(|s| s.test_accuracy).collect::<Vec<_>>();
+        let right = history(run(small(0.5)));
+        let no_derivative = run_until_diverged(TrainConfig {
+            bug: Bug::NoSigmoidDerivative,
+            ..small(0.5)
+        });
+        let broken = history(no_derivative.expect("it still learns"));
+        assert!(broken[2] > 20.0, "above chance (10%): {broken:?}");
+        assert_ne!(broken, right, "but not as the right pass: {right:?}");
+    }
+
+    fn run_until_diverged(config: TrainConfig) -> Result<Trainer, Diverged> {
+        let (train, test) = (synthetic(300, 1), synthetic(120, 2));
+        let mut trainer = Trainer::new(config, train.len());
+        while !trainer.is_finished() {
+            trainer.step(&train, &test, 1.0)?;
+        }
+        Ok(trainer)
     }
 
     #[test]

@@ -1,14 +1,16 @@
 //! The wasm boundary: the only file with `#[wasm_bindgen]`. It passes the page's strings
 //! to Rust and turns Rust's results into plain JS objects; it computes nothing itself.
 
+use crate::bug::{Bug, ShapeCrash};
 use crate::digit::{self, Drawing};
 use crate::form::{self, CheckForm, TrainForm};
 use crate::gradcheck::{self, CheckReport, Checker};
+use crate::inspect::{inspect, StepView, TensorView};
 use crate::mnist::{self, Dataset};
-use crate::predict::classify;
+use crate::predict::{classify, next_misclassified};
 use crate::problem::{FieldError, Problem};
 use crate::train::{Diverged, Progress, TrainConfig, Trainer};
-use js_sys::{Array, Float32Array, Function, Object, Promise, Reflect, Uint8Array};
+use js_sys::{Array, Float32Array, Float64Array, Function, Object, Promise, Reflect, Uint8Array};
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::intern;
@@ -86,7 +88,74 @@ fn report_to_js(report: &CheckReport) -> JsValue {
         ("outputPassed", report.output_passed.into()),
         ("tolerance", gradcheck::TOLERANCE.into()),
         ("rows", rows.into()),
+        ("crash", report.crash.as_ref().map_or(JsValue::NULL, crash_to_js)),
     ])
+}
+
+fn crash_to_js(crash: &ShapeCrash) -> JsValue {
+    object(&[
+        ("gradLen", (crash.grad_len as u32).into()),
+        ("inputLen", (crash.input_len as u32).into()),
+        ("message", crash.pytorch_message().into()),
+    ])
+}
+
+fn tensor_to_js(t: &TensorView) -> JsValue {
+    object(&[
+        ("name", t.name.as_str().into()),
+        (
+            "shape",
+            t.shape
+                .iter()
+                .map(|&d| JsValue::from(d as u32))
+                .collect::<Array>()
+                .into(),
+        ),
+        ("values", Float64Array::from(t.values.as_slice()).into()),
+        ("min", t.min.into()),
+        ("max", t.max.into()),
+        ("norm", t.norm.into()),
+        ("equation", t.equation.as_str().into()),
+        ("code", t.code.as_str().into()),
+    ])
+}
+
+fn step_view_to_js(view: &StepView, index: Option<usize>) -> JsValue {
+    let cards = |list: &[TensorView]| -> JsValue { list.iter().map(tensor_to_js).collect::<Array>().into() };
+    let sgd = view.sgd.as_ref().map_or(JsValue::NULL, |step| {
+        let updates: Array = step
+            .updates
+            .iter()
+            .map(|(name, norm)| object(&[("name", name.as_str().into()), ("norm", (*norm).into())]))
+            .collect();
+        object(&[
+            ("learningRate", step.learning_rate.into()),
+            ("lossBefore", step.loss_before.into()),
+            ("lossAfter", step.loss_after.into()),
+            ("updates", updates.into()),
+        ])
+    });
+    object(&[
+        ("ok", true.into()),
+        ("index", index.map_or(JsValue::NULL, |i| (i as u32).into())),
+        ("label", (view.label as u32).into()),
+        ("predicted", (view.predicted as u32).into()),
+        ("loss", view.loss.into()),
+        ("forward", cards(&view.forward)),
+        ("backward", cards(&view.backward)),
+        ("crash", view.crash.as_ref().map_or(JsValue::NULL, crash_to_js)),
+        ("sgd", sgd),
+    ])
+}
+
+fn bug_of(code: &str) -> Result<Bug, JsValue> {
+    form::parse_bug(code).map_err(|p| problem("bug", &p))
+}
+
+/// The step panel's bug and learning rate, or the refusal to show.
+fn bug_and_rate(bug: &str, lr: &str) -> Result<(Bug, f64), JsValue> {
+    let rate = form::learning_rate(lr).map_err(|FieldError { field, problem: p }| problem(field, &p))?;
+    Ok((bug_of(bug)?, rate))
 }
 
 /// A gradient check from the page's fields, run in small steps by `run` so the page
@@ -106,9 +175,10 @@ struct CheckState {
 #[wasm_bindgen]
 impl GradientCheck {
     /// Parse the fields (`sample_kind`: `sample` for one 1-D sample, `batch` for a batch
-    /// of `batch`) and compute the hand-written gradients. Throws `{ok: false, field,
+    /// of `batch`; `bug`: a "break the backward" code) and compute the hand-written gradients. Throws `{ok: false, field,
     /// code, args}` for a refused field.
     #[wasm_bindgen(constructor)]
+    #[allow(clippy::too_many_arguments)] // one string per field of the form
     pub fn new(
         input_dim: &str,
         hidden_dims: &str,
@@ -117,7 +187,9 @@ impl GradientCheck {
         sample_kind: &str,
         batch: &str,
         seed: &str,
+        bug: &str,
     ) -> Result<GradientCheck, JsValue> {
+        let bug = bug_of(bug)?;
         let form = CheckForm {
             input_dim,
             hidden_dims,
@@ -127,7 +199,7 @@ impl GradientCheck {
             batch,
             seed,
         };
-        match form::check_case(&form).and_then(|case| Checker::new(&case, |_| {})) {
+        match form::check_case(&form).and_then(|case| Checker::new(&case, bug, |_| {})) {
             Ok(checker) => Ok(GradientCheck {
                 state: Rc::new(RefCell::new(CheckState {
                     checker: Some(checker),
@@ -417,6 +489,7 @@ impl Lab {
     }
 
     /// A fresh model and run from the page's fields (a reset); refused while running.
+    #[allow(clippy::too_many_arguments)] // one string per field of the form
     pub fn configure(
         &self,
         hidden: &str,
@@ -425,6 +498,7 @@ impl Lab {
         epochs: &str,
         seed: &str,
         train_limit: &str,
+        bug: &str,
     ) -> JsValue {
         let mut s = self.state.borrow_mut();
         if s.running {
@@ -440,6 +514,7 @@ impl Lab {
             epochs,
             seed,
             train_limit,
+            bug,
         };
         match form::train_config(&form) {
             Ok(config) => {
@@ -571,6 +646,66 @@ impl Lab {
             ("preview", preview),
             ("untrained", trainer.is_untrained().into()),
         ])
+    }
+
+    /// How many test images there are (0 before the data is in).
+    pub fn test_size(&self) -> u32 {
+        self.state.borrow().test.as_ref().map_or(0, |t| t.len() as u32)
+    }
+
+    /// Whether a model exists (after Start, until Reset).
+    pub fn has_model(&self) -> bool {
+        self.state.borrow().trainer.is_some()
+    }
+
+    /// "Inside one step" for test image `index` with the current weights: every tensor of
+    /// the forward pass, of the backward pass broken by `bug` (a code; `none` for the
+    /// right one), and one SGD step of the learning rate `lr` on this image alone.
+    pub fn inspect_test(&self, index: u32, bug: &str, lr: &str) -> JsValue {
+        let s = self.state.borrow();
+        let (Some(trainer), Some(test)) = (&s.trainer, &s.test) else {
+            return problem("step", &Problem::new("step_no_model", &[]));
+        };
+        let index = index as usize;
+        if index >= test.len() {
+            return problem("step", &Problem::new("too_large", &[&index, &(test.len() - 1)]));
+        }
+        let (bug, learning_rate) = match bug_and_rate(bug, lr) {
+            Ok(parsed) => parsed,
+            Err(refused) => return refused,
+        };
+        let x = test.input::<f32>(index);
+        let view = inspect(&trainer.mlp, &x, test.label(index), bug, learning_rate);
+        step_view_to_js(&view, Some(index))
+    }
+
+    /// "Inside one step" for the drawn digit (the canvas's `rgba`), taken to be `label`.
+    pub fn inspect_drawing(&self, rgba: &[u8], width: u32, height: u32, label: u32, bug: &str, lr: &str) -> JsValue {
+        let s = self.state.borrow();
+        let Some(trainer) = &s.trainer else {
+            return problem("step", &Problem::new("step_no_model", &[]));
+        };
+        let Drawing::Digit(x) = digit::prepare(rgba, width as usize, height as usize) else {
+            return problem("step", &Problem::new("step_no_drawing", &[]));
+        };
+        let (bug, learning_rate) = match bug_and_rate(bug, lr) {
+            Ok(parsed) => parsed,
+            Err(refused) => return refused,
+        };
+        let label = (label as usize).min(trainer.mlp.output_dim() - 1);
+        step_view_to_js(&inspect(&trainer.mlp, &x, label, bug, learning_rate), None)
+    }
+
+    /// The next test image from `from` on (wrapping round) the current model gets
+    /// wrong; `null` when it gets all right or no model exists.
+    pub fn next_misclassified(&self, from: u32) -> JsValue {
+        let s = self.state.borrow();
+        match (&s.trainer, &s.test) {
+            (Some(trainer), Some(test)) => {
+                next_misclassified(&trainer.mlp, test, from as usize).map_or(JsValue::NULL, |i| (i as u32).into())
+            }
+            _ => JsValue::NULL,
+        }
     }
 
     /// For `make bench`: `batches` steps of the notebook's configuration back to back (no

@@ -1,0 +1,107 @@
+//! "Break the backward": each classic mistake fails the gradient check on exactly the
+//! tensors it touches, and passes the rest.
+
+use backprop_lab::bug::Bug;
+use backprop_lab::gradcheck::{run_with, CheckCase, CheckReport, TOLERANCE};
+use backprop_lab::loss::{softmax_cross_entropy, LossKind};
+use backprop_lab::mlp::{Grads, Mlp, Scope};
+use nalgebra::DMatrix;
+
+/// Whether `bug` must spoil the tensor `name` (a parameter, or `input` for dL/dinput).
+fn must_fail(bug: Bug, name: &str, batch: usize) -> bool {
+    let hidden = name.starts_with("layers.") || name == "input";
+    let bias = name.ends_with(".bias");
+    let weight = name.ends_with(".weight");
+    match bug {
+        Bug::None | Bug::Notebook1dTranspose => false,
+        Bug::NoSigmoidDerivative | Bug::DerivativeFromFc => hidden,
+        // The mean of one sample is the sample: with a batch of one, nothing changes.
+        Bug::BiasMean => bias && batch > 1,
+        Bug::FcAsLayerInput => weight && name != "layers.0.weight",
+        Bug::GradOutputSign => true,
+    }
+}
+
+fn assert_fails_exactly(case: &CheckCase, bug: Bug, report: &CheckReport) {
+    let batch = case.batch.unwrap_or(1);
+    assert!(report.output_passed, "the forward pass is untouched");
+    assert!(!report.rows.is_empty());
+    for row in &report.rows {
+        let expected = must_fail(bug, &row.name, batch);
+        println!("{:<24} {:<22} error {:.2e}", bug.code(), row.name, row.error_norm);
+        assert_eq!(!row.passed, expected, "{bug:?} on {case:?}: {row:?}");
+    }
+}
+
+fn part1(batch: Option<usize>) -> CheckCase {
+    CheckCase {
+        batch,
+        ..CheckCase::notebook_part1()
+    }
+}
+
+#[test]
+fn each_bug_fails_exactly_its_tensors_in_the_notebooks_part_1_and_a_deep_net() {
+    let deep = CheckCase {
+        input_dim: 20,
+        hidden_dims: vec![15, 12, 9],
+        output_dim: 5,
+        loss: LossKind::CrossEntropy,
+        batch: Some(4),
+        seed: 3,
+    };
+    for case in [part1(None), part1(Some(8)), deep] {
+        for bug in Bug::ALL {
+            let report = run_with(&case, bug, |_| {}).expect("a valid case");
+            let crashes = bug == Bug::Notebook1dTranspose && case.batch.is_none();
+            if crashes {
+                let crash = report.crash.expect("the 1-D crash");
+                assert!(report.rows.is_empty());
+                // Part 1's output layer: grad (2,) against sigmoid1 (4,).
+                assert_eq!((crash.grad_len, crash.input_len), (2, 4));
+                assert!(crash.pytorch_message().contains("expected tensor [2] and src [4]"));
+            } else {
+                assert_eq!(report.crash, None);
+                assert_fails_exactly(&case, bug, &report);
+            }
+        }
+    }
+}
+
+/// 784-[256]-10 is too large for central differences on every weight, so each tensor
+/// of the broken pass is compared with the right pass's, itself checked against
+/// finite differences and PyTorch in the other tests, at the same bar.
+#[test]
+fn each_bug_fails_exactly_its_tensors_on_the_mnist_net() {
+    let mlp = Mlp::<f64>::new(784, &[256], 10, 5);
+    let x = DMatrix::from_fn(3, 784, |r, c| ((r * 131 + c * 7) % 17) as f64 / 16.0);
+    let labels = [3, 7, 1];
+    let cache = mlp.forward_batch(x);
+    let mut grad_output = DMatrix::zeros(3, 10);
+    softmax_cross_entropy(&cache.output, &labels, &mut grad_output);
+    let backward = |bug| {
+        let mut grads = Grads::default();
+        mlp.backward_with(&cache, &grad_output, &mut grads, Scope::Full, bug);
+        grads
+    };
+    let right = backward(Bug::None);
+    let names = mlp
+        .param_info()
+        .into_iter()
+        .map(|p| p.name)
+        .chain(["input".to_string()]);
+    let tensors = |g: &Grads<f64>| -> Vec<Vec<f64>> {
+        g.params()
+            .map(<[f64]>::to_vec)
+            .chain([g.input.as_slice().to_vec()])
+            .collect()
+    };
+    for bug in Bug::ALL {
+        let broken = backward(bug);
+        for (name, (b, r)) in names.clone().zip(tensors(&broken).iter().zip(tensors(&right))) {
+            let error = b.iter().zip(&r).map(|(b, r)| (b - r).powi(2)).sum::<f64>().sqrt();
+            let failed = error >= TOLERANCE;
+            assert_eq!(failed, must_fail(bug, &name, 3), "{bug:?}: {name} error {error:e}");
+        }
+    }
+}
