@@ -658,6 +658,11 @@ impl Lab {
         self.state.borrow().trainer.is_some()
     }
 
+    /// Whether the model has trained on any batch yet (false when there is none).
+    pub fn is_trained(&self) -> bool {
+        self.state.borrow().trainer.as_ref().is_some_and(|t| !t.is_untrained())
+    }
+
     /// "Inside one step" for test image `index` with the current weights: every tensor of
     /// the forward pass, of the backward pass broken by `bug` (a code; `none` for the
     /// right one), and one SGD step of the learning rate `lr` on this image alone.

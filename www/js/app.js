@@ -3,6 +3,7 @@ import { t, initLanguage } from "./i18n.js";
 import { initGradcheck } from "./gradcheck.js";
 import { initTraining } from "./train.js";
 import { initDrawing } from "./draw.js";
+import { initStep } from "./step.js";
 
 function showFatal(message) {
   const el = document.getElementById("fatal");
@@ -24,10 +25,11 @@ initLanguage();
 wasmReady().then(
   (wasm) => {
     document.getElementById("loading").hidden = true;
-    initGradcheck(wasm);
     const lab = new wasm.Lab();
     const training = initTraining(wasm, lab);
-    initDrawing(lab, training);
+    initGradcheck(wasm, training);
+    const drawing = initDrawing(lab, training);
+    initStep(lab, training, drawing);
     document.body.dataset.ready = "true";
     performance.mark("interactive");
   },

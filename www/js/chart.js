@@ -10,7 +10,7 @@ const HEIGHT = 320;
 export class LossChart {
   constructor(container) {
     this.container = container;
-    this.scheduleDraw = throttledPaint(() => this.plot.setData(this.data), REDRAW_MS);
+    this.scheduleDraw = throttledPaint(() => this.plot.setData(this.plotData()), REDRAW_MS);
     this.clear();
     onLanguageChange(() => this.build());
     // Follows its card's width (a turned phone, a resized window).
@@ -23,10 +23,24 @@ export class LossChart {
     return Math.max(240, this.container.clientWidth || 800);
   }
 
-  clear() {
+  /** Empty the chart. With `keepPrevious`, the run on it stays as a dashed curve of its
+   *  smoothed loss, and the new run is called `label` ({key} of a string) when the next
+   *  one keeps it in turn. */
+  clear({ keepPrevious = false, label = null } = {}) {
+    const had = this.data?.[0].length > 0;
+    this.previous = keepPrevious && had ? { label: this.label, x: this.data[0], y: this.data[2] } : null;
+    this.label = label;
     // x (fractional epoch), batch loss, smoothed loss, epoch average loss, test accuracy
     this.data = [[], [], [], [], []];
+    this.container.dataset.previousRun = this.previous?.label?.key ?? "";
+    this.container.dataset.previousPoints = String(this.previous?.x.length ?? 0);
     this.build();
+  }
+
+  /** This run's columns, with the previous run's curve joined on its own x values. */
+  plotData() {
+    if (!this.previous) return this.data;
+    return uPlot.join([this.data, [this.previous.x, this.previous.y]]);
   }
 
   build() {
@@ -50,8 +64,12 @@ export class LossChart {
         { label: t("chart_smoothed"), scale: "loss", stroke: "#2f6fdf", width: 2, points: { show: false }, value },
         { label: t("chart_epoch_loss"), scale: "loss", stroke: "#d9480f", width: 2, spanGaps: true, points: { show: true, size: 7 }, value },
         { label: t("chart_accuracy"), scale: "acc", stroke: "#1a7f37", width: 2, spanGaps: true, points: { show: true, size: 7 }, value },
+        ...(this.previous ? [{
+          label: t("chart_previous", [t(this.previous.label?.key ?? "chart_run_right")]), scale: "loss",
+          stroke: "#7a7f8c", width: 2, dash: [6, 4], spanGaps: true, points: { show: false }, value,
+        }] : []),
       ],
-    }, this.data, this.container);
+    }, this.plotData(), this.container);
   }
 
   addBatch(p) {

@@ -110,9 +110,15 @@ export function initDrawing(lab, { quickTrain }) {
 
   function predict() {
     lastPredict = performance.now();
-    const image = ctx.getImageData(0, 0, canvas.width, canvas.height);
-    shown = lab.predict(new Uint8Array(image.data.buffer), canvas.width, canvas.height);
+    const { rgba, width, height } = pixels();
+    shown = lab.predict(rgba, width, height);
     render();
+  }
+
+  /** The pad's pixels, as Rust reads them. */
+  function pixels() {
+    const image = ctx.getImageData(0, 0, canvas.width, canvas.height);
+    return { rgba: new Uint8Array(image.data.buffer), width: canvas.width, height: canvas.height };
   }
 
   function render() {
@@ -150,4 +156,9 @@ export function initDrawing(lab, { quickTrain }) {
   // Follow the model as it learns: re-read the drawing when the weights change.
   window.addEventListener("model-changed", () => { if (strokes.length) predict(); });
   render();
+  return {
+    pixels,
+    hasDigit: () => Boolean(shown?.preview),
+    digit: () => shown?.digit ?? null,
+  };
 }

@@ -3,13 +3,15 @@
 import { t, onLanguageChange } from "./i18n.js";
 import { showFieldError, clearFieldErrors, nextPaint, formatNumber } from "./ui.js";
 
-export function initGradcheck(wasm) {
+export function initGradcheck(wasm, training) {
   const form = document.getElementById("gradcheck-form");
   const button = form.querySelector('[data-testid="gradcheck-run"]');
   const cancel = form.querySelector('[data-testid="gradcheck-cancel"]');
   const table = document.querySelector('[data-testid="gradcheck-table"]');
   const summary = document.getElementById("gradcheck-summary");
   const bar = document.getElementById("gradcheck-progress");
+  const crash = document.getElementById("gradcheck-crash");
+  const bugNote = document.getElementById("bug-note");
   let lastResult = null; // the table on show, re-rendered when the language changes
   let message = null; // or the summary's message, as [key, args]
   let check = null; // the check in progress
@@ -38,13 +40,14 @@ export function initGradcheck(wasm) {
     // The last table described other fields: gone until this check has its own.
     lastResult = null;
     table.hidden = true;
+    crash.hidden = true;
     button.disabled = true;
     say("gc_running");
     await nextPaint();
     try {
       check = new wasm.GradientCheck(
         form.input_dim.value, form.hidden_dims.value, form.output_dim.value,
-        form.loss.value, form.sample_kind.value, form.batch.value, form.seed.value,
+        form.loss.value, form.sample_kind.value, form.batch.value, form.seed.value, form.bug.value,
       );
     } catch (refusal) {
       if (refusal?.ok !== false) throw refusal;
@@ -83,8 +86,8 @@ export function initGradcheck(wasm) {
       return;
     }
     message = null;
-    lastResult = result;
-    render(result);
+    lastResult = { ...result, bug: form.bug.value };
+    render(lastResult);
   });
 
   cancel.addEventListener("click", () => {
@@ -93,8 +96,19 @@ export function initGradcheck(wasm) {
   });
 
   function render(result) {
+    summary.dataset.bug = result.bug;
+    if (result.crash) {
+      // The notebook's 1-D crash: PyTorch's message and the fix, instead of a table.
+      summary.textContent = t("bug_crashed");
+      crash.querySelector("pre").textContent = result.crash.message;
+      crash.querySelector("p").textContent = t("bug_crash_fix", [result.crash.gradLen, result.crash.inputLen]);
+      crash.hidden = false;
+      table.hidden = true;
+      return;
+    }
     const passed = result.rows.filter((r) => r.passed).length;
-    summary.textContent = t("gc_summary", [
+    const broken = result.bug && result.bug !== "none" ? `${t("bug_with", [t(`bug_${result.bug}_name`)])} ` : "";
+    summary.textContent = broken + t("gc_summary", [
       formatNumber(result.loss), formatNumber(result.outputError),
       t(result.outputPassed ? "pass" : "fail"), passed, result.rows.length, result.tolerance.toExponential(0),
     ]);
@@ -124,9 +138,32 @@ export function initGradcheck(wasm) {
     table.hidden = false;
   }
 
+  // "Break the backward": the note says what the chosen mistake is and what it spoils.
+  function showBugNote() {
+    const bug = form.bug.value;
+    bugNote.hidden = bug === "none";
+    bugNote.dataset.bug = bug;
+    if (bug !== "none") document.getElementById("bug-note-text").textContent = t(`bug_${bug}_note`);
+    bugNote.querySelector("button").hidden = bug === "none" || bug === "notebook_1d_transpose";
+  }
+  form.bug.addEventListener("change", () => {
+    showBugNote();
+    window.dispatchEvent(new CustomEvent("bug-chosen", { detail: { bug: form.bug.value, from: "gradcheck" } }));
+  });
+  window.addEventListener("bug-chosen", (e) => {
+    if (e.detail.from === "gradcheck" || check) return;
+    form.bug.value = e.detail.bug;
+    showBugNote();
+  });
+  bugNote.querySelector("button").addEventListener("click", () => {
+    if (!training.trainWithBug(form.bug.value)) say("bug_train_wait");
+  });
+  showBugNote();
+
   onLanguageChange(() => {
     if (lastResult) render(lastResult);
     else if (message) summary.textContent = t(...message);
+    showBugNote();
   });
   button.disabled = false;
 }

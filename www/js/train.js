@@ -5,13 +5,14 @@ import { showFieldError, clearFieldErrors, formatNumber, throttledPaint, nextPai
 import { loadMnist, describeDataError, canRetry } from "./data.js";
 import { LossChart } from "./chart.js";
 
-const FIELDS = ["hidden", "lr", "batch", "epochs", "seed", "train_limit"];
+const FIELDS = ["hidden", "lr", "batch", "epochs", "seed", "train_limit", "bug"];
 
 export function initTraining(wasm, lab) {
   const form = document.getElementById("train-form");
   const statusEl = document.getElementById("train-status");
   const epochBar = document.getElementById("epoch-progress");
   const trainError = document.getElementById("train-error");
+  const bugBanner = document.getElementById("train-bug");
   const announcer = document.getElementById("train-announce");
   const dataError = document.getElementById("data-error");
   const retry = document.getElementById("data-retry");
@@ -32,7 +33,7 @@ export function initTraining(wasm, lab) {
 
   // Settings from the URL, so a teacher can share a configuration.
   const params = new URLSearchParams(location.search);
-  for (const name of FIELDS) if (params.has(name)) form[name].value = params.get(name);
+  for (const name of FIELDS) if (params.has(name) && name !== "bug") form[name].value = params.get(name);
 
   function setState(state, key, args = []) {
     statusEl.dataset.state = state;
@@ -155,7 +156,9 @@ export function initTraining(wasm, lab) {
       else showTrainError(result);
       return false;
     }
-    chart.clear();
+    // The last run's curve stays on the chart beside this one.
+    chart.clear({ keepPrevious: true, label: runLabel(form.bug.value) });
+    showBugBanner();
     table.replaceChildren();
     epochBar.value = 0;
     statusEl.dataset.epoch = "0";
@@ -163,6 +166,15 @@ export function initTraining(wasm, lab) {
     announceModelChange(true);
     return true;
   }
+
+  const runLabel = (bug) => (bug ? { key: `bug_${bug}_name` } : { key: "chart_run_right" });
+  function showBugBanner() {
+    const bug = form.bug.value;
+    bugBanner.hidden = !bug;
+    bugBanner.dataset.bug = bug;
+    if (bug) bugBanner.textContent = t("bug_training", [t(`bug_${bug}_name`)]);
+  }
+  onLanguageChange(showBugBanner);
 
   async function run() {
     setState("training", "state_training", [statusEl.dataset.epoch, form.epochs.value, 0, "…", "…", "…", "…"]);
@@ -175,6 +187,7 @@ export function initTraining(wasm, lab) {
     }
     running = null;
     announceModelChange(true);
+    window.dispatchEvent(new Event("model-settled"));
     const epochsDone = table.rows.length;
     if (outcome === "paused") {
       setState("paused", "state_paused", [statusEl.dataset.epoch, form.epochs.value]);
@@ -192,7 +205,11 @@ export function initTraining(wasm, lab) {
     }
   }
 
+  let startingWithBug = false;
   buttons.start.addEventListener("click", async () => {
+    // Start trains the right backward pass; only "Train with this bug" breaks it.
+    if (!startingWithBug) form.bug.value = "";
+    startingWithBug = false;
     if (!configure()) return;
     // A fresh model and chart in this task; the first batch in a later one, so neither
     // holds the page for long.
@@ -218,7 +235,10 @@ export function initTraining(wasm, lab) {
     if (running) { lab.stop(); await running; }
     lab.reset(); // no model until the next Start: the draw pad says so
     window.dispatchEvent(new Event("model-changed"));
+    window.dispatchEvent(new Event("model-settled"));
     chart.clear();
+    form.bug.value = "";
+    showBugBanner();
     table.replaceChildren();
     epochBar.value = 0;
     trainError.hidden = true;
@@ -247,6 +267,7 @@ export function initTraining(wasm, lab) {
       const sizes = await loadMnist(lab, (key, args) => setStatusText(key, args));
       readySizes = [sizes.train, sizes.test];
       setState("ready", "state_ready", readySizes);
+      window.dispatchEvent(new Event("data-ready"));
       performance.mark("mnist-ready");
       if (params.get("autostart") === "1") buttons.start.click();
     } catch (error) {
@@ -274,7 +295,28 @@ export function initTraining(wasm, lab) {
     buttons.start.click();
     document.getElementById("train").scrollIntoView({ behavior: "smooth" });
   }
-  return { quickTrain };
+  /** A fresh untrained model from the form, for the step panel, when none exists and
+   *  one may be made now; false (with the form's message) when it may not. */
+  function ensureModel() {
+    if (lab.has_model()) return true;
+    if (!["ready", "done", "error"].includes(statusEl.dataset.state) || !dataError.hidden) return false;
+    form.bug.value = "";
+    if (!configure()) return false;
+    setState("ready", "state_ready", readySizes);
+    return true;
+  }
+
+  /** Train from scratch with the backward pass broken by `bug`, beside the last run. */
+  function trainWithBug(bug) {
+    if (buttons.start.disabled) return false;
+    form.bug.value = bug;
+    startingWithBug = true;
+    buttons.start.click();
+    document.getElementById("train").scrollIntoView({ behavior: "smooth" });
+    return true;
+  }
+
+  return { quickTrain, ensureModel, trainWithBug, learningRate: () => form.lr.value };
 }
 
 function save(href, filename) {

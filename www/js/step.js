@@ -1,0 +1,345 @@
+// Section 4: inside one training step. Rust computes every tensor (src/inspect.rs);
+// this file chooses the sample, lays the cards out and maps numbers to colours.
+import { t, onLanguageChange } from "./i18n.js";
+import { showFieldError, clearFieldErrors, formatNumber } from "./ui.js";
+
+/** Largest side, in CSS pixels, a card's picture is drawn at; bigger ones scroll. */
+const MAX_PICTURE_PX = 448;
+/** Height below which a picture's rows are drawn taller than its columns are wide. */
+const MIN_PICTURE_PX = 120;
+
+export function initStep(lab, training, drawing) {
+  const panel = document.getElementById("step");
+  const fields = panel.querySelector(".step-choose");
+  const index = panel.querySelector('[data-testid="step-index"]');
+  const bugSelect = panel.querySelector('[data-testid="step-break-backward"]');
+  const drawnLabel = panel.querySelector('[data-testid="step-drawn-label"]');
+  const runButton = panel.querySelector('[data-testid="step-run"]');
+  const summary = document.getElementById("step-summary");
+  const errorBox = document.getElementById("step-error");
+  const cardsBox = document.getElementById("step-cards");
+  const forwardBox = document.getElementById("step-forward");
+  const backwardBox = document.getElementById("step-backward");
+  const crashBox = document.getElementById("step-crash");
+  const sgdButton = panel.querySelector('[data-testid="step-sgd"]');
+  const sgdResult = document.getElementById("step-sgd-result");
+  const selectedUnit = new Map(); // card name -> the unit shown large
+  let view = null; // what Rust returned, re-rendered when the language changes
+  let source = { kind: "test" }; // or { kind: "drawing" }
+
+  for (let digit = 0; digit < 10; digit++) drawnLabel.add(new Option(String(digit), String(digit)));
+  drawnLabel.closest("label").hidden = true; // shown for a drawing only
+
+  const say = (key, args = []) => {
+    summary.dataset.key = key;
+    summary.dataset.args = JSON.stringify(args);
+    summary.textContent = t(key, args);
+  };
+  const fail = (result) => {
+    if (result.field === "lr" || result.field === "bug" || result.code === "too_large") {
+      showFieldError(fields, { ...result, field: "step" });
+    } else {
+      errorBox.dataset.code = result.code;
+      errorBox.textContent = t(result.code, result.args);
+      errorBox.hidden = false;
+    }
+    view = null;
+    cardsBox.hidden = true;
+    summary.textContent = "";
+  };
+
+  function show() {
+    clearFieldErrors(fields);
+    errorBox.hidden = true;
+    if (!lab.has_model() && !training.ensureModel()) {
+      fail({ code: "step_no_model", args: [] });
+      return;
+    }
+    const lr = training.learningRate();
+    let result;
+    if (source.kind === "drawing") {
+      const { rgba, width, height } = drawing.pixels();
+      result = lab.inspect_drawing(rgba, width, height, Number(drawnLabel.value), bugSelect.value, lr);
+    } else {
+      const i = Number.parseInt(index.value, 10);
+      if (!Number.isInteger(i) || i < 0 || String(i) !== index.value.trim()) {
+        fail({ field: "step", code: "not_integer", args: [index.value] });
+        return;
+      }
+      result = lab.inspect_test(i, bugSelect.value, lr);
+    }
+    if (!result.ok) {
+      fail(result);
+      return;
+    }
+    view = { ...result, bug: bugSelect.value, trained: lab.is_trained() };
+    render();
+  }
+
+  function render() {
+    drawnLabel.closest("label").hidden = source.kind !== "drawing";
+    if (!view) return;
+    const v = view;
+    const what = v.index === null ? t("st_drawn", [v.label]) : t("st_test_image", [v.index, v.label]);
+    say("st_summary", [what, v.predicted, formatNumber(v.loss), t(v.trained ? "st_model_trained" : "st_model_untrained")]);
+    panel.dataset.index = v.index === null ? "drawing" : String(v.index);
+    forwardBox.replaceChildren(...v.forward.map(card));
+    backwardBox.replaceChildren(...v.backward.map(card));
+    crashBox.hidden = !v.crash;
+    if (v.crash) {
+      crashBox.querySelector("pre").textContent = v.crash.message;
+      crashBox.querySelector("p").textContent = t("bug_crash_fix", [v.crash.gradLen, v.crash.inputLen]);
+    }
+    sgdButton.hidden = !v.sgd;
+    renderSgd();
+    cardsBox.hidden = false;
+  }
+
+  function renderSgd() {
+    const step = view?.sgd;
+    if (!step || sgdResult.hidden) return;
+    const lower = step.lossAfter < step.lossBefore;
+    const rows = step.updates.map((u) => `<tr><td><code></code></td><td>${formatNumber(u.norm)}</td></tr>`).join("");
+    sgdResult.innerHTML = `<p></p><table><thead><tr><th></th><th></th></tr></thead><tbody>${rows}</tbody></table>`;
+    sgdResult.querySelector("p").textContent = t(lower ? "st_sgd_lower" : "st_sgd_not_lower",
+      [String(step.learningRate), formatNumber(step.lossBefore), formatNumber(step.lossAfter)]);
+    sgdResult.querySelector("p").className = lower ? "ok" : "bad";
+    const [name, norm] = sgdResult.querySelectorAll("th");
+    name.textContent = t("gc_col_name");
+    norm.textContent = "‖lr · grad‖₂";
+    sgdResult.querySelectorAll("tbody code").forEach((code, i) => { code.textContent = `${step.updates[i].name}.grad`; });
+    sgdResult.dataset.lossBefore = String(step.lossBefore);
+    sgdResult.dataset.lossAfter = String(step.lossAfter);
+  }
+
+  /** One tensor: name, shape, picture with its legend, figures, equation, Python. */
+  function card(tensor) {
+    const el = document.createElement("article");
+    el.className = "card";
+    el.tabIndex = 0;
+    el.dataset.testid = "step-tensor";
+    el.dataset.name = tensor.name;
+    el.dataset.shape = tensor.shape.join("x");
+    el.dataset.norm = String(tensor.norm);
+    const shape = tensor.shape.length === 0 ? "()" : `(${tensor.shape.join(", ")}${tensor.shape.length === 1 ? "," : ""})`;
+    el.innerHTML = `<header><code class="name"></code> <span class="shape"></span></header>
+      <p class="what"></p><div class="picture"></div><p class="figures"></p>
+      <p class="equation math"></p><pre class="code"></pre>`;
+    el.querySelector(".name").textContent = tensor.name;
+    el.querySelector(".shape").textContent = shape;
+    el.querySelector(".what").textContent = t(describe(tensor.name));
+    el.querySelector(".figures").textContent = t("st_figures",
+      [formatNumber(tensor.min), formatNumber(tensor.max), formatNumber(tensor.norm)]);
+    el.querySelector(".equation").textContent = tensor.equation;
+    el.querySelector(".code").textContent = tensor.code;
+    el.setAttribute("aria-label", `${tensor.name} ${shape}`);
+    el.classList.toggle("wide", tensor.shape.length === 2 && tensor.shape[1] === 784 && tensor.shape[0] > 1);
+    if (tensor.name !== "loss") el.querySelector(".picture").append(...picture(tensor));
+    else el.querySelector(".picture").remove();
+    return el;
+  }
+
+  /** The picture's layout from the tensor's shape: 28x28 for an image-sized vector, a
+   *  tile per unit for a first-layer weight, bars for ten or fewer, else a square grid. */
+  function picture(tensor) {
+    const values = tensor.values;
+    const [rows, cols] = tensor.shape.length === 2 ? tensor.shape : [1, values.length];
+    if (values.length <= 10) return [bars(tensor)];
+    const scale = colourScale(tensor);
+    let layout;
+    if (rows === 1 && cols === 784) layout = grid(28, 28, (r, c) => r * 28 + c);
+    else if (rows === 1 || tensor.shape.length === 1) {
+      const side = Math.ceil(Math.sqrt(values.length));
+      layout = grid(Math.ceil(values.length / side), side, (r, c) => (r * side + c < values.length ? r * side + c : -1));
+    } else if (cols === 784) {
+      // One 28x28 tile per unit, a pixel apart.
+      const across = Math.ceil(Math.sqrt(rows));
+      const down = Math.ceil(rows / across);
+      layout = grid(down * 29 - 1, across * 29 - 1, (r, c) => {
+        const [tr, tc, pr, pc] = [Math.floor(r / 29), Math.floor(c / 29), r % 29, c % 29];
+        const unit = tr * across + tc;
+        return pr === 28 || pc === 28 || unit >= rows ? -1 : unit * 784 + pr * 28 + pc;
+      });
+      layout.unitOf = (i) => Math.floor(i / 784);
+    } else layout = grid(rows, cols, (r, c) => r * cols + c);
+    const canvas = draw(layout, values, scale);
+    const readout = document.createElement("output");
+    readout.className = "readout";
+    const at = (event) => {
+      const rect = canvas.getBoundingClientRect();
+      // Inside the border: the content box is the picture.
+      const c = Math.floor(((event.clientX - rect.left - canvas.clientLeft) / canvas.clientWidth) * layout.cols);
+      const r = Math.floor(((event.clientY - rect.top - canvas.clientTop) / canvas.clientHeight) * layout.rows);
+      return layout.index(r, c);
+    };
+    const tell = (i) => {
+      if (i < 0) return;
+      const where = tensor.shape.length === 2 ? `${Math.floor(i / cols)}, ${i % cols}` : String(i % values.length);
+      readout.textContent = `${tensor.name}[${where}] = ${formatNumber(values[i])}`;
+    };
+    canvas.addEventListener("pointermove", (e) => tell(at(e)));
+    const parts = [canvas, legend(scale), readout];
+    if (layout.unitOf) {
+      const big = document.createElement("div");
+      big.className = "unit";
+      const showUnit = (unit) => {
+        selectedUnit.set(tensor.name, unit);
+        const tile = draw(grid(28, 28, (r, c) => unit * 784 + r * 28 + c), values, scale, 6);
+        const caption = document.createElement("p");
+        caption.className = "caption";
+        caption.textContent = t("st_unit", [unit, tensor.name]);
+        big.replaceChildren(caption, tile);
+      };
+      canvas.addEventListener("click", (e) => {
+        const i = at(e);
+        tell(i);
+        if (i >= 0) showUnit(layout.unitOf(i));
+      });
+      showUnit(selectedUnit.get(tensor.name) ?? 0);
+      const mosaic = document.createElement("div");
+      mosaic.append(...parts);
+      return [mosaic, big];
+    } else canvas.addEventListener("click", (e) => tell(at(e)));
+    return parts;
+  }
+
+  function grid(rows, cols, index) {
+    return { rows, cols, index: (r, c) => (r >= 0 && r < rows && c >= 0 && c < cols ? index(r, c) : -1) };
+  }
+
+  /** Diverging blue-white-red around 0 for signed values; white to ink for values >= 0. */
+  function colourScale(tensor) {
+    const signed = tensor.min < 0;
+    const top = Math.max(Math.abs(tensor.min), Math.abs(tensor.max)) || 1;
+    const colour = (v) => {
+      const f = Math.min(1, Math.abs(v) / top);
+      if (!signed) return [255 - 230 * f, 255 - 220 * f, 255 - 170 * f];
+      return v < 0 ? [255 - 220 * f, 255 - 150 * f, 255] : [255, 255 - 190 * f, 255 - 200 * f];
+    };
+    return { signed, top, colour };
+  }
+
+  function draw(layout, values, scale, zoom = null) {
+    const canvas = document.createElement("canvas");
+    canvas.width = layout.cols;
+    canvas.height = layout.rows;
+    const ctx = canvas.getContext("2d");
+    const image = ctx.createImageData(layout.cols, layout.rows);
+    for (let r = 0; r < layout.rows; r++) {
+      for (let c = 0; c < layout.cols; c++) {
+        const i = layout.index(r, c);
+        const [red, green, blue] = i < 0 ? [238, 240, 244] : scale.colour(values[i]);
+        const p = (r * layout.cols + c) * 4;
+        image.data.set([red, green, blue, 255], p);
+      }
+    }
+    ctx.putImageData(image, 0, 0);
+    const pixel = zoom ?? Math.max(1, Math.min(8, Math.floor(MAX_PICTURE_PX / Math.max(layout.cols, layout.rows))));
+    // A short, wide tensor (10 x 256) gets taller cells so each row can be seen.
+    const tall = zoom ?? Math.max(pixel, Math.min(12, Math.floor(MIN_PICTURE_PX / layout.rows)));
+    canvas.style.width = `${layout.cols * pixel}px`;
+    canvas.style.height = `${layout.rows * tall}px`;
+    canvas.className = "tensor";
+    return canvas;
+  }
+
+  function legend(scale) {
+    const el = document.createElement("div");
+    el.className = "legend";
+    const stops = (scale.signed ? [-scale.top, 0, scale.top] : [0, scale.top / 2, scale.top])
+      .map((v) => `rgb(${scale.colour(v).join(",")})`);
+    el.innerHTML = `<span></span><span class="bar"></span><span></span>`;
+    const [low, bar, high] = el.children;
+    bar.style.background = `linear-gradient(to right, ${stops.join(", ")})`;
+    low.textContent = scale.signed ? formatNumber(-scale.top) : "0";
+    high.textContent = formatNumber(scale.top);
+    return el;
+  }
+
+  function bars(tensor) {
+    const list = document.createElement("ol");
+    list.className = "tensor-bars";
+    list.start = 0;
+    const top = Math.max(Math.abs(tensor.min), Math.abs(tensor.max)) || 1;
+    const signed = tensor.min < 0; // signed bars grow from the middle, others from the left
+    tensor.values.forEach((v, i) => {
+      const li = document.createElement("li");
+      li.innerHTML = `<span class="i"></span><span class="track"><span class="fill"></span></span><span class="v"></span>`;
+      li.querySelector(".i").textContent = String(i);
+      const fill = li.querySelector(".fill");
+      const width = (Math.abs(v) / top) * (signed ? 50 : 100);
+      fill.style.width = `${width}%`;
+      fill.style.left = !signed ? "0" : v < 0 ? `${50 - width}%` : "50%";
+      fill.classList.toggle("negative", v < 0);
+      li.querySelector(".v").textContent = formatNumber(v);
+      li.title = `${tensor.name}[${tensor.shape.length === 2 ? `0, ${i}` : i}] = ${v}`;
+      list.append(li);
+    });
+    return list;
+  }
+
+  function describe(name) {
+    const kind = name.replace(/\d+/g, "{i}");
+    return {
+      input: "st_what_input", "fc{i}": "st_what_fc", "sigmoid{i}": "st_what_sigmoid", output: "st_what_output",
+      probs: "st_what_probs", loss: "st_what_loss", grad_output: "st_what_grad_output",
+      "grad_sigmoid{i}": "st_what_grad_sigmoid", "grad_fc{i}": "st_what_grad_fc", grad_input: "st_what_grad_input",
+    }[kind] ?? (name.endsWith("weight.grad") ? "st_what_weight_grad" : "st_what_bias_grad");
+  }
+
+  // Choosing the sample.
+  const size = () => lab.test_size();
+  const goTo = (i) => {
+    source = { kind: "test" };
+    index.value = String(((i % size()) + size()) % size());
+    show();
+  };
+  const current = () => Number.parseInt(index.value, 10) || 0;
+  const on = (id, fn) => panel.querySelector(`[data-testid="${id}"]`).addEventListener("click", fn);
+  on("step-prev", () => goTo(current() - 1));
+  on("step-next", () => goTo(current() + 1));
+  on("step-random", () => goTo(Math.floor(Math.random() * size())));
+  on("step-misclassified", () => {
+    if (!lab.has_model() && !training.ensureModel()) return fail({ code: "step_no_model", args: [] });
+    const from = source.kind === "test" && view ? current() + 1 : current();
+    const found = lab.next_misclassified(from % size());
+    if (found === null) fail({ code: "st_none_wrong", args: [] });
+    else goTo(found);
+  });
+  on("step-use-drawing", () => {
+    if (!drawing.hasDigit()) return fail({ code: "step_no_drawing", args: [] });
+    source = { kind: "drawing" };
+    drawnLabel.value = String(drawing.digit() ?? 0);
+    show();
+  });
+  runButton.addEventListener("click", () => { source = { kind: "test" }; show(); });
+  index.addEventListener("keydown", (event) => {
+    if (event.key === "Enter") { event.preventDefault(); runButton.click(); }
+  });
+  // Arrow keys step through test images from anywhere in the panel but a text field's caret.
+  panel.addEventListener("keydown", (event) => {
+    if (runButton.disabled || !["ArrowLeft", "ArrowRight"].includes(event.key)) return;
+    if (event.target.matches("select")) return;
+    event.preventDefault();
+    goTo(current() + (event.key === "ArrowRight" ? 1 : -1));
+  });
+  bugSelect.addEventListener("change", () => {
+    window.dispatchEvent(new CustomEvent("bug-chosen", { detail: { bug: bugSelect.value, from: "step" } }));
+    if (view) show();
+  });
+  drawnLabel.addEventListener("change", () => { if (view && source.kind === "drawing") show(); });
+  window.addEventListener("bug-chosen", (e) => { if (e.detail.from !== "step") bugSelect.value = e.detail.bug; });
+  sgdButton.addEventListener("click", () => {
+    sgdResult.hidden = false;
+    renderSgd();
+  });
+  // The model changed for good (a pause, an epoch's end, a reset): the cards follow.
+  window.addEventListener("model-settled", () => { if (view) show(); });
+  onLanguageChange(() => {
+    if (view) render();
+    else if (summary.dataset.key) summary.textContent = t(summary.dataset.key, JSON.parse(summary.dataset.args));
+    if (!errorBox.hidden) errorBox.textContent = t(errorBox.dataset.code, []);
+  });
+  window.addEventListener("data-ready", () => { runButton.disabled = false; });
+  if (size() > 0) runButton.disabled = false;
+}
