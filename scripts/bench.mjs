@@ -82,7 +82,7 @@ try {
     const runs = Array.from({ length: 5 }, () => lab.benchmark(batches));
     const result = { runs };
     // A canvas prediction: a 280x280 canvas with a vertical stroke, the notebook's model.
-    lab.configure("256", "0.01", "64", "1", "1", "");
+    lab.configure("256", "0.01", "64", "1", "1", "", "");
     const side = 280;
     const rgba = new Uint8Array(side * side * 4).fill(255);
     for (let y = 40; y < 240; y++) for (let x = 130; x < 150; x++) rgba.fill(0, (y * side + x) * 4, (y * side + x) * 4 + 3);

@@ -169,7 +169,7 @@ fn parse_dims(text: &str, max_width: usize) -> Result<Vec<usize>, Problem> {
 
 /// The most hidden layers either form takes: deeper sigmoid nets do not learn, and each
 /// layer costs the page time however narrow it is.
-const MAX_LAYERS: usize = 64;
+pub const MAX_LAYERS: usize = 64;
 
 /// The most multiply-adds one training step may take (batch x parameters): about a
 /// second of the page's time, beyond which it stops answering clicks.

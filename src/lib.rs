@@ -18,6 +18,8 @@
 //! | [`train`] | the training step and the loop's state: epochs, batches, statistics, evaluation |
 //! | [`gradcheck`] | central differences in f64, the rows the page's table shows |
 //! | [`inspect`] | one training step of one sample laid open: every tensor, its equation and the notebook's line |
+//! | [`tensors`] | safetensors files read and written, every refusal named |
+//! | [`weights`] | the model as the notebook's `state_dict()` in a safetensors file, both ways |
 //! | [`digit`] | canvas pixels to an MNIST-style 28x28 input |
 //! | [`predict`] | forward, softmax and arg-max for one input |
 //! | [`bench`](mod@bench) | the throughput figures `make bench` prints |
@@ -46,7 +48,9 @@ pub mod mnist;
 pub mod optim;
 pub mod predict;
 pub mod problem;
+pub mod tensors;
 pub mod train;
+pub mod weights;
 
 #[cfg(target_arch = "wasm32")]
 mod web;

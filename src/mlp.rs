@@ -440,6 +440,14 @@ impl<T: Float> Mlp<T> {
         linears.flat_map(|l| [l.weight.as_mut_slice(), l.bias.as_mut_slice()])
     }
 
+    /// `state_dict()`: every parameter's name, shape and values in row-major (C) order,
+    /// as PyTorch stores them; [`set_param`](Self::set_param) reads them back.
+    pub fn state_dict(&self) -> Vec<(ParamInfo, Vec<T>)> {
+        let linears = self.layers.iter().chain([&self.output_layer]);
+        let values = linears.flat_map(|l| [l.weight.transpose().as_slice().to_vec(), l.bias.as_slice().to_vec()]);
+        self.param_info().into_iter().zip(values).collect()
+    }
+
     /// Set one parameter from a row-major (C order) tensor, as PyTorch stores it.
     pub fn set_param(&mut self, name: &str, shape: &[usize], row_major: &[T]) -> Result<(), String> {
         let (prefix, kind) = name
@@ -578,6 +586,24 @@ mod tests {
             "variance ratio {}",
             var / (bound * bound / 3.0)
         );
+    }
+
+    #[test]
+    fn state_dict_is_row_major_and_set_param_reads_it_back() {
+        let mlp = Mlp::<f64>::new(3, &[2], 4, 5);
+        let dict = mlp.state_dict();
+        let (info, w0) = &dict[0];
+        assert_eq!(
+            (info.name.as_str(), info.shape.as_slice()),
+            ("layers.0.weight", &[2, 3][..])
+        );
+        assert_eq!(w0[1], mlp.layers[0].weight[(0, 1)], "row 0, column 1");
+        assert_eq!(w0[3], mlp.layers[0].weight[(1, 0)], "row 1, column 0");
+        let mut copy = Mlp::<f64>::new(3, &[2], 4, 6);
+        for (info, values) in &dict {
+            copy.set_param(&info.name, &info.shape, values).unwrap();
+        }
+        assert_eq!(copy, mlp);
     }
 
     #[test]
