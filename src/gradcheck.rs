@@ -132,9 +132,13 @@ const LAYER_OVERHEAD: f64 = 400.0;
 
 /// Multiply-adds of one forward pass of the case's batch, layer overheads included.
 fn forward_work(case: &CheckCase) -> f64 {
-    let batch = case.batch.unwrap_or(1) as f64;
-    let layers = (case.hidden_dims.len() + 1) as f64;
-    batch * parameter_count(case.input_dim, &case.hidden_dims, case.output_dim) as f64 + LAYER_OVERHEAD * layers
+    let parameters = parameter_count(case.input_dim, &case.hidden_dims, case.output_dim);
+    work(case.batch.unwrap_or(1), parameters, case.hidden_dims.len() + 1)
+}
+
+/// Multiply-adds of one forward pass: a batch through `parameters` in `layers` layers.
+fn work(batch: usize, parameters: usize, layers: usize) -> f64 {
+    batch as f64 * parameters as f64 + LAYER_OVERHEAD * layers as f64
 }
 
 /// How many numbers the check differentiates: every parameter and every input.
@@ -157,14 +161,16 @@ fn randn(rng: &mut impl Rng, rows: usize, cols: usize) -> DMatrix<f64> {
     })
 }
 
-/// The data a case is checked on.
-#[derive(Debug)]
-enum Target {
+/// What the loss compares the output with: MSE's values (B, out), or cross-entropy's
+/// class labels (B,).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Target {
     Values(DMatrix<f64>),
     Labels(Vec<usize>),
 }
 
-fn loss_and_grad(output: &DMatrix<f64>, target: &Target, grad: &mut DMatrix<f64>) -> f64 {
+/// The loss of `output` against `target`; writes dL/doutput into `grad`.
+pub fn loss_and_grad(output: &DMatrix<f64>, target: &Target, grad: &mut DMatrix<f64>) -> f64 {
     match target {
         Target::Values(y) => mse(output, y, grad),
         Target::Labels(labels) => softmax_cross_entropy(output, labels, grad),
@@ -341,7 +347,19 @@ impl Checker {
                 Target::Labels((0..batch).map(|_| rng.random_range(0..case.output_dim)).collect())
             }
         };
-        let one_sample = case.batch.is_none();
+        Ok(Checker::on(mlp, x, target, case.batch.is_none(), bug, tamper))
+    }
+
+    /// A check of `mlp` on the batch x (B, in) and its target, given rather than drawn
+    /// from a seed; `one_sample`: x is one 1-D sample (B = 1). The caller bounds its cost.
+    pub fn on(
+        mlp: Mlp<f64>,
+        x: DMatrix<f64>,
+        target: Target,
+        one_sample: bool,
+        bug: Bug,
+        tamper: impl Fn(&mut Grads<f64>),
+    ) -> Self {
         let (manual, crash) = match hand_written(&mlp, &x, &target, one_sample, bug, tamper) {
             Ok(manual) => (manual, None),
             Err(crash) => {
@@ -359,10 +377,12 @@ impl Checker {
                 )
             }
         };
-        let total = if crash.is_some() { 0 } else { elements(case) };
+        let parameters: usize = mlp.param_info().iter().map(|p| p.shape.iter().product::<usize>()).sum();
+        let forward = work(x.nrows(), parameters, mlp.layers.len() + 1);
+        let total = if crash.is_some() { 0 } else { parameters + x.len() };
         let output_error = (&manual.output - reference_forward(&mlp, &x)).norm();
-        let per_step = (WORK_PER_STEP / (2.0 * forward_work(case))).max(1.0) as usize;
-        Ok(Checker {
+        let per_step = (WORK_PER_STEP / (2.0 * forward)).max(1.0) as usize;
+        Checker {
             mlp,
             x,
             target,
@@ -377,7 +397,14 @@ impl Checker {
             rows: Vec::new(),
             done: 0,
             total,
-        })
+        }
+    }
+
+    /// About how long [`on`](Self::on)'s check of these sizes takes in the browser.
+    pub fn seconds_for(mlp: &Mlp<f64>, batch: usize) -> f64 {
+        let parameters: usize = mlp.param_info().iter().map(|p| p.shape.iter().product::<usize>()).sum();
+        let inputs = batch * mlp.layers.first().unwrap_or(&mlp.output_layer).inputs();
+        2.0 * (parameters + inputs) as f64 * work(batch, parameters, mlp.layers.len() + 1) / MULTIPLY_ADDS_PER_S
     }
 
     /// All the numbers to differentiate.

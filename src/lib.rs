@@ -20,6 +20,7 @@
 //! | [`inspect`] | one training step of one sample laid open: every tensor, its equation and the notebook's line |
 //! | [`tensors`] | safetensors files read and written, every refusal named |
 //! | [`weights`] | the model as the notebook's `state_dict()` in a safetensors file, both ways |
+//! | [`bundle`] | a student's own gradients from the notebook, checked against the page's |
 //! | [`digit`] | canvas pixels to an MNIST-style 28x28 input |
 //! | [`predict`] | forward, softmax and arg-max for one input |
 //! | [`bench`](mod@bench) | the throughput figures `make bench` prints |
@@ -36,6 +37,7 @@
 pub mod activation;
 pub mod bench;
 pub mod bug;
+pub mod bundle;
 pub mod digit;
 pub mod float;
 pub mod form;

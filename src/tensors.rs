@@ -41,6 +41,10 @@ fn format_problem(error: SafeTensorError, bytes: &[u8]) -> Problem {
         .map_or(0, |n| u64::from_le_bytes(n.try_into().unwrap_or_default()));
     match error {
         SafeTensorError::HeaderTooSmall => Problem::new("st_not_safetensors", &[&bytes.len()]),
+        // A header said to run past the end is the likelier news (any other file's first bytes).
+        SafeTensorError::HeaderTooLarge if declared > bytes.len() as u64 => {
+            Problem::new("st_header_past_end", &[&declared, &bytes.len()])
+        }
         SafeTensorError::HeaderTooLarge => Problem::new("st_header_too_large", &[&declared]),
         SafeTensorError::InvalidHeaderLength => Problem::new("st_header_past_end", &[&declared, &bytes.len()]),
         SafeTensorError::InvalidHeader(_) => Problem::new("st_header_not_json", &[&"not UTF-8"]),
@@ -192,9 +196,10 @@ mod tests {
         let mut past_end = good.clone();
         past_end[..8].copy_from_slice(&(good.len() as u64).to_le_bytes());
         assert_eq!(code(&past_end), "st_header_past_end");
-        let mut huge = good.clone();
-        huge[..8].copy_from_slice(&200_000_000u64.to_le_bytes());
-        assert_eq!(code(&huge), "st_header_too_large");
+        let mut huge = vec![b' '; 100_000_100];
+        huge[..8].copy_from_slice(&100_000_001u64.to_le_bytes());
+        assert_eq!(code(&huge), "st_header_too_large", "over 100 MB, within the file");
+        assert_eq!(code(b"<!doctype html>"), "st_header_past_end", "any other file");
         let header = b"not json at all!";
         let mut not_json = (header.len() as u64).to_le_bytes().to_vec();
         not_json.extend(header);

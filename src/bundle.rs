@@ -1,0 +1,323 @@
+//! "Check my notebook's backward": the gradients a student's own backward pass gave in
+//! the notebook, saved with their model, input and target as one safetensors bundle,
+//! compared with this page's backward on the same numbers (itself checked against
+//! central differences when that is quick). Under a failing table, a hint reads the
+//! pattern of failures.
+
+use crate::bug::Bug;
+use crate::gradcheck::{loss_and_grad, Checker, Target, TOLERANCE};
+use crate::loss::LossKind;
+use crate::mlp::{Grads, Mlp, Scope};
+use crate::problem::Problem;
+use crate::tensors::{self, File, Values};
+use crate::weights::model_from;
+use nalgebra::DMatrix;
+
+/// Longest the central-difference check of the page's own backward may take; a larger
+/// bundle is compared with the page's backward alone (itself checked elsewhere).
+const MAX_NUMERIC_SECONDS: f64 = 3.0;
+
+/// One row: the student's gradient of one parameter against the reference.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BundleRow {
+    /// The parameter's `state_dict` name.
+    pub name: String,
+    pub shape: Vec<usize>,
+    /// The student's gradient's shape; `None` when the bundle lacks it.
+    pub grad_shape: Option<Vec<usize>>,
+    /// `||student - reference||_2`; infinite when missing or misshapen.
+    pub error_norm: f64,
+    pub passed: bool,
+}
+
+/// What the failures most likely mean (a string-table code).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Hint {
+    /// Some gradients are not in the bundle.
+    Missing,
+    /// Only hidden layers fail: the sigmoid's derivative.
+    SigmoidDerivative,
+    /// Only biases fail: summing over the batch.
+    BiasSum,
+    /// Only weights above the first fail: the layer's input.
+    LayerInput,
+    /// Everything is the reference times this factor: grad_output's sign or scale.
+    Scaled(f64),
+    /// Everything fails, in no simple pattern: start from grad_output.
+    GradOutput,
+    /// Another pattern: the topmost failing tensor, where the backward pass first goes wrong.
+    FirstWrong(String),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct BundleReport {
+    pub loss_kind: LossKind,
+    pub loss: f64,
+    /// The dtype of the student's gradients: `F64`, `F32`, ...
+    pub dtype: String,
+    /// The bar each row's error must stay under: the notebook's 1e-6, times
+    /// `max(1, ||reference||_2)` when `bar_scales` (gradients saved in less than f64).
+    pub tolerance: f64,
+    pub bar_scales: bool,
+    /// `max ||page backward - central differences||_2` over the tensors, when computed.
+    pub reference_error: Option<f64>,
+    pub rows: Vec<BundleRow>,
+    pub hint: Option<Hint>,
+    /// The input's shape: `[in]` (the notebook's 1-D sample) or `[B, in]`.
+    pub input_shape: Vec<usize>,
+}
+
+fn floats<'a>(file: &'a File, key: &str) -> Result<(&'a [usize], &'a [f64]), Problem> {
+    let tensor = file
+        .tensors
+        .get(key)
+        .ok_or_else(|| Problem::new("bundle_missing", &[&key]))?;
+    match &tensor.values {
+        Values::Float(v) => Ok((&tensor.shape, v)),
+        Values::Int(_) => Err(Problem::new("st_dtype_integer", &[&key, &tensor.dtype])),
+    }
+}
+
+fn shape_text(shape: &[usize]) -> String {
+    match shape {
+        [n] => format!("({n},)"),
+        _ => format!(
+            "({})",
+            shape.iter().map(usize::to_string).collect::<Vec<_>>().join(", ")
+        ),
+    }
+}
+
+/// The input as a batch (B, in), and whether it was the notebook's 1-D sample.
+fn input(file: &File, inputs: usize) -> Result<(DMatrix<f64>, bool), Problem> {
+    let (shape, values) = floats(file, "input")?;
+    let (rows, one_sample) = match *shape {
+        [n] if n == inputs => (1, true),
+        [b, n] if n == inputs && b > 0 => (b, false),
+        _ => {
+            let wanted = format!("({inputs},) / (B, {inputs})");
+            return Err(Problem::new("bundle_shape", &[&"input", &shape_text(shape), &wanted]));
+        }
+    };
+    if values.iter().any(|v| !v.is_finite()) {
+        return Err(Problem::new("st_not_finite", &[&"input"]));
+    }
+    Ok((DMatrix::from_row_slice(rows, inputs, values), one_sample))
+}
+
+/// The loss the metadata names, or the one the target's dtype implies.
+fn loss_kind(file: &File) -> Result<LossKind, Problem> {
+    let integer_target = matches!(file.tensors.get("target").map(|t| &t.values), Some(Values::Int(_)));
+    match file.metadata.get("loss").map(String::as_str) {
+        Some("mse") => Ok(LossKind::Mse),
+        Some("cross_entropy") => Ok(LossKind::CrossEntropy),
+        Some(other) => Err(Problem::new("bundle_loss_unknown", &[&other])),
+        None if integer_target => Ok(LossKind::CrossEntropy),
+        None => Ok(LossKind::Mse),
+    }
+}
+
+fn target(file: &File, kind: LossKind, batch: usize, one_sample: bool, outputs: usize) -> Result<Target, Problem> {
+    let tensor = file
+        .tensors
+        .get("target")
+        .ok_or_else(|| Problem::new("bundle_missing", &[&"target"]))?;
+    match kind {
+        LossKind::Mse => {
+            let Values::Float(values) = &tensor.values else {
+                return Err(Problem::new("bundle_target_dtype", &[&tensor.dtype, &"mse"]));
+            };
+            let fits = if one_sample {
+                tensor.shape == [outputs]
+            } else {
+                tensor.shape == [batch, outputs]
+            };
+            if !fits {
+                let wanted = if one_sample {
+                    format!("({outputs},)")
+                } else {
+                    format!("({batch}, {outputs})")
+                };
+                return Err(Problem::new(
+                    "bundle_shape",
+                    &[&"target", &shape_text(&tensor.shape), &wanted],
+                ));
+            }
+            Ok(Target::Values(DMatrix::from_row_slice(batch, outputs, values)))
+        }
+        LossKind::CrossEntropy => {
+            let Values::Int(labels) = &tensor.values else {
+                return Err(Problem::new("bundle_target_dtype", &[&tensor.dtype, &"cross_entropy"]));
+            };
+            if labels.len() != batch || tensor.shape.len() > 1 {
+                let wanted = if one_sample {
+                    "() / (1,)".to_string()
+                } else {
+                    format!("({batch},)")
+                };
+                return Err(Problem::new(
+                    "bundle_shape",
+                    &[&"target", &shape_text(&tensor.shape), &wanted],
+                ));
+            }
+            if let Some(bad) = labels.iter().find(|&&y| y < 0 || y as usize >= outputs) {
+                return Err(Problem::new("bundle_label", &[bad, &(outputs - 1)]));
+            }
+            Ok(Target::Labels(labels.iter().map(|&y| y as usize).collect()))
+        }
+    }
+}
+
+/// The page's backward on the bundle's numbers: every parameter gradient, row-major.
+fn reference(mlp: &Mlp<f64>, x: &DMatrix<f64>, target: &Target) -> (f64, Vec<Vec<f64>>) {
+    let cache = mlp.forward_batch(x.clone());
+    let mut grad_output = DMatrix::zeros(x.nrows(), mlp.output_dim());
+    let loss = loss_and_grad(&cache.output, target, &mut grad_output);
+    let mut grads = Grads::default();
+    mlp.backward(&cache, &grad_output, &mut grads, Scope::Full);
+    let linears = grads.layers.iter().chain([&grads.output_layer]);
+    let row_major = linears.flat_map(|g| [g.weight.transpose().as_slice().to_vec(), g.bias.as_slice().to_vec()]);
+    (loss, row_major.collect())
+}
+
+fn hint(rows: &[BundleRow], student: &[Option<&[f64]>], reference: &[Vec<f64>]) -> Option<Hint> {
+    let failed: Vec<&BundleRow> = rows.iter().filter(|r| !r.passed).collect();
+    if failed.is_empty() {
+        return None;
+    }
+    if rows.iter().any(|r| r.grad_shape.is_none()) {
+        return Some(Hint::Missing);
+    }
+    let fails = |name: &str| failed.iter().any(|r| r.name == name);
+    let only = |pick: &dyn Fn(&str) -> bool| rows.iter().all(|r| fails(&r.name) == pick(&r.name));
+    if failed.len() == rows.len() {
+        // One factor for everything? Least squares over every tensor, then its residual.
+        let pairs = || {
+            student
+                .iter()
+                .zip(reference)
+                .flat_map(|(s, r)| s.unwrap_or(&[]).iter().zip(r))
+        };
+        let (sr, rr) = pairs().fold((0.0, 0.0), |(sr, rr), (s, r)| (sr + s * r, rr + r * r));
+        let factor = sr / rr.max(f64::MIN_POSITIVE);
+        let residual: f64 = pairs().map(|(s, r)| (s - factor * r).powi(2)).sum::<f64>().sqrt();
+        let size: f64 = pairs().map(|(s, _)| s * s).sum::<f64>().sqrt();
+        return Some(if residual <= 1e-6 * size.max(1e-12) {
+            Hint::Scaled(factor)
+        } else {
+            Hint::GradOutput
+        });
+    }
+    if only(&|n| n.starts_with("layers.")) {
+        return Some(Hint::SigmoidDerivative);
+    }
+    if only(&|n| n.ends_with(".bias")) {
+        return Some(Hint::BiasSum);
+    }
+    if only(&|n| n.ends_with(".weight") && n != "layers.0.weight") {
+        return Some(Hint::LayerInput);
+    }
+    // The backward pass runs from the output down: the last failing row is where it first goes wrong.
+    failed.last().map(|r| Hint::FirstWrong(r.name.clone()))
+}
+
+/// Check a bundle saved from the notebook (see the page for the snippet).
+pub fn check(bytes: &[u8]) -> Result<BundleReport, Problem> {
+    let file = tensors::read(bytes)?;
+    let extra = |k: &str| k == "input" || k == "target" || k.starts_with("grad.");
+    let (mlp, _) = model_from(&file, None, None, extra)?;
+    let inputs = mlp.layers.first().unwrap_or(&mlp.output_layer).inputs();
+    let (x, one_sample) = input(&file, inputs)?;
+    let loss_kind = loss_kind(&file)?;
+    let target = target(&file, loss_kind, x.nrows(), one_sample, mlp.output_dim())?;
+    let (loss, reference) = reference(&mlp, &x, &target);
+
+    let grad_keys: Vec<String> = mlp.param_info().iter().map(|p| format!("grad.{}", p.name)).collect();
+    if let Some(stray) = file
+        .tensors
+        .keys()
+        .find(|k| k.starts_with("grad.") && !grad_keys.contains(k))
+    {
+        return Err(Problem::new("bundle_unknown_grad", &[stray, &grad_keys.join(", ")]));
+    }
+    let mut dtypes: Vec<&str> = Vec::new();
+    let mut student: Vec<Option<&[f64]>> = Vec::new();
+    let mut rows = Vec::new();
+    for (param, expected) in mlp.param_info().into_iter().zip(&reference) {
+        let key = format!("grad.{}", param.name);
+        let given = match file.tensors.get(&key) {
+            None => None,
+            Some(_) => {
+                let (shape, values) = floats(&file, &key)?;
+                if values.iter().any(|v| !v.is_finite()) {
+                    return Err(Problem::new("st_not_finite", &[&key]));
+                }
+                dtypes.push(&file.tensors[&key].dtype);
+                Some((shape.to_vec(), values))
+            }
+        };
+        let reference_norm = expected.iter().map(|v| v * v).sum::<f64>().sqrt();
+        let (grad_shape, error_norm) = match &given {
+            Some((shape, values)) if *shape == param.shape => {
+                let error = values
+                    .iter()
+                    .zip(expected)
+                    .map(|(s, r)| (s - r).powi(2))
+                    .sum::<f64>()
+                    .sqrt();
+                (Some(shape.clone()), error)
+            }
+            Some((shape, _)) => (Some(shape.clone()), f64::INFINITY),
+            None => (None, f64::INFINITY),
+        };
+        student.push(given.as_ref().filter(|(s, _)| *s == param.shape).map(|(_, v)| *v));
+        let low_precision = given.is_some() && file.tensors[&key].dtype != "F64";
+        // f32 rounding leaves about 1e-7 of each gradient's size: the bar grows with it.
+        let bar = if low_precision {
+            TOLERANCE * reference_norm.max(1.0)
+        } else {
+            TOLERANCE
+        };
+        rows.push(BundleRow {
+            name: param.name,
+            shape: param.shape,
+            grad_shape,
+            error_norm,
+            passed: error_norm < bar,
+        });
+    }
+    dtypes.sort_unstable();
+    dtypes.dedup();
+    let dtype = if dtypes.is_empty() {
+        "F64".to_string()
+    } else {
+        dtypes.join(", ")
+    };
+    let hint = hint(&rows, &student, &reference);
+    let reference_error = (Checker::seconds_for(&mlp, x.nrows()) <= MAX_NUMERIC_SECONDS).then(|| {
+        let mut checker = Checker::on(mlp, x.clone(), target, one_sample, Bug::None, |_| {});
+        while checker.step().done < checker.step_total() {}
+        let report = checker.report();
+        report
+            .rows
+            .iter()
+            .filter(|r| r.name != "input")
+            .map(|r| r.error_norm)
+            .fold(0.0, f64::max)
+    });
+    Ok(BundleReport {
+        loss_kind,
+        loss,
+        tolerance: TOLERANCE,
+        bar_scales: dtype != "F64",
+        dtype,
+        reference_error,
+        rows,
+        hint,
+        input_shape: if one_sample {
+            vec![inputs]
+        } else {
+            vec![x.nrows(), inputs]
+        },
+    })
+}
