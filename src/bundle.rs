@@ -41,9 +41,9 @@ pub enum Hint {
     BiasSum,
     /// Only weights above the first fail: the layer's input.
     LayerInput,
-    /// Everything is the reference times this factor: grad_output's sign or scale.
+    /// Everything is the reference times this factor: `grad_output`'s sign or scale.
     Scaled(f64),
-    /// Everything fails, in no simple pattern: start from grad_output.
+    /// Everything fails, in no simple pattern: start from `grad_output`.
     GradOutput,
     /// Another pattern: the topmost failing tensor, where the backward pass first goes wrong.
     FirstWrong(String),
