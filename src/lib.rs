@@ -15,6 +15,7 @@
 //! | [`mlp`] | `Mlp`, the notebook's `CustomMLP`: `forward` fills the cache, `backward` reads it |
 //! | [`loss`] | MSE and fused softmax cross-entropy: value and dL/doutput |
 //! | [`optim`] | the SGD step |
+//! | [`evaluate`] | a model scored on the test set in chunks: accuracy and loss from one pass |
 //! | [`train`] | the training step and the loop's state: epochs, batches, statistics, evaluation |
 //! | [`gradcheck`] | central differences in f64, the rows the page's table shows |
 //! | [`inspect`] | one training step of one sample laid open: every tensor, its equation and the notebook's line |
@@ -39,6 +40,7 @@ pub mod bench;
 pub mod bug;
 pub mod bundle;
 pub mod digit;
+pub mod evaluate;
 pub mod float;
 pub mod form;
 pub mod gradcheck;

@@ -5,19 +5,17 @@
 //! (natively a plain loop, in the browser `web.rs`) decides when to call `step`.
 
 use crate::bug::Bug;
+use crate::evaluate::Evaluation;
 use crate::kernels::{resize, sparse};
 use crate::loss::softmax_cross_entropy;
 use crate::mlp::{Cache, Grads, Input, Mlp, Scope};
 use crate::mnist::{Dataset, CLASSES, IMAGE_PIXELS};
 use crate::optim::{sgd, sgd_step};
-use crate::predict::predicted_classes;
 use nalgebra::DMatrix;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 
-/// Test images per evaluation step: large enough to be efficient, small enough for a frame.
-pub const EVAL_CHUNK: usize = 500;
 /// Weight of the past in the smoothed loss curve (about the last 50 batches).
 const SMOOTHING: f64 = 0.98;
 /// A batch loss above this (20x chance level for 10 classes) means training diverged.
@@ -122,7 +120,7 @@ pub struct Diverged {
 #[derive(Debug)]
 enum Phase {
     Training,
-    Evaluating { done: usize, correct: usize, loss_sum: f64 },
+    Evaluating,
     Finished,
     Failed,
 }
@@ -234,9 +232,7 @@ pub struct Trainer {
     // Buffers reused every batch: nothing is allocated per step.
     work: Workspace,
     labels: Vec<usize>,
-    eval_cache: Cache<f32>,
-    eval_grad: DMatrix<f32>,
-    eval_indices: Vec<usize>,
+    evaluation: Evaluation,
 }
 
 impl Trainer {
@@ -249,9 +245,7 @@ impl Trainer {
         Trainer {
             work: Workspace::default(),
             labels: Vec::with_capacity(config.batch_size),
-            eval_cache: Workspace::default().cache,
-            eval_grad: DMatrix::zeros(EVAL_CHUNK, CLASSES),
-            eval_indices: Vec::with_capacity(EVAL_CHUNK),
+            evaluation: Evaluation::default(),
             mlp,
             history: Vec::new(),
             rng,
@@ -293,7 +287,7 @@ impl Trainer {
         self.previous_step_trained = matches!(self.phase, Phase::Training);
         match self.phase {
             Phase::Training => self.train_batch(train),
-            Phase::Evaluating { .. } => Ok(self.evaluate_chunk(test)),
+            Phase::Evaluating => Ok(self.evaluate_chunk(test)),
             Phase::Finished | Phase::Failed => Ok(Progress::Finished),
         }
     }
@@ -321,11 +315,8 @@ impl Trainer {
         self.loss_average = SMOOTHING * self.loss_average + (1.0 - SMOOTHING) * loss as f64;
         self.loss_average_weight = SMOOTHING * self.loss_average_weight + (1.0 - SMOOTHING);
         if self.next_batch == batches {
-            self.phase = Phase::Evaluating {
-                done: 0,
-                correct: 0,
-                loss_sum: 0.0,
-            };
+            self.phase = Phase::Evaluating;
+            self.evaluation.restart();
         }
         Ok(Progress::Batch {
             epoch: self.epoch + 1,
@@ -337,41 +328,21 @@ impl Trainer {
 
     fn evaluate_chunk(&mut self, test: &Dataset) -> Progress {
         let batches = self.batches_per_epoch();
-        let Phase::Evaluating {
-            done,
-            correct,
-            loss_sum,
-        } = &mut self.phase
-        else {
-            unreachable!("evaluate_chunk runs only while evaluating");
-        };
-        let end = (*done + EVAL_CHUNK).min(test.len());
-        self.eval_indices.clear();
-        self.eval_indices.extend(*done..end);
-        let indices = &self.eval_indices;
-        test.fill_batch(indices, &mut self.eval_cache.input, &mut self.labels);
-        self.mlp.forward(&mut self.eval_cache);
-        resize(&mut self.eval_grad, indices.len(), CLASSES);
-        let chunk_loss = softmax_cross_entropy(&self.eval_cache.output, &self.labels, &mut self.eval_grad);
-        *loss_sum += chunk_loss as f64 * indices.len() as f64;
-        *correct += predicted_classes(&self.eval_cache.output)
-            .zip(&self.labels)
-            .filter(|(p, &y)| *p == y)
-            .count();
-        *done = end;
-        if end < test.len() {
+        let done = self.evaluation.step(&self.mlp, test);
+        if done < test.len() {
             return Progress::Evaluating {
                 epoch: self.epoch + 1,
-                done: end,
+                done,
                 total: test.len(),
             };
         }
+        let score = self.evaluation.score();
         let seconds = self.epoch_ms / 1000.0;
         let stats = EpochStats {
             epoch: self.epoch + 1,
             avg_loss: self.epoch_loss_sum / batches as f64,
-            test_accuracy: 100.0 * *correct as f64 / test.len() as f64,
-            test_loss: *loss_sum / test.len() as f64,
+            test_accuracy: score.accuracy,
+            test_loss: score.loss,
             seconds,
             samples_per_s: if seconds > 0.0 {
                 self.order.len() as f64 / seconds
