@@ -263,6 +263,15 @@ impl Trainer {
         }
     }
 
+    /// A run that trains `mlp` (imported, or from an earlier run) instead of a fresh
+    /// model; `config.hidden_dims` is taken from it.
+    pub fn with_model(config: TrainConfig, mlp: Mlp<f32>, train_size: usize) -> Self {
+        let hidden_dims = mlp.layers.iter().map(|l| l.outputs()).collect();
+        let mut trainer = Trainer::new(TrainConfig { hidden_dims, ..config }, train_size);
+        trainer.mlp = mlp;
+        trainer
+    }
+
     pub fn batches_per_epoch(&self) -> usize {
         self.order.len().div_ceil(self.config.batch_size)
     }

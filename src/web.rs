@@ -2,7 +2,9 @@
 //! to Rust and turns Rust's results into plain JS objects; it computes nothing itself.
 
 use crate::bug::{Bug, ShapeCrash};
+use crate::bundle::{self, BundleReport, Hint};
 use crate::digit::{self, Drawing};
+use crate::evaluate::{Evaluation, Score};
 use crate::form::{self, CheckForm, TrainForm};
 use crate::gradcheck::{self, CheckReport, Checker};
 use crate::inspect::{inspect, StepView, TensorView};
@@ -10,8 +12,10 @@ use crate::mnist::{self, Dataset};
 use crate::predict::{classify, next_misclassified};
 use crate::problem::{FieldError, Problem};
 use crate::train::{Diverged, Progress, TrainConfig, Trainer};
+use crate::weights;
 use js_sys::{Array, Float32Array, Float64Array, Function, Object, Promise, Reflect, Uint8Array};
 use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::rc::Rc;
 use wasm_bindgen::intern;
 use wasm_bindgen::prelude::*;
@@ -146,6 +150,79 @@ fn step_view_to_js(view: &StepView, index: Option<usize>) -> JsValue {
         ("crash", view.crash.as_ref().map_or(JsValue::NULL, crash_to_js)),
         ("sgd", sgd),
     ])
+}
+
+fn bundle_to_js(report: &BundleReport) -> JsValue {
+    let rows: Array = report
+        .rows
+        .iter()
+        .map(|row| {
+            object(&[
+                ("name", row.name.as_str().into()),
+                ("shape", strings(&row.shape)),
+                (
+                    "gradShape",
+                    row.grad_shape.as_ref().map_or(JsValue::NULL, |s| strings(s)),
+                ),
+                ("errorNorm", row.error_norm.into()),
+                ("passed", row.passed.into()),
+            ])
+        })
+        .collect();
+    let (hint, hint_args): (&str, Vec<String>) = match &report.hint {
+        None => ("", vec![]),
+        Some(Hint::Missing) => ("bundle_hint_missing", vec![]),
+        Some(Hint::SigmoidDerivative) => ("bundle_hint_sigmoid_derivative", vec![]),
+        Some(Hint::BiasSum) => ("bundle_hint_bias_sum", vec![]),
+        Some(Hint::LayerInput) => ("bundle_hint_layer_input", vec![]),
+        Some(Hint::Scaled(f)) if (f + 1.0).abs() < 1e-6 => ("bundle_hint_sign", vec![]),
+        Some(Hint::Scaled(f)) => ("bundle_hint_scale", vec![format!("{f:.6}")]),
+        Some(Hint::GradOutput) => ("bundle_hint_grad_output", vec![]),
+        Some(Hint::FirstWrong(name)) => ("bundle_hint_first_wrong", vec![name.clone()]),
+    };
+    let loss = match report.loss_kind {
+        crate::loss::LossKind::Mse => "mse",
+        crate::loss::LossKind::CrossEntropy => "cross_entropy",
+    };
+    object(&[
+        ("ok", true.into()),
+        ("loss", report.loss.into()),
+        ("lossKind", loss.into()),
+        ("dtype", report.dtype.as_str().into()),
+        ("tolerance", report.tolerance.into()),
+        ("barScales", report.bar_scales.into()),
+        (
+            "referenceError",
+            report.reference_error.map_or(JsValue::NULL, JsValue::from),
+        ),
+        ("inputShape", strings(&report.input_shape)),
+        ("hint", hint.into()),
+        ("hintArgs", strings(&hint_args)),
+        ("rows", rows.into()),
+    ])
+}
+
+/// `null` when a file of `bytes` bytes may be read, else the problem (before reading it).
+#[wasm_bindgen]
+pub fn check_file_size(bytes: f64) -> JsValue {
+    let limit = crate::tensors::MAX_FILE_BYTES;
+    if bytes > limit as f64 {
+        let mb = (bytes / (1024.0 * 1024.0)).ceil();
+        return problem(
+            "weights",
+            &Problem::new("st_file_too_large", &[&mb, &(limit / 1024 / 1024)]),
+        );
+    }
+    JsValue::NULL
+}
+
+/// "Check my notebook's backward": a bundle's rows, or the problem with the file.
+#[wasm_bindgen]
+pub fn check_bundle(bytes: &[u8]) -> JsValue {
+    match bundle::check(bytes) {
+        Ok(report) => bundle_to_js(&report),
+        Err(p) => problem("bundle", &p),
+    }
 }
 
 fn bug_of(code: &str) -> Result<Bug, JsValue> {
@@ -299,6 +376,17 @@ struct Session {
     trainer: Option<Trainer>,
     running: bool,
     request: Option<Request>,
+    /// The model came from a file: its story so far, and its score once evaluated.
+    imported: Option<ImportedModel>,
+}
+
+#[derive(Debug)]
+struct ImportedModel {
+    dtype: String,
+    /// Epochs it had trained before it came in, when its metadata says.
+    epochs: usize,
+    evaluation: Evaluation,
+    score: Option<Score>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -519,6 +607,7 @@ impl Lab {
         match form::train_config(&form) {
             Ok(config) => {
                 s.request = None;
+                s.imported = None;
                 let trainer = Trainer::new(config, train_size);
                 let batches = trainer.batches_per_epoch() as u32;
                 s.trainer = Some(trainer);
@@ -603,6 +692,7 @@ impl Lab {
         }
         s.trainer = None;
         s.request = None;
+        s.imported = None;
         ok()
     }
 
@@ -644,7 +734,10 @@ impl Lab {
                 Float32Array::from(prediction.probabilities.as_slice()).into(),
             ),
             ("preview", preview),
-            ("untrained", trainer.is_untrained().into()),
+            (
+                "untrained",
+                (trainer.is_untrained() && session.imported.is_none()).into(),
+            ),
         ])
     }
 
@@ -656,11 +749,6 @@ impl Lab {
     /// Whether a model exists (after Start, until Reset).
     pub fn has_model(&self) -> bool {
         self.state.borrow().trainer.is_some()
-    }
-
-    /// Whether the model has trained on any batch yet (false when there is none).
-    pub fn is_trained(&self) -> bool {
-        self.state.borrow().trainer.as_ref().is_some_and(|t| !t.is_untrained())
     }
 
     /// "Inside one step" for test image `index` with the current weights: every tensor of
@@ -711,6 +799,193 @@ impl Lab {
             }
             _ => JsValue::NULL,
         }
+    }
+
+    /// Load a weights file (`save_file(model.state_dict(), ...)`) as the page's model.
+    /// Returns `{ok, arch, hidden, dtype, metadata: [[key, value]]}`; a refused file
+    /// returns the problem and leaves the model and run as they were.
+    pub fn import_weights(&self, bytes: &[u8]) -> JsValue {
+        let mut s = self.state.borrow_mut();
+        if s.running {
+            return problem("weights", &Problem::new("train_busy", &[]));
+        }
+        let Some(train_size) = s.train.as_ref().map(Dataset::len) else {
+            return problem("weights", &Problem::new("train_no_data", &[]));
+        };
+        let imported = match weights::import(bytes) {
+            Ok(imported) => imported,
+            Err(p) => return problem("weights", &p),
+        };
+        let hidden: Vec<String> = imported.hidden_dims.iter().map(usize::to_string).collect();
+        let arch = weights::arch(&imported.mlp);
+        let epochs = imported
+            .metadata
+            .get("epochs")
+            .and_then(|e| e.parse().ok())
+            .unwrap_or(0);
+        let metadata: Array = imported.metadata.iter().map(|(k, v)| strings(&[k, v])).collect();
+        s.request = None;
+        s.trainer = Some(Trainer::with_model(TrainConfig::assignment(), imported.mlp, train_size));
+        s.imported = Some(ImportedModel {
+            dtype: imported.dtype.clone(),
+            epochs,
+            evaluation: Evaluation::default(),
+            score: None,
+        });
+        object(&[
+            ("ok", true.into()),
+            ("arch", arch.into()),
+            ("hidden", hidden.join(",").into()),
+            ("dtype", imported.dtype.into()),
+            ("metadata", metadata.into()),
+        ])
+    }
+
+    /// Score the imported model on the next chunk of the test set: `{done, total}`, and
+    /// `accuracy` and `loss` once `done == total`.
+    pub fn evaluate_imported(&self) -> JsValue {
+        let mut s = self.state.borrow_mut();
+        let Session {
+            trainer: Some(trainer),
+            test: Some(test),
+            imported: Some(imported),
+            ..
+        } = &mut *s
+        else {
+            return problem("weights", &Problem::new("weights_none", &[]));
+        };
+        let done = imported.evaluation.step(&trainer.mlp, test);
+        let mut entries = vec![
+            ("done", JsValue::from(done as u32)),
+            ("total", (test.len() as u32).into()),
+        ];
+        if done == test.len() {
+            let score = imported.evaluation.score();
+            imported.score = Some(score);
+            entries.extend([("accuracy", score.accuracy.into()), ("loss", score.loss.into())]);
+        }
+        object(&entries)
+    }
+
+    /// Train on from the page's model (imported or trained) with the form's settings;
+    /// `hidden` must describe that model. Refused while running.
+    #[allow(clippy::too_many_arguments)] // one string per field of the form
+    pub fn continue_training(
+        &self,
+        hidden: &str,
+        lr: &str,
+        batch: &str,
+        epochs: &str,
+        seed: &str,
+        train_limit: &str,
+    ) -> JsValue {
+        let mut s = self.state.borrow_mut();
+        if s.running {
+            return problem("train", &Problem::new("train_busy", &[]));
+        }
+        let (Some(train_size), Some(current)) = (s.train.as_ref().map(Dataset::len), s.trainer.as_ref()) else {
+            return problem("train", &Problem::new("weights_none", &[]));
+        };
+        let form = TrainForm {
+            hidden,
+            lr,
+            batch,
+            epochs,
+            seed,
+            train_limit,
+            bug: "",
+        };
+        let config = match form::train_config(&form) {
+            Ok(config) => config,
+            Err(FieldError { field, problem: p }) => return problem(field, &p),
+        };
+        let model_dims: Vec<usize> = current.mlp.layers.iter().map(|l| l.outputs()).collect();
+        if config.hidden_dims != model_dims {
+            let model: Vec<String> = model_dims.iter().map(usize::to_string).collect();
+            return problem(
+                "hidden",
+                &Problem::new("hidden_contradicts_model", &[&hidden, &model.join(",")]),
+            );
+        }
+        let mlp = current.mlp.clone();
+        let trained_before = s.imported.as_ref().map_or(0, |i| i.epochs) + current.history.len();
+        s.request = None;
+        s.trainer = Some(Trainer::with_model(config, mlp, train_size));
+        s.imported = s.imported.take().map(|i| ImportedModel {
+            epochs: trained_before,
+            ..i
+        });
+        let batches = s.trainer.as_ref().map_or(0, |t| t.batches_per_epoch() as u32);
+        object(&[("ok", true.into()), ("batches", batches.into())])
+    }
+
+    /// The page's model as a weights file for the notebook: `{ok, bytes, name}`.
+    pub fn export_weights(&self) -> JsValue {
+        let s = self.state.borrow();
+        let Some(trainer) = &s.trainer else {
+            return problem("weights", &Problem::new("weights_none", &[]));
+        };
+        let c = &trainer.config;
+        let epochs = s.imported.as_ref().map_or(0, |i| i.epochs) + trainer.history.len();
+        let score = match (trainer.history.last(), s.imported.as_ref().and_then(|i| i.score)) {
+            (Some(last), _) => Some(Score {
+                accuracy: last.test_accuracy,
+                loss: last.test_loss,
+            }),
+            (None, score) => score,
+        };
+        let hidden: Vec<String> = trainer.mlp.layers.iter().map(|l| l.outputs().to_string()).collect();
+        let mut metadata = BTreeMap::from([
+            ("format", "pt".to_string()),
+            ("hidden_dims", hidden.join(",")),
+            ("activation", "sigmoid".to_string()),
+            ("epochs", epochs.to_string()),
+            ("lr", c.learning_rate.to_string()),
+            ("batch", c.batch_size.to_string()),
+            ("seed", c.seed.to_string()),
+            ("project", env!("CARGO_PKG_NAME").to_string()),
+            ("version", env!("CARGO_PKG_VERSION").to_string()),
+        ]);
+        if let Some(score) = score {
+            metadata.insert("test_accuracy", format!("{:.2}", score.accuracy));
+            metadata.insert("test_loss", format!("{:.6}", score.loss));
+        }
+        let metadata = metadata.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+        match weights::export(&trainer.mlp, &metadata) {
+            Ok(bytes) => object(&[
+                ("ok", true.into()),
+                ("bytes", Uint8Array::from(bytes.as_slice()).into()),
+                ("name", weights::file_name(&trainer.mlp, epochs).into()),
+            ]),
+            Err(p) => problem("weights", &p),
+        }
+    }
+
+    /// Where the page's model came from: `{state: "none" | "untrained" | "trained" |
+    /// "imported", arch,
+    /// dtype, accuracy}` (accuracy: the last evaluation's, or null).
+    pub fn model_info(&self) -> JsValue {
+        let s = self.state.borrow();
+        let Some(trainer) = &s.trainer else {
+            return object(&[("state", "none".into())]);
+        };
+        let accuracy = match (trainer.history.last(), s.imported.as_ref().and_then(|i| i.score)) {
+            (Some(last), _) => JsValue::from(last.test_accuracy),
+            (None, Some(score)) => score.accuracy.into(),
+            (None, None) => JsValue::NULL,
+        };
+        object(&[
+            (
+                "state",
+                if s.imported.is_some() { "imported" } else { "trained" }.into(),
+            ),
+            ("arch", weights::arch(&trainer.mlp).into()),
+            (
+                "dtype",
+                s.imported.as_ref().map_or(JsValue::NULL, |i| i.dtype.as_str().into()),
+            ),
+            ("accuracy", accuracy),
+        ])
     }
 
     /// For `make bench`: `batches` steps of the notebook's configuration back to back (no

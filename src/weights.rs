@@ -169,6 +169,9 @@ pub struct Imported {
 /// changes when it is refused.
 pub fn import(bytes: &[u8]) -> Result<Imported, Problem> {
     let file = tensors::read(bytes)?;
+    if file.tensors.keys().any(|k| k.starts_with("grad.")) {
+        return Err(Problem::new("st_is_bundle", &[]));
+    }
     let (mlp, dtype) = model_from(&file, Some(IMAGE_PIXELS), Some(CLASSES), |_| false)?;
     Ok(Imported {
         hidden_dims: mlp.layers.iter().map(|l| l.outputs()).collect(),
@@ -187,15 +190,17 @@ pub fn export(mlp: &Mlp<f32>, metadata: &BTreeMap<String, String>) -> Result<Vec
     tensors::write_f32(tensors, metadata)
 }
 
+/// The widths from input to output: `784-256-10`.
+pub fn arch(mlp: &Mlp<f32>) -> String {
+    let first = mlp.layers.first().unwrap_or(&mlp.output_layer).inputs();
+    let widths = std::iter::once(first).chain(mlp.layers.iter().map(|l| l.outputs()));
+    let widths: Vec<String> = widths.chain([mlp.output_dim()]).map(|w| w.to_string()).collect();
+    widths.join("-")
+}
+
 /// The export's file name: `mlp-784-256-10-epoch3.safetensors`.
 pub fn file_name(mlp: &Mlp<f32>, epochs: usize) -> String {
-    let first = mlp.layers.first().unwrap_or(&mlp.output_layer).inputs();
-    let widths: Vec<String> = std::iter::once(first)
-        .chain(mlp.layers.iter().map(|l| l.outputs()))
-        .chain([mlp.output_dim()])
-        .map(|w| w.to_string())
-        .collect();
-    format!("mlp-{}-epoch{epochs}.safetensors", widths.join("-"))
+    format!("mlp-{}-epoch{epochs}.safetensors", arch(mlp))
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ import { before, after } from "node:test";
 import { chromium } from "playwright-core";
 import assert from "node:assert/strict";
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 export const DIST = path.join(ROOT, "dist");
 export const SHOTS = path.join(ROOT, "target", "e2e-screenshots");
 export const PREFIX = "/course/mlp/";

@@ -4,6 +4,7 @@ import { initGradcheck } from "./gradcheck.js";
 import { initTraining } from "./train.js";
 import { initDrawing } from "./draw.js";
 import { initStep } from "./step.js";
+import { initNotebook } from "./notebook.js";
 
 function showFatal(message) {
   const el = document.getElementById("fatal");
@@ -27,9 +28,10 @@ wasmReady().then(
     document.getElementById("loading").hidden = true;
     const lab = new wasm.Lab();
     const training = initTraining(wasm, lab);
-    initGradcheck(wasm, training);
+    const gradcheck = initGradcheck(wasm, training);
     const drawing = initDrawing(lab, training);
     initStep(lab, training, drawing);
+    initNotebook(wasm, lab, training, gradcheck);
     document.body.dataset.ready = "true";
     performance.mark("interactive");
   },

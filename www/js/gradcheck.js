@@ -12,6 +12,9 @@ export function initGradcheck(wasm, training) {
   const bar = document.getElementById("gradcheck-progress");
   const crash = document.getElementById("gradcheck-crash");
   const bugNote = document.getElementById("bug-note");
+  const bundleInput = document.querySelector('[data-testid="bundle-import"]');
+  const bundleError = document.getElementById("bundle-error");
+  const bundleHint = document.getElementById("bundle-hint");
   let lastResult = null; // the table on show, re-rendered when the language changes
   let message = null; // or the summary's message, as [key, args]
   let check = null; // the check in progress
@@ -41,6 +44,7 @@ export function initGradcheck(wasm, training) {
     lastResult = null;
     table.hidden = true;
     crash.hidden = true;
+    bundleHint.hidden = true;
     button.disabled = true;
     say("gc_running");
     await nextPaint();
@@ -96,6 +100,8 @@ export function initGradcheck(wasm, training) {
   });
 
   function render(result) {
+    if (result.source === "notebook") return renderBundle(result);
+    bundleHint.hidden = true;
     summary.dataset.bug = result.bug;
     if (result.crash) {
       // The notebook's 1-D crash: PyTorch's message and the fix, instead of a table.
@@ -113,19 +119,27 @@ export function initGradcheck(wasm, training) {
       t(result.outputPassed ? "pass" : "fail"), passed, result.rows.length, result.tolerance.toExponential(0),
     ]);
     summary.dataset.outputError = result.outputError;
+    fillTable(result.rows, null);
+  }
+
+  const shapeText = (shape) => (shape ? `(${shape.join(", ")}${shape.length === 1 ? "," : ""})` : t("bd_missing"));
+
+  /** The table's rows; `source` marks rows that came from a notebook bundle. */
+  function fillTable(rows, source) {
     const body = table.tBodies[0];
-    body.replaceChildren(...result.rows.map((row) => {
+    body.replaceChildren(...rows.map((row) => {
       const tr = document.createElement("tr");
       tr.dataset.param = row.name;
       tr.dataset.error = String(row.errorNorm);
       tr.dataset.pass = String(row.passed);
+      if (source) tr.dataset.source = source;
       tr.className = row.passed ? "pass" : "fail";
       const cells = [
         row.name === "input" ? t("gc_input_row") : row.name,
-        `(${row.shape.join(", ")}${row.shape.length === 1 ? "," : ""})`,
-        `(${row.gradShape.join(", ")}${row.gradShape.length === 1 ? "," : ""})`,
-        formatNumber(row.errorNorm),
-        formatNumber(row.maxRelError),
+        shapeText(row.shape),
+        shapeText(row.gradShape),
+        row.gradShape && Number.isFinite(row.errorNorm) ? formatNumber(row.errorNorm) : "—",
+        row.maxRelError === undefined ? "—" : formatNumber(row.maxRelError),
         row.passed ? `✓ ${t("pass")}` : `✗ ${t("fail")}`,
       ];
       for (const text of cells) {
@@ -137,6 +151,62 @@ export function initGradcheck(wasm, training) {
     }));
     table.hidden = false;
   }
+
+  // "Check my notebook's backward": the student's own gradients, as the same table.
+  document.getElementById("bundle-snippet").textContent = t("bd_snippet");
+  document.querySelector('[data-testid="bundle-copy"]').addEventListener("click", async () => {
+    const copied = document.getElementById("bundle-copied");
+    try {
+      await navigator.clipboard.writeText(t("bd_snippet"));
+      copied.textContent = t("bd_copied");
+    } catch (_) {
+      // No clipboard (an insecure origin, a refusal): select the text to copy by hand.
+      getSelection().selectAllChildren(document.getElementById("bundle-snippet"));
+      copied.textContent = t("bd_copy_by_hand");
+    }
+  });
+
+  function renderBundle(result) {
+    crash.hidden = true;
+    const passed = result.rows.filter((r) => r.passed).length;
+    const bar = t(result.barScales ? "bd_bar_scaled" : "bd_bar", [result.tolerance.toExponential(0), result.dtype]);
+    const reference = result.referenceError === null ? t("bd_reference_skipped") : t("bd_reference", [formatNumber(result.referenceError)]);
+    summary.textContent = t("bd_summary", [result.fileName, t(result.lossKind === "mse" ? "loss_mse" : "loss_ce"),
+      shapeText(result.inputShape), formatNumber(result.loss), passed, result.rows.length, bar, reference]);
+    bundleHint.hidden = !result.hint;
+    if (result.hint) bundleHint.textContent = t(result.hint, result.hintArgs);
+    fillTable(result.rows, "notebook");
+  }
+
+  function showBundleError(result, fileName) {
+    bundleError.dataset.code = result.code;
+    bundleError.dataset.args = JSON.stringify(result.args);
+    bundleError.dataset.file = fileName;
+    bundleError.textContent = t("wt_file_refused", [fileName, t(result.code, result.args)]);
+    bundleError.hidden = false;
+    document.getElementById("bundle-panel").open = true;
+  }
+
+  function checkBundle(bytes, fileName) {
+    if (check) return; // a check is running: its table comes first
+    bundleError.hidden = true;
+    const result = wasm.check_bundle(bytes);
+    document.getElementById("bundle-panel").open = true;
+    if (!result.ok) return showBundleError(result, fileName);
+    message = null;
+    lastResult = { ...result, source: "notebook", fileName };
+    render(lastResult);
+    document.getElementById("gradcheck-result").scrollIntoView({ behavior: "smooth", block: "nearest" });
+  }
+
+  bundleInput.addEventListener("change", async () => {
+    const [file] = bundleInput.files;
+    bundleInput.value = "";
+    if (!file) return;
+    const refused = wasm.check_file_size(file.size);
+    if (refused) return showBundleError(refused, file.name);
+    checkBundle(new Uint8Array(await file.arrayBuffer()), file.name);
+  });
 
   // "Break the backward": the note says what the chosen mistake is and what it spoils.
   function showBugNote() {
@@ -164,6 +234,12 @@ export function initGradcheck(wasm, training) {
     if (lastResult) render(lastResult);
     else if (message) summary.textContent = t(...message);
     showBugNote();
+    document.getElementById("bundle-snippet").textContent = t("bd_snippet");
+    if (!bundleError.hidden && bundleError.dataset.code) {
+      const inner = t(bundleError.dataset.code, JSON.parse(bundleError.dataset.args));
+      bundleError.textContent = t("wt_file_refused", [bundleError.dataset.file, inner]);
+    }
   });
   button.disabled = false;
+  return { checkBundle };
 }

@@ -72,7 +72,7 @@ export function initStep(lab, training, drawing) {
       fail(result);
       return;
     }
-    view = { ...result, bug: bugSelect.value, trained: lab.is_trained() };
+    view = { ...result, bug: bugSelect.value, model: lab.model_info() };
     render();
   }
 
@@ -81,7 +81,7 @@ export function initStep(lab, training, drawing) {
     if (!view) return;
     const v = view;
     const what = v.index === null ? t("st_drawn", [v.label]) : t("st_test_image", [v.index, v.label]);
-    say("st_summary", [what, v.predicted, formatNumber(v.loss), t(v.trained ? "st_model_trained" : "st_model_untrained")]);
+    say("st_summary", [what, v.predicted, formatNumber(v.loss), t(`st_model_${v.model.state}`, [v.model.arch])]);
     panel.dataset.index = v.index === null ? "drawing" : String(v.index);
     forwardBox.replaceChildren(...v.forward.map(card));
     backwardBox.replaceChildren(...v.backward.map(card));

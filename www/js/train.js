@@ -25,6 +25,7 @@ export function initTraining(wasm, lab) {
     resume: document.getElementById("btn-resume"),
     stop: document.getElementById("btn-stop"),
     reset: document.getElementById("btn-reset"),
+    continue: document.getElementById("btn-continue"),
   };
   const chart = new LossChart(document.getElementById("loss-chart"));
   let status = { key: "state_idle", args: [] };
@@ -40,10 +41,10 @@ export function initTraining(wasm, lab) {
     status = { key, args };
     statusEl.textContent = t(key, args);
     if (["ready", "paused", "done"].includes(state)) announcer.textContent = statusEl.textContent;
-    const enabled = {
-      ready: ["start"], training: ["pause", "stop"], paused: ["resume", "stop", "reset"],
-      done: ["start", "reset"], error: ["start", "reset"],
-    }[state] ?? [];
+    const enabled = ({
+      ready: ["start", "continue"], training: ["pause", "stop"], paused: ["resume", "stop", "reset"],
+      done: ["start", "reset", "continue"], error: ["start", "reset", "continue"],
+    }[state] ?? []).filter((name) => name !== "continue" || (lab.has_model() && dataError.hidden));
     const hadFocus = Object.values(buttons).includes(document.activeElement) || form.contains(document.activeElement);
     for (const [name, button] of Object.entries(buttons)) button.disabled = !enabled.includes(name);
     const locked = !["ready", "done", "error"].includes(state);
@@ -57,6 +58,7 @@ export function initTraining(wasm, lab) {
     const next = { training: "pause", paused: "resume" }[state] ?? "start";
     const lost = document.activeElement === document.body || document.activeElement?.disabled;
     if (hadFocus && lost && !buttons[next].disabled) buttons[next].focus();
+    window.dispatchEvent(new CustomEvent("train-state", { detail: state }));
   }
   // The pad's one-click training starts only when Start could, and says why not.
   function syncQuickTrain() {
@@ -225,6 +227,27 @@ export function initTraining(wasm, lab) {
     event.preventDefault();
     buttons.start.click();
   });
+  // Train on from the page's model (imported, or the last run's) with the form's settings.
+  buttons.continue.addEventListener("click", async () => {
+    clearFieldErrors(form);
+    trainError.hidden = true;
+    const result = lab.continue_training(...FIELDS.filter((name) => name !== "bug").map((name) => form[name].value));
+    if (!result.ok) {
+      if (form.querySelector(`[data-error-for="${result.field}"]`)) showFieldError(form, result);
+      else showTrainError(result);
+      return;
+    }
+    form.bug.value = "";
+    chart.clear({ keepPrevious: true, label: { key: "chart_run_continued" } });
+    showBugBanner();
+    table.replaceChildren();
+    epochBar.value = 0;
+    statusEl.dataset.epoch = "0";
+    lastProgress = null;
+    setState("training", "state_training", [0, form.epochs.value, 0, "…", "…", "…", "…"]);
+    await nextPaint();
+    if (statusEl.dataset.state === "training" && !running) run();
+  });
   buttons.pause.addEventListener("click", () => lab.pause());
   buttons.resume.addEventListener("click", () => run());
   buttons.stop.addEventListener("click", () => {
@@ -316,7 +339,28 @@ export function initTraining(wasm, lab) {
     return true;
   }
 
-  return { quickTrain, ensureModel, trainWithBug, learningRate: () => form.lr.value };
+  /** A model loaded from a file is the page's model now: the form shows its layers, and
+   *  the last run's table and chart make way. */
+  function adoptModel(hidden) {
+    form.hidden.value = hidden;
+    clearFieldErrors(form);
+    trainError.hidden = true;
+    form.bug.value = "";
+    showBugBanner();
+    chart.clear();
+    table.replaceChildren();
+    epochBar.value = 0;
+    statusEl.dataset.epoch = "0";
+    setState("ready", "state_ready_imported");
+    window.dispatchEvent(new Event("model-changed"));
+    window.dispatchEvent(new Event("model-settled"));
+  }
+
+  return {
+    quickTrain, ensureModel, trainWithBug, adoptModel,
+    learningRate: () => form.lr.value,
+    state: () => statusEl.dataset.state,
+  };
 }
 
 function save(href, filename) {

@@ -1,0 +1,135 @@
+// Weights shared with the notebook: the page's model out as a safetensors file, a
+// notebook's model in (by the file picker or dropped anywhere on the page). Rust reads
+// and writes the files and scores the model; this file moves bytes and shows results.
+import { t, onLanguageChange, formatCount } from "./i18n.js";
+import { nextPaint } from "./ui.js";
+
+export function initNotebook(wasm, lab, training, gradcheck) {
+  const exportButton = document.querySelector('[data-testid="weights-export"]');
+  const input = document.querySelector('[data-testid="weights-import"]');
+  const status = document.getElementById("weights-status");
+  const bar = document.getElementById("weights-progress");
+  const errorBox = document.getElementById("weights-error");
+  let shown = null; // [key, args] of the status line
+  let shownError = null;
+  let busy = false;
+
+  document.getElementById("weights-snippet").textContent =
+    "from safetensors.torch import load_file, save_file\n\n" +
+    "model = CustomMLP(784, [256], 10)          # the page's hidden dims\n" +
+    "model.load_state_dict(load_file(\"mlp-784-256-10-epoch3.safetensors\"))\n" +
+    "test_model(model, test_loader)\n\n" +
+    "save_file(model.state_dict(), \"mlp.safetensors\")   # and back to the page";
+
+  const say = (key, args = []) => {
+    shown = [key, args];
+    status.textContent = t(key, args);
+  };
+  const fail = (result, fileName = null) => {
+    shownError = { ...result, fileName };
+    errorBox.textContent = describe(shownError);
+    errorBox.dataset.code = result.code;
+    errorBox.hidden = false;
+  };
+  const describe = (e) => (e.fileName ? t("wt_file_refused", [e.fileName, t(e.code, e.args)]) : t(e.code, e.args));
+
+  function sync(state = training.state()) {
+    exportButton.disabled = busy || !lab.has_model() || !["ready", "paused", "done", "error"].includes(state);
+    input.disabled = busy || !["ready", "done", "error", "paused"].includes(state);
+  }
+  window.addEventListener("train-state", (e) => sync(e.detail));
+
+  exportButton.addEventListener("click", () => {
+    const result = lab.export_weights();
+    if (!result.ok) return fail(result);
+    const url = URL.createObjectURL(new Blob([result.bytes], { type: "application/octet-stream" }));
+    const a = document.createElement("a");
+    a.href = url;
+    a.download = result.name;
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    say("wt_exported", [result.name]);
+  });
+
+  /** Read `file` as a weights file, or hand it to the gradient check when it is a bundle. */
+  async function load(file) {
+    errorBox.hidden = true;
+    const refused = wasm.check_file_size(file.size);
+    if (refused) return fail(refused, file.name);
+    if (busy || !["ready", "done", "error", "paused"].includes(training.state())) {
+      return fail({ code: "wt_wait", args: [] });
+    }
+    busy = true;
+    sync();
+    try {
+      const bytes = new Uint8Array(await file.arrayBuffer());
+      const result = lab.import_weights(bytes);
+      if (!result.ok && result.code === "st_is_bundle") return gradcheck.checkBundle(bytes, file.name);
+      if (!result.ok) {
+        // The model and run stay as they were; the status says so only when there is none.
+        if (status.dataset.state !== "loaded") status.dataset.state = "error";
+        return fail(result, file.name);
+      }
+      training.adoptModel(result.hidden);
+      status.dataset.state = "loaded";
+      status.dataset.arch = result.arch;
+      delete status.dataset.testAccuracy;
+      say("wt_evaluating", [result.arch, result.dtype, 0, formatCount(10000)]);
+      bar.hidden = false;
+      let p;
+      do {
+        await nextPaint();
+        p = lab.evaluate_imported();
+        bar.max = p.total;
+        bar.value = p.done;
+        if (p.accuracy === undefined) say("wt_evaluating", [result.arch, result.dtype, p.done, p.total]);
+      } while (p.accuracy === undefined && p.ok !== false);
+      bar.hidden = true;
+      if (p.ok === false) return fail(p);
+      status.dataset.testAccuracy = p.accuracy.toFixed(2);
+      status.dataset.testLoss = String(p.loss);
+      say("wt_loaded", [file.name, result.arch, result.dtype, p.accuracy.toFixed(2), p.loss.toFixed(4)]);
+      window.dispatchEvent(new Event("model-settled"));
+    } finally {
+      busy = false;
+      bar.hidden = true;
+      sync();
+    }
+  }
+
+  input.addEventListener("change", () => {
+    const [file] = input.files;
+    input.value = ""; // the same file again is a new choice
+    if (file) load(file);
+  });
+  // A file dropped anywhere on the page: weights, or a gradient bundle.
+  document.addEventListener("dragover", (event) => {
+    if ([...event.dataTransfer.types].includes("Files")) event.preventDefault();
+  });
+  document.addEventListener("drop", (event) => {
+    const [file] = event.dataTransfer.files;
+    if (!file) return;
+    event.preventDefault();
+    document.querySelector('[data-testid="weights-panel"]').scrollIntoView({ behavior: "smooth", block: "nearest" });
+    load(file);
+  });
+  // A fresh model or a reset: no file stands behind the page's model any more.
+  window.addEventListener("model-settled", () => {
+    const info = lab.model_info();
+    if (info.state !== "imported" && status.dataset.state === "loaded") {
+      status.dataset.state = "none";
+      delete status.dataset.arch;
+      delete status.dataset.testAccuracy;
+      shown = null;
+      status.textContent = "";
+    }
+  });
+
+  onLanguageChange(() => {
+    if (shown) status.textContent = t(...shown);
+    if (shownError && !errorBox.hidden) errorBox.textContent = describe(shownError);
+  });
+  sync();
+}
