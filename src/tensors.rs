@@ -7,7 +7,7 @@ use crate::problem::Problem;
 use safetensors::{Dtype, SafeTensorError, SafeTensors};
 use std::collections::BTreeMap;
 
-/// The largest file read: a 784-[4096,4096]-10 model in f64 is about 160 MB.
+/// The largest file read: a `784-[4096,4096]-10` model in f64 is about 160 MB.
 pub const MAX_FILE_BYTES: usize = 256 * 1024 * 1024;
 
 /// One tensor's numbers, widened: floats of any width to f64, integers to i64.
