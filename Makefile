@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: setup serve test lint unit browser-unit build e2e bench mutants
+.PHONY: setup serve test lint unit browser-unit build e2e bench exchange mutants
 
 setup:
 	scripts/setup.sh
@@ -36,6 +36,12 @@ e2e:
 
 bench: setup build
 	scripts/bench.sh
+
+# Weights through a safetensors file both ways with the notebook's CustomMLP in PyTorch
+# (also the end of `make bench`).
+exchange: setup build
+	scripts/setup-pytorch.sh
+	node scripts/notebook_exchange.mjs
 
 # Mutation testing of the teaching core: every mutant cargo-mutants makes of these files
 # must fail a test, or be listed in docs/testing.md as unable to matter. Not part of

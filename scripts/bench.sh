@@ -25,3 +25,5 @@ for round in 1 2 3; do
 done
 # The page benchmark takes both for its closing line on the targets.
 NATIVE_BENCH="$native" PYTORCH_BENCH="$pytorch" node scripts/bench.mjs
+# Weights exchanged with the notebook's CustomMLP in real PyTorch, both ways.
+if $have_pytorch; then node scripts/notebook_exchange.mjs; fi
