@@ -66,6 +66,11 @@ pub fn parse_bug(code: &str) -> Result<Bug, Problem> {
     }
 }
 
+/// A test image's index, `0..count`, as the step panel's field gives it.
+pub fn test_index(text: &str, count: usize) -> Result<usize, FieldError> {
+    parse_count(text, 0, count.saturating_sub(1)).map_err(|problem| FieldError::new("step", problem))
+}
+
 /// The learning rate field alone, for the one-sample SGD step of "Inside one step".
 pub fn learning_rate(text: &str) -> Result<f64, FieldError> {
     parse_positive(text, 100.0).map_err(|problem| FieldError::new("lr", problem))
@@ -147,10 +152,15 @@ fn parse_count(text: &str, min: usize, max: usize) -> Result<usize, Problem> {
     }
 }
 
-/// A comma-separated list of layer widths, e.g. `16,4`; empty means no hidden layer.
+/// A comma-separated list of layer widths, e.g. `16,4`, or as the notebook writes it,
+/// `[16, 4]`; empty (or `[]`) means no hidden layer.
 fn parse_dims(text: &str, max_width: usize) -> Result<Vec<usize>, Problem> {
     let text = &half_width(text);
     let text = text.trim();
+    let text = match text.strip_prefix('[').and_then(|t| t.strip_suffix(']')) {
+        Some(inside) => inside.trim(),
+        None => text,
+    };
     if text.is_empty() {
         return Ok(Vec::new());
     }
@@ -227,6 +237,10 @@ mod tests {
         let refused = train_config(&form("<b>x</b>")).unwrap_err();
         assert_eq!((refused.field, refused.problem.code), ("bug", "unknown_bug"));
         assert_eq!(learning_rate("0.05").unwrap(), 0.05);
+        assert_eq!(test_index(" ０07 ", 10_000).unwrap(), 7);
+        assert_eq!(test_index("-1", 10_000).unwrap_err().problem.code, "too_small");
+        assert_eq!(test_index("10000", 10_000).unwrap_err().problem.code, "too_large");
+        assert_eq!(test_index("", 10_000).unwrap_err().problem.code, "required");
         assert_eq!(learning_rate("-1").unwrap_err().field, "lr");
     }
 
@@ -328,6 +342,12 @@ mod tests {
         assert_eq!(parse_dims("16,4", 100).unwrap(), vec![16, 4]);
         assert_eq!(parse_dims(" 256 ", 1000).unwrap(), vec![256]);
         assert_eq!(parse_dims("", 10).unwrap(), Vec::<usize>::new());
+        assert_eq!(
+            parse_dims("[16, 4]", 100).unwrap(),
+            vec![16, 4],
+            "as the notebook writes it"
+        );
+        assert_eq!(parse_dims("[]", 100).unwrap(), Vec::<usize>::new());
         assert_eq!(
             parse_dims("16,x", 100).unwrap_err(),
             Problem::new("not_integer", &[&"x"])

@@ -28,6 +28,8 @@ pub struct TensorView {
     pub equation: String,
     /// The notebook's Python that computes it.
     pub code: String,
+    /// This card's line is the one the chosen [`Bug`] writes wrong.
+    pub broken: bool,
 }
 
 impl TensorView {
@@ -44,7 +46,14 @@ impl TensorView {
             max,
             equation,
             code: code.to_string(),
+            broken: false,
         }
+    }
+
+    /// The same card, marked as the line the bug changed when `broken`.
+    fn broken_if(mut self, broken: bool) -> Self {
+        self.broken = broken;
+        self
     }
 
     /// A (1, n) batch of one.
@@ -184,15 +193,29 @@ fn backward_cards(mlp: &Mlp<f64>, grad_output: &DMatrix<f64>, grads: &Grads<f64>
                 code,
             ));
             grad = grads.fc[l].clone();
-            let equation = format!("grad = grad * s * (1 − s), s = sigmoid{l}: {}", shape(&grad));
-            let code = "grad = grad * s * (1 - s)";
-            cards.push(TensorView::row(format!("grad_fc{l}"), &grad, equation, code));
+            let (equation, code) = match bug {
+                Bug::NoSigmoidDerivative => (
+                    format!("grad = grad, the factor s * (1 − s) left out: {}", shape(&grad)),
+                    "grad = grad  # bug: `* s * (1 - s)` is missing",
+                ),
+                Bug::DerivativeFromFc => (
+                    format!("grad = grad * fc * (1 − fc), fc = fc{l}: {}", shape(&grad)),
+                    "grad = grad * fc * (1 - fc)  # bug: σ' needs s = σ(fc), not fc",
+                ),
+                _ => (
+                    format!("grad = grad * s * (1 − s), s = sigmoid{l}: {}", shape(&grad)),
+                    "grad = grad * s * (1 - s)",
+                ),
+            };
+            let broken = matches!(bug, Bug::NoSigmoidDerivative | Bug::DerivativeFromFc);
+            cards.push(TensorView::row(format!("grad_fc{l}"), &grad, equation, code).broken_if(broken));
         }
         let (w, b) = (&into.weight, &into.bias);
-        let below = if l == 0 {
-            "input".to_string()
-        } else {
-            format!("sigmoid{}", l - 1)
+        let reads_fc = bug == Bug::FcAsLayerInput && l > 0;
+        let below = match l {
+            0 => "input".to_string(),
+            _ if reads_fc => format!("fc{}", l - 1),
+            _ => format!("sigmoid{}", l - 1),
         };
         let equation = format!(
             "{prefix}.weight.grad = gradᵀ @ {below}: ({},1)·(1,{}) → {}",
@@ -200,26 +223,31 @@ fn backward_cards(mlp: &Mlp<f64>, grad_output: &DMatrix<f64>, grads: &Grads<f64>
             layer.inputs(),
             shape(w)
         );
-        let code = format!("self.{}.weight.grad = grad.T @ {below}", python_layer(l, hidden));
-        cards.push(TensorView::new(
-            format!("{prefix}.weight.grad"),
-            w,
-            vec![w.nrows(), w.ncols()],
-            equation,
-            &code,
-        ));
+        let mut code = format!("self.{}.weight.grad = grad.T @ {below}", python_layer(l, hidden));
+        if reads_fc {
+            code += &format!("  # bug: the layer read sigmoid{}", l - 1);
+        }
+        let shape_w = vec![w.nrows(), w.ncols()];
+        let card = TensorView::new(format!("{prefix}.weight.grad"), w, shape_w, equation, &code);
+        cards.push(card.broken_if(reads_fc));
         let column = DMatrix::from_column_slice(1, b.len(), b.as_slice());
-        let equation = format!("{prefix}.bias.grad = grad.sum(0): ({})", b.len());
-        let code = format!("self.{}.bias.grad = grad.sum(0)", python_layer(l, hidden));
-        cards.push(TensorView::new(
-            format!("{prefix}.bias.grad"),
-            &column,
-            vec![b.len()],
-            equation,
-            &code,
-        ));
+        let (reduce, note) = match bug {
+            Bug::BiasMean => ("mean", "  # bug: the loss already averages; sum(0)"),
+            _ => ("sum", ""),
+        };
+        let equation = format!("{prefix}.bias.grad = grad.{reduce}(0): ({},)", b.len());
+        let code = format!("self.{}.bias.grad = grad.{reduce}(0){note}", python_layer(l, hidden));
+        let card = TensorView::new(format!("{prefix}.bias.grad"), &column, vec![b.len()], equation, &code);
+        cards.push(card.broken_if(bug == Bug::BiasMean));
     }
-    let equation = format!("grad_input = grad @ W0: {}", shape(&grads.input));
+    let first = if hidden > 0 { "layers.0" } else { "output_layer" };
+    let w = &mlp.linear(0).weight;
+    let equation = format!(
+        "grad_input = grad @ {first}.weight: (1,{})·{} → {}",
+        w.nrows(),
+        shape(w),
+        shape(&grads.input)
+    );
     cards.push(TensorView::row(
         "grad_input",
         &grads.input,
@@ -296,7 +324,7 @@ fn grad_output_card(grad_output: &DMatrix<f64>, bug: Bug) -> TensorView {
         (
             flipped,
             "grad_output = onehot(y) − probs",
-            "grad_output = F.one_hot(y, 10) - probs",
+            "grad_output = F.one_hot(y, 10) - probs  # bug: the sign flipped",
         )
     } else {
         (
@@ -306,6 +334,7 @@ fn grad_output_card(grad_output: &DMatrix<f64>, bug: Bug) -> TensorView {
         )
     };
     TensorView::row("grad_output", &grad, format!("{equation}: {}", shape(&grad)), code)
+        .broken_if(bug == Bug::GradOutputSign)
 }
 
 fn norm(values: &[f64]) -> f64 {

@@ -121,6 +121,7 @@ fn tensor_to_js(t: &TensorView) -> JsValue {
         ("norm", t.norm.into()),
         ("equation", t.equation.as_str().into()),
         ("code", t.code.as_str().into()),
+        ("broken", t.broken.into()),
     ])
 }
 
@@ -488,9 +489,16 @@ fn progress_to_js(progress: &Progress, trainer: &Trainer) -> JsValue {
     object(&[specific.as_slice(), &common].concat())
 }
 
-fn diverged_to_js(d: &Diverged) -> JsValue {
+fn diverged_to_js(d: &Diverged, bug: Bug) -> JsValue {
     let loss = d.loss.to_string();
-    problem("train", &Problem::new("train_diverged", &[&d.epoch, &d.batch, &loss]))
+    match bug {
+        Bug::None => problem("train", &Problem::new("train_diverged", &[&d.epoch, &d.batch, &loss])),
+        // The broken backward, not the learning rate, is the likelier cause.
+        bug => problem(
+            "train",
+            &Problem::new("train_diverged_bug", &[&d.epoch, &d.batch, &loss, &bug.code()]),
+        ),
+    }
 }
 
 impl Session {
@@ -514,7 +522,7 @@ impl Session {
                 let go_on = progress != Progress::Finished;
                 (progress_to_js(&progress, trainer), go_on)
             }
-            Err(diverged) => (diverged_to_js(&diverged), false),
+            Err(diverged) => (diverged_to_js(&diverged, trainer.config.bug), false),
         }
     }
 }
@@ -754,15 +762,15 @@ impl Lab {
     /// "Inside one step" for test image `index` with the current weights: every tensor of
     /// the forward pass, of the backward pass broken by `bug` (a code; `none` for the
     /// right one), and one SGD step of the learning rate `lr` on this image alone.
-    pub fn inspect_test(&self, index: u32, bug: &str, lr: &str) -> JsValue {
+    pub fn inspect_test(&self, index: &str, bug: &str, lr: &str) -> JsValue {
         let s = self.state.borrow();
         let (Some(trainer), Some(test)) = (&s.trainer, &s.test) else {
             return problem("step", &Problem::new("step_no_model", &[]));
         };
-        let index = index as usize;
-        if index >= test.len() {
-            return problem("step", &Problem::new("too_large", &[&index, &(test.len() - 1)]));
-        }
+        let index = match form::test_index(index, test.len()) {
+            Ok(index) => index,
+            Err(FieldError { field, problem: p }) => return problem(field, &p),
+        };
         let (bug, learning_rate) = match bug_and_rate(bug, lr) {
             Ok(parsed) => parsed,
             Err(refused) => return refused,
@@ -974,11 +982,13 @@ impl Lab {
             (None, Some(score)) => score.accuracy.into(),
             (None, None) => JsValue::NULL,
         };
+        let state = match (&s.imported, trainer.is_untrained()) {
+            (Some(_), _) => "imported",
+            (None, true) => "untrained",
+            (None, false) => "trained",
+        };
         object(&[
-            (
-                "state",
-                if s.imported.is_some() { "imported" } else { "trained" }.into(),
-            ),
+            ("state", state.into()),
             ("arch", weights::arch(&trainer.mlp).into()),
             (
                 "dtype",

@@ -133,3 +133,30 @@ fn a_flipped_grad_output_climbs_and_the_1d_bug_crashes() {
         "only grad_output, before the line that crashes"
     );
 }
+
+#[test]
+fn the_line_a_bug_writes_wrong_is_marked_and_reads_as_written() {
+    let mlp = Mlp::<f32>::new(30, &[8, 6], 10, 4);
+    let x: Vec<f32> = (0..30).map(|i| (i % 5) as f32 / 4.0).collect();
+    let marked = |bug| {
+        let view = inspect(&mlp, &x, 2, bug, 0.05);
+        let cards: Vec<&TensorView> = view.forward.iter().chain(&view.backward).filter(|c| c.broken).collect();
+        assert!(cards.iter().all(|c| c.code.contains("# bug")), "{bug:?}");
+        cards.iter().map(|c| c.name.clone()).collect::<Vec<_>>().join(" ")
+    };
+    assert_eq!(marked(Bug::None), "");
+    assert_eq!(marked(Bug::NoSigmoidDerivative), "grad_fc1 grad_fc0");
+    assert_eq!(marked(Bug::DerivativeFromFc), "grad_fc1 grad_fc0");
+    assert_eq!(
+        marked(Bug::BiasMean),
+        "output_layer.bias.grad layers.1.bias.grad layers.0.bias.grad"
+    );
+    assert_eq!(
+        marked(Bug::FcAsLayerInput),
+        "output_layer.weight.grad layers.1.weight.grad"
+    );
+    assert_eq!(marked(Bug::GradOutputSign), "grad_output");
+    let view = inspect(&mlp, &x, 2, Bug::FcAsLayerInput, 0.05);
+    assert!(card(&view, "layers.1.weight.grad").code.contains("grad.T @ fc0"));
+    assert!(card(&view, "layers.0.weight.grad").code.contains("grad.T @ input"));
+}

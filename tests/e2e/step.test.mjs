@@ -76,9 +76,21 @@ test("the panel lays open test image 0 with the untrained model, every card in t
   assert.ok(Number(await sgd.getAttribute("data-loss-after")) < Number(await sgd.getAttribute("data-loss-before")));
   assert.match(await sgd.textContent(), /With lr 0\.01, .*: down/);
 
-  // Keyboard: arrows step through the images; Next, Previous and Random move too.
-  await page.focus('[data-testid="step-run"]');
+  // Keyboard: arrows step through the images, and a focused card keeps the focus; in the
+  // index field they move the caret. Next, Previous and Random move too.
+  await page.focus('[data-testid="step-tensor"][data-name="fc0"]');
   await page.keyboard.press("ArrowRight");
+  await page.waitForFunction(() => document.getElementById("step").dataset.index === "1");
+  assert.equal(await page.evaluate(() => document.activeElement.dataset.name), "fc0", "the focus stays on its card");
+  await page.keyboard.press("ArrowRight");
+  await page.waitForFunction(() => document.getElementById("step").dataset.index === "2");
+  await page.focus('[data-testid="step-index"]');
+  await page.keyboard.press("ArrowLeft");
+  await page.keyboard.press("ArrowLeft");
+  await page.keyboard.type("1");
+  assert.equal(await page.inputValue('[data-testid="step-index"]'), "12", "the caret moved, not the image");
+  await page.fill('[data-testid="step-index"]', "1");
+  await page.click('[data-testid="step-run"]');
   await page.waitForFunction(() => document.getElementById("step").dataset.index === "1");
   assert.ok(Math.abs((await cards(page))[0].norm - imageNorm(1)) < 1e-6 * imageNorm(1), "image 1 now");
   await page.click('[data-testid="step-prev"]');
@@ -93,10 +105,28 @@ test("the panel lays open test image 0 with the untrained model, every card in t
   const [, label, said] = summary.match(/a (\d);.*says (\d)/);
   assert.notEqual(label, said, summary);
 
-  // Out of range is refused by the field, and nothing is lost.
+  // Out of range is refused by the field, and nothing is lost; full-width digits are read.
   await page.fill('[data-testid="step-index"]', "10000");
   await page.click('[data-testid="step-run"]');
-  assert.match(await page.textContent('.step-choose [data-error-for="step"]'), /10,?000/);
+  assert.match(await page.textContent('.step-choose [data-error-for="step"]'), /10,?000.*9,?999/);
+  await page.fill('[data-testid="step-index"]', "-1");
+  await page.click('[data-testid="step-run"]');
+  assert.match(await page.textContent('.step-choose [data-error-for="step"]'), /-1 is too small: the least allowed is 0/);
+  await page.fill('[data-testid="step-index"]', "０3");
+  await page.click('[data-testid="step-run"]');
+  await page.waitForFunction(() => document.getElementById("step").dataset.index === "3");
+
+  // A bug chosen in section 1 redraws the cards, and marks the line it writes wrong.
+  await page.selectOption('[data-testid="break-backward"]', "bias_mean");
+  await page.waitForSelector('[data-testid="step-tensor"][data-name="output_layer.bias.grad"][data-broken="true"]');
+  assert.match(await page.textContent('[data-name="layers.0.bias.grad"] .code'), /grad\.mean\(0\)  # bug/);
+  await page.click('[data-testid="step-sgd"]');
+  assert.match(await page.textContent('[data-testid="step-sgd-result"]'), /does not make this backward right/);
+  await page.selectOption('[data-testid="break-backward"]', "notebook_1d_transpose");
+  await page.waitForSelector('[data-testid="step-crash"]:not([hidden])');
+  assert.equal(await page.isHidden('[data-testid="step-sgd-result"]'), true, "no stale step under a crash");
+  assert.match(await page.textContent('[data-testid="step-crash"]'), /already the fix[\s\S]*expected tensor \[10\] and src \[256\]/);
+  await page.selectOption('[data-testid="break-backward"]', "none");
   await screenshot(page, "step-panel-untrained", "#step");
   assert.deepEqual(errors, []);
   await page.close();
@@ -184,7 +214,7 @@ test("training with a bug keeps the right run's curve beside it, and a flipped s
   await page.selectOption('[data-testid="break-backward"]', "grad_output_sign");
   await page.click('[data-testid="train-with-bug"]');
   await page.waitForSelector('[data-testid="train-status"][data-state="error"]', { timeout: 120_000 });
-  assert.match(await page.textContent('[data-testid="train-error"]'), /diverged/i);
+  assert.match(await page.textContent('[data-testid="train-error"]'), /diverged.*the bug, not the learning rate/i);
   assert.equal(await chart.getAttribute("data-previous-run"), "bug_no_sigmoid_derivative_name");
 
   // A plain Start trains the right backward again.

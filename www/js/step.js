@@ -35,17 +35,26 @@ export function initStep(lab, training, drawing) {
     summary.dataset.args = JSON.stringify(args);
     summary.textContent = t(key, args);
   };
+  // The index's refusals sit under its field; the rest (no model, no drawing, section 2's
+  // learning rate) in the banner, saying where to look.
   const fail = (result) => {
-    if (result.field === "lr" || result.field === "bug" || result.code === "too_large") {
-      showFieldError(fields, { ...result, field: "step" });
+    if (result.field === "step") {
+      showFieldError(fields, result);
     } else {
       errorBox.dataset.code = result.code;
-      errorBox.textContent = t(result.code, result.args);
+      errorBox.dataset.args = JSON.stringify(result.args);
+      errorBox.dataset.field = result.field ?? "";
+      errorBox.textContent = describeError();
       errorBox.hidden = false;
     }
     view = null;
     cardsBox.hidden = true;
     summary.textContent = "";
+    delete summary.dataset.key;
+  };
+  const describeError = () => {
+    const text = t(errorBox.dataset.code, JSON.parse(errorBox.dataset.args));
+    return errorBox.dataset.field === "lr" ? t("st_lr_refused", [text]) : text;
   };
 
   function show() {
@@ -61,12 +70,7 @@ export function initStep(lab, training, drawing) {
       const { rgba, width, height } = drawing.pixels();
       result = lab.inspect_drawing(rgba, width, height, Number(drawnLabel.value), bugSelect.value, lr);
     } else {
-      const i = Number.parseInt(index.value, 10);
-      if (!Number.isInteger(i) || i < 0 || String(i) !== index.value.trim()) {
-        fail({ field: "step", code: "not_integer", args: [index.value] });
-        return;
-      }
-      result = lab.inspect_test(i, bugSelect.value, lr);
+      result = lab.inspect_test(index.value, bugSelect.value, lr);
     }
     if (!result.ok) {
       fail(result);
@@ -80,6 +84,8 @@ export function initStep(lab, training, drawing) {
     drawnLabel.closest("label").hidden = source.kind !== "drawing";
     if (!view) return;
     const v = view;
+    // A focused card is redrawn: the focus stays on the card of the same name.
+    const focused = cardsBox.contains(document.activeElement) ? document.activeElement.dataset.name : null;
     const what = v.index === null ? t("st_drawn", [v.label]) : t("st_test_image", [v.index, v.label]);
     say("st_summary", [what, v.predicted, formatNumber(v.loss), t(`st_model_${v.model.state}`, [v.model.arch])]);
     panel.dataset.index = v.index === null ? "drawing" : String(v.index);
@@ -87,12 +93,15 @@ export function initStep(lab, training, drawing) {
     backwardBox.replaceChildren(...v.backward.map(card));
     crashBox.hidden = !v.crash;
     if (v.crash) {
-      crashBox.querySelector("pre").textContent = v.crash.message;
+      // The panel's sample is a (1, 784) batch of one, which is the fix; the notebook's 1-D x crashes.
+      crashBox.querySelector("pre").textContent = `${t("st_crash_note", [v.crash.gradLen, v.crash.inputLen])}\n${v.crash.message}`;
       crashBox.querySelector("p").textContent = t("bug_crash_fix", [v.crash.gradLen, v.crash.inputLen]);
     }
     sgdButton.hidden = !v.sgd;
+    if (!v.sgd) sgdResult.hidden = true;
     renderSgd();
     cardsBox.hidden = false;
+    if (focused) panel.querySelector(`[data-testid="step-tensor"][data-name="${CSS.escape(focused)}"]`)?.focus();
   }
 
   function renderSgd() {
@@ -101,7 +110,8 @@ export function initStep(lab, training, drawing) {
     const lower = step.lossAfter < step.lossBefore;
     const rows = step.updates.map((u) => `<tr><td><code></code></td><td>${formatNumber(u.norm)}</td></tr>`).join("");
     sgdResult.innerHTML = `<p></p><table><thead><tr><th></th><th></th></tr></thead><tbody>${rows}</tbody></table>`;
-    sgdResult.querySelector("p").textContent = t(lower ? "st_sgd_lower" : "st_sgd_not_lower",
+    const key = !lower ? "st_sgd_not_lower" : view.bug !== "none" ? "st_sgd_lower_bug" : "st_sgd_lower";
+    sgdResult.querySelector("p").textContent = t(key,
       [String(step.learningRate), formatNumber(step.lossBefore), formatNumber(step.lossAfter)]);
     sgdResult.querySelector("p").className = lower ? "ok" : "bad";
     const [name, norm] = sgdResult.querySelectorAll("th");
@@ -122,12 +132,19 @@ export function initStep(lab, training, drawing) {
     el.dataset.shape = tensor.shape.join("x");
     el.dataset.norm = String(tensor.norm);
     const shape = tensor.shape.length === 0 ? "()" : `(${tensor.shape.join(", ")}${tensor.shape.length === 1 ? "," : ""})`;
-    el.innerHTML = `<header><code class="name"></code> <span class="shape"></span></header>
-      <p class="what"></p><div class="picture"></div><p class="figures"></p>
+    el.innerHTML = `<div class="card-head"><code class="name"></code> <span class="shape"></span></div>
+      <p class="broken-note" hidden></p><p class="what"></p><div class="picture"></div><p class="figures"></p>
       <p class="equation math"></p><pre class="code"></pre>`;
+    if (tensor.broken) {
+      el.classList.add("broken");
+      const note = el.querySelector(".broken-note");
+      note.hidden = false;
+      note.textContent = t("st_broken_line");
+    }
     el.querySelector(".name").textContent = tensor.name;
     el.querySelector(".shape").textContent = shape;
     el.querySelector(".what").textContent = t(describe(tensor.name));
+    el.dataset.broken = String(tensor.broken);
     el.querySelector(".figures").textContent = t("st_figures",
       [formatNumber(tensor.min), formatNumber(tensor.max), formatNumber(tensor.norm)]);
     el.querySelector(".equation").textContent = tensor.equation;
@@ -213,7 +230,7 @@ export function initStep(lab, training, drawing) {
     const top = Math.max(Math.abs(tensor.min), Math.abs(tensor.max)) || 1;
     const colour = (v) => {
       const f = Math.min(1, Math.abs(v) / top);
-      if (!signed) return [255 - 230 * f, 255 - 220 * f, 255 - 170 * f];
+      if (!signed) return [255 - 235 * f, 255 - 235 * f, 255 - 235 * f]; // never negative: white to ink
       return v < 0 ? [255 - 220 * f, 255 - 150 * f, 255] : [255, 255 - 190 * f, 255 - 200 * f];
     };
     return { signed, top, colour };
@@ -272,7 +289,7 @@ export function initStep(lab, training, drawing) {
       fill.style.left = !signed ? "0" : v < 0 ? `${50 - width}%` : "50%";
       fill.classList.toggle("negative", v < 0);
       li.querySelector(".v").textContent = formatNumber(v);
-      li.title = `${tensor.name}[${tensor.shape.length === 2 ? `0, ${i}` : i}] = ${v}`;
+      li.title = `${tensor.name}[${tensor.shape.length === 2 ? `0, ${i}` : i}] = ${formatNumber(v)}`;
       list.append(li);
     });
     return list;
@@ -284,7 +301,8 @@ export function initStep(lab, training, drawing) {
       input: "st_what_input", "fc{i}": "st_what_fc", "sigmoid{i}": "st_what_sigmoid", output: "st_what_output",
       probs: "st_what_probs", loss: "st_what_loss", grad_output: "st_what_grad_output",
       "grad_sigmoid{i}": "st_what_grad_sigmoid", "grad_fc{i}": "st_what_grad_fc", grad_input: "st_what_grad_input",
-    }[kind] ?? (name.endsWith("weight.grad") ? "st_what_weight_grad" : "st_what_bias_grad");
+    }[kind] ?? (name === "layers.0.weight.grad" || (name === "output_layer.weight.grad" && !view?.forward.some((c) => c.name === "fc0"))
+      ? "st_what_first_weight_grad" : name.endsWith("weight.grad") ? "st_what_weight_grad" : "st_what_bias_grad");
   }
 
   // Choosing the sample.
@@ -303,7 +321,7 @@ export function initStep(lab, training, drawing) {
     if (!lab.has_model() && !training.ensureModel()) return fail({ code: "step_no_model", args: [] });
     const from = source.kind === "test" && view ? current() + 1 : current();
     const found = lab.next_misclassified(from % size());
-    if (found === null) fail({ code: "st_none_wrong", args: [] });
+    if (found === null) say("st_none_wrong");
     else goTo(found);
   });
   on("step-use-drawing", () => {
@@ -319,7 +337,7 @@ export function initStep(lab, training, drawing) {
   // Arrow keys step through test images from anywhere in the panel but a text field's caret.
   panel.addEventListener("keydown", (event) => {
     if (runButton.disabled || !["ArrowLeft", "ArrowRight"].includes(event.key)) return;
-    if (event.target.matches("select")) return;
+    if (event.target.matches("select, input")) return; // the caret and the options move there
     event.preventDefault();
     goTo(current() + (event.key === "ArrowRight" ? 1 : -1));
   });
@@ -328,7 +346,11 @@ export function initStep(lab, training, drawing) {
     if (view) show();
   });
   drawnLabel.addEventListener("change", () => { if (view && source.kind === "drawing") show(); });
-  window.addEventListener("bug-chosen", (e) => { if (e.detail.from !== "step") bugSelect.value = e.detail.bug; });
+  window.addEventListener("bug-chosen", (e) => {
+    if (e.detail.from === "step") return;
+    bugSelect.value = e.detail.bug;
+    if (view) show(); // the cards follow the bug on show
+  });
   sgdButton.addEventListener("click", () => {
     sgdResult.hidden = false;
     renderSgd();
@@ -338,7 +360,7 @@ export function initStep(lab, training, drawing) {
   onLanguageChange(() => {
     if (view) render();
     else if (summary.dataset.key) summary.textContent = t(summary.dataset.key, JSON.parse(summary.dataset.args));
-    if (!errorBox.hidden) errorBox.textContent = t(errorBox.dataset.code, []);
+    if (!errorBox.hidden) errorBox.textContent = describeError();
   });
   window.addEventListener("data-ready", () => { runButton.disabled = false; });
   if (size() > 0) runButton.disabled = false;

@@ -76,11 +76,13 @@ export function initTraining(wasm, lab) {
   let shownDataError = null;
   function showTrainError(result) {
     shownTrainError = result;
-    trainError.textContent = t(result.code, result.args);
+    trainError.textContent = describeTrainError(result);
     trainError.hidden = false;
   }
+  // A divergence under a bug names the bug, in the page's language.
+  const describeTrainError = (r) => t(r.code, r.code === "train_diverged_bug" ? [...r.args.slice(0, 3), t(`bug_${r.args[3]}_name`)] : r.args);
   onLanguageChange(() => {
-    if (shownTrainError && !trainError.hidden) trainError.textContent = t(shownTrainError.code, shownTrainError.args);
+    if (shownTrainError && !trainError.hidden) trainError.textContent = describeTrainError(shownTrainError);
     if (shownDataError && !dataError.hidden) dataError.textContent = describeDataError(shownDataError);
   });
 
@@ -174,7 +176,8 @@ export function initTraining(wasm, lab) {
     const bug = form.bug.value;
     bugBanner.hidden = !bug;
     bugBanner.dataset.bug = bug;
-    if (bug) bugBanner.textContent = t("bug_training", [t(`bug_${bug}_name`)]);
+    const compared = chart.container.dataset.previousRun !== "";
+    if (bug) bugBanner.textContent = t(compared ? "bug_training" : "bug_training_alone", [t(`bug_${bug}_name`)]);
   }
   onLanguageChange(showBugBanner);
 
