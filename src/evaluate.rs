@@ -1,5 +1,5 @@
-//! A model scored on the test set in chunks the page can yield between: the accuracy
-//! and the mean cross-entropy, from one pass.
+//! A model scored on the test set in chunks the page can yield between: the accuracy,
+//! the mean cross-entropy, the confusion matrix and each image's answer, from one pass.
 
 use crate::kernels::resize;
 use crate::loss::softmax_cross_entropy;
@@ -20,6 +20,17 @@ pub struct Score {
     pub loss: f64,
 }
 
+/// Rows: the true digit; columns: the predicted one.
+pub type Confusion = [[u32; CLASSES]; CLASSES];
+
+/// What the model said of one test image.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Answer {
+    pub predicted: u8,
+    /// softmax(output)[predicted]
+    pub confidence: f32,
+}
+
 /// One pass over a test set, a chunk per [`step`](Self::step); its buffers are reused
 /// pass after pass.
 #[derive(Clone, Debug)]
@@ -27,6 +38,9 @@ pub struct Evaluation {
     done: usize,
     correct: usize,
     loss_sum: f64,
+    confusion: Confusion,
+    /// One per test image, in order.
+    answers: Vec<Answer>,
     cache: Cache<f32>,
     grad: DMatrix<f32>,
     indices: Vec<usize>,
@@ -39,6 +53,8 @@ impl Default for Evaluation {
             done: 0,
             correct: 0,
             loss_sum: 0.0,
+            confusion: [[0; CLASSES]; CLASSES],
+            answers: Vec::new(),
             cache: Cache::of(Input::Dense(DMatrix::zeros(0, 0))),
             grad: DMatrix::zeros(EVAL_CHUNK, CLASSES),
             indices: Vec::with_capacity(EVAL_CHUNK),
@@ -53,6 +69,8 @@ impl Evaluation {
         self.done = 0;
         self.correct = 0;
         self.loss_sum = 0.0;
+        self.confusion = [[0; CLASSES]; CLASSES];
+        self.answers.clear();
     }
 
     /// Score the next chunk of `test` with `mlp`; returns how many images are done.
@@ -65,12 +83,51 @@ impl Evaluation {
         resize(&mut self.grad, self.indices.len(), CLASSES);
         let chunk_loss = softmax_cross_entropy(&self.cache.output, &self.labels, &mut self.grad);
         self.loss_sum += chunk_loss as f64 * self.indices.len() as f64;
-        self.correct += predicted_classes(&self.cache.output)
+        for ((predicted, &label), logits) in predicted_classes(&self.cache.output)
             .zip(&self.labels)
-            .filter(|(p, &y)| *p == y)
-            .count();
+            .zip(self.cache.output.row_iter())
+        {
+            self.correct += usize::from(predicted == label);
+            self.confusion[label][predicted] += 1;
+            // softmax's largest value: 1 / sum(e^(z - z_max))
+            let top = logits[predicted];
+            let total: f32 = logits.iter().map(|&z| (z - top).exp()).sum();
+            self.answers.push(Answer {
+                predicted: predicted as u8,
+                confidence: 1.0 / total,
+            });
+        }
         self.done = end;
         end
+    }
+
+    /// The confusion matrix so far: `[true][predicted]` counts.
+    pub fn confusion(&self) -> &Confusion {
+        &self.confusion
+    }
+
+    /// Every image scored so far, in test-set order.
+    pub fn answers(&self) -> &[Answer] {
+        &self.answers
+    }
+
+    /// The images of digit `truth` the model called `predicted`, most confident first:
+    /// how many there are, and `limit` of them from `offset` on, as (index, confidence).
+    pub fn gallery(
+        &self,
+        test: &Dataset,
+        truth: usize,
+        predicted: usize,
+        offset: usize,
+        limit: usize,
+    ) -> (usize, Vec<(usize, f32)>) {
+        let mut cell: Vec<(usize, f32)> = (self.answers.iter().enumerate())
+            .filter(|&(i, a)| test.label(i) == truth && a.predicted as usize == predicted)
+            .map(|(i, a)| (i, a.confidence))
+            .collect();
+        cell.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        let total = cell.len();
+        (total, cell.into_iter().skip(offset).take(limit).collect())
     }
 
     /// The score so far (of the whole set once `step` has returned its size).
@@ -80,5 +137,49 @@ impl Evaluation {
             accuracy: 100.0 * self.correct as f64 / n,
             loss: self.loss_sum / n,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::predict::classify;
+
+    #[test]
+    fn the_matrix_and_answers_match_a_plain_loop_and_the_accuracy() {
+        let test = crate::train::tests::synthetic(1234, 5);
+        let mut mlp = Mlp::<f32>::new(784, &[12], 10, 2);
+        mlp.output_layer.bias[3] += 0.5; // some digits right, some wrong
+        let mut evaluation = Evaluation::default();
+        while evaluation.step(&mlp, &test) < test.len() {}
+        let mut expected = [[0u32; CLASSES]; CLASSES];
+        for i in 0..test.len() {
+            let p = classify(&mlp, &test.input(i));
+            expected[test.label(i)][p.class] += 1;
+            let answer = evaluation.answers()[i];
+            assert_eq!(answer.predicted as usize, p.class, "image {i}");
+            assert!((answer.confidence - p.probabilities[p.class]).abs() < 1e-5);
+        }
+        assert_eq!(evaluation.confusion(), &expected);
+        let diagonal: u32 = (0..CLASSES).map(|c| expected[c][c]).sum();
+        let total: u32 = expected.iter().flatten().sum();
+        assert_eq!(total as usize, test.len());
+        assert!(diagonal > 0 && (diagonal as usize) < test.len());
+        assert_eq!(evaluation.score().accuracy, 100.0 * diagonal as f64 / test.len() as f64);
+        // A cell's gallery: that cell's images, most confident first, in pages.
+        let (truth, predicted) = (0..CLASSES)
+            .flat_map(|t| (0..CLASSES).map(move |p| (t, p)))
+            .max_by_key(|&(t, p)| if t == p { 0 } else { expected[t][p] })
+            .unwrap();
+        let (count, first) = evaluation.gallery(&test, truth, predicted, 0, 3);
+        assert_eq!(count, expected[truth][predicted] as usize);
+        assert!(count > 3, "a cell with a few images");
+        assert!(first.windows(2).all(|w| w[0].1 >= w[1].1));
+        assert!(first.iter().all(|&(i, _)| test.label(i) == truth));
+        let (_, rest) = evaluation.gallery(&test, truth, predicted, 3, 100);
+        assert_eq!(rest.len(), (count - 3).min(100), "at most a page of 100");
+        assert!(rest[0].1 <= first[2].1);
+        evaluation.restart();
+        assert_eq!(evaluation.confusion(), &[[0; CLASSES]; CLASSES]);
     }
 }
