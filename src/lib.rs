@@ -22,6 +22,7 @@
 //! | [`tensors`] | safetensors files read and written, every refusal named |
 //! | [`weights`] | the model as the notebook's `state_dict()` in a safetensors file, both ways |
 //! | [`bundle`] | a student's own gradients from the notebook, checked against the page's |
+//! | [`units`] | what the first layer learned: tiles, one unit closely, the units a drawing lights up |
 //! | [`digit`] | canvas pixels to an MNIST-style 28x28 input |
 //! | [`predict`] | forward, softmax and arg-max for one input |
 //! | [`bench`](mod@bench) | the throughput figures `make bench` prints |
@@ -54,6 +55,7 @@ pub mod predict;
 pub mod problem;
 pub mod tensors;
 pub mod train;
+pub mod units;
 pub mod weights;
 
 #[cfg(target_arch = "wasm32")]

@@ -54,6 +54,16 @@ impl TrainConfig {
         }
     }
 
+    /// Four sigmoid layers of 256 at lr 0.1: the vanishing gradient, in the flow chart.
+    pub fn deep_sigmoid() -> Self {
+        TrainConfig {
+            hidden_dims: vec![256; 4],
+            learning_rate: 0.1,
+            epochs: 5,
+            ..Self::assignment()
+        }
+    }
+
     /// The same with lr 0.5: over 90% test accuracy after one epoch.
     pub fn fast() -> Self {
         TrainConfig {
@@ -100,6 +110,8 @@ pub enum Progress {
         batch: usize,
         batches: usize,
         loss: f32,
+        /// The gradient flow, on the batches that record it.
+        flow: Option<GradFlow>,
     },
     /// Evaluated `done` of `total` test images after epoch `epoch`.
     Evaluating { epoch: usize, done: usize, total: usize },
@@ -184,9 +196,9 @@ pub fn train_step(mlp: &mut Mlp<f32>, work: &mut Workspace, labels: &[usize], le
     Ok(loss)
 }
 
-/// [`train_step`] with the backward pass broken by `bug`, on the plain path: forward,
-/// loss, `backward_with(bug)`, then SGD on every gradient.
-pub fn train_step_with_bug(
+/// [`train_step`] on the plain path, every gradient kept in `work.grads`: forward, loss,
+/// `backward_with(bug)` (`Bug::None` for the right pass), then SGD on every gradient.
+pub fn train_step_plain(
     mlp: &mut Mlp<f32>,
     work: &mut Workspace,
     labels: &[usize],
@@ -209,12 +221,53 @@ pub fn train_step_with_bug(
     Ok(loss)
 }
 
+/// Batches between two gradient-flow records. A record takes the plain step, whose first
+/// layer's gradient is stored (about 1.5 fused steps' work): every 100th costs under 1%.
+pub const GRAD_FLOW_EVERY: usize = 100;
+
+/// How the gradient flowed through each layer on one batch: `layers.{i}` then
+/// `output_layer`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GradFlow {
+    /// Fractional epoch of the batch, as the loss chart's x.
+    pub x: f64,
+    /// `||dL/dW_i||_2`
+    pub grad_norms: Vec<f64>,
+    /// `||lr * dL/dW_i||_2 / ||W_i||_2`: how far one step moves the weights.
+    pub update_ratios: Vec<f64>,
+}
+
+impl GradFlow {
+    fn of(mlp: &Mlp<f32>, grads: &Grads<f32>, learning_rate: f64, x: f64) -> Self {
+        let norm = |m: &DMatrix<f32>| m.iter().map(|&v| (v as f64).powi(2)).sum::<f64>().sqrt();
+        let weights = mlp.layers.iter().chain([&mlp.output_layer]).map(|l| norm(&l.weight));
+        let grad_norms: Vec<f64> = grads
+            .layers
+            .iter()
+            .chain([&grads.output_layer])
+            .map(|g| norm(&g.weight))
+            .collect();
+        let update_ratios = grad_norms
+            .iter()
+            .zip(weights)
+            .map(|(g, w)| learning_rate * g / w.max(f64::MIN_POSITIVE))
+            .collect();
+        GradFlow {
+            x,
+            grad_norms,
+            update_ratios,
+        }
+    }
+}
+
 /// A training run: the model, the data order, and the running statistics.
 #[derive(Debug)]
 pub struct Trainer {
     pub config: TrainConfig,
     pub mlp: Mlp<f32>,
     pub history: Vec<EpochStats>,
+    /// Recorded every [`GRAD_FLOW_EVERY`] batches.
+    pub grad_flow: Vec<GradFlow>,
     rng: StdRng,
     order: Vec<usize>,
     phase: Phase,
@@ -248,6 +301,7 @@ impl Trainer {
             evaluation: Evaluation::default(),
             mlp,
             history: Vec::new(),
+            grad_flow: Vec::new(),
             rng,
             order,
             phase: Phase::Training,
@@ -274,6 +328,12 @@ impl Trainer {
 
     pub fn batches_per_epoch(&self) -> usize {
         self.order.len().div_ceil(self.config.batch_size)
+    }
+
+    /// The last finished pass over the test set (after an epoch), for the confusion
+    /// matrix and its gallery; `None` before the first, and while one is under way.
+    pub fn evaluation(&self) -> Option<&Evaluation> {
+        (!self.history.is_empty() && !matches!(self.phase, Phase::Evaluating)).then_some(&self.evaluation)
     }
 
     /// No batch has been trained yet: the weights are the random initialisation.
@@ -307,10 +367,15 @@ impl Trainer {
         let end = (start + self.config.batch_size).min(self.order.len());
         train.fill_batch(&self.order[start..end], &mut self.work.cache.input, &mut self.labels);
         let learning_rate = self.config.learning_rate as f32;
-        let outcome = match self.config.bug {
-            Bug::None => train_step(&mut self.mlp, &mut self.work, &self.labels, learning_rate),
-            bug => train_step_with_bug(&mut self.mlp, &mut self.work, &self.labels, learning_rate, bug),
+        let record = self.next_batch.is_multiple_of(GRAD_FLOW_EVERY);
+        let outcome = match (self.config.bug, record) {
+            (Bug::None, false) => train_step(&mut self.mlp, &mut self.work, &self.labels, learning_rate),
+            (bug, _) => train_step_plain(&mut self.mlp, &mut self.work, &self.labels, learning_rate, bug),
         };
+        let x = self.epoch as f64 + (self.next_batch + 1) as f64 / batches as f64;
+        let flow = (record && outcome.is_ok())
+            .then(|| GradFlow::of(&self.mlp, &self.work.grads, self.config.learning_rate, x));
+        self.grad_flow.extend(flow.clone());
         self.next_batch += 1;
         let loss = outcome.map_err(|loss| {
             self.phase = Phase::Failed;
@@ -332,6 +397,7 @@ impl Trainer {
             batch: self.next_batch,
             batches,
             loss,
+            flow,
         })
     }
 
@@ -683,6 +749,60 @@ pub(crate) mod tests {
             train_limit: None,
             bug: Bug::None,
         }
+    }
+
+    #[test]
+    fn the_gradient_flow_is_recorded_every_hundredth_batch_and_vanishes_in_a_deep_sigmoid_net() {
+        let (train, test) = (synthetic(300, 1), synthetic(120, 2));
+        let config = TrainConfig {
+            batch_size: 2, // 150 batches an epoch: records at batches 1 and 101
+            epochs: 1,
+            ..small(0.5)
+        };
+        let mut trainer = Trainer::new(config.clone(), train.len());
+        let mut flows = Vec::new();
+        while let Ok(progress) = trainer.step(&train, &test, 1.0) {
+            match progress {
+                Progress::Batch { batch, flow, .. } => flows.extend(flow.map(|f| (batch, f))),
+                Progress::Finished => break,
+                _ => {}
+            }
+        }
+        let batches: Vec<usize> = flows.iter().map(|(b, _)| *b).collect();
+        assert_eq!(batches, [1, 101]);
+        assert_eq!(trainer.grad_flow.len(), 2);
+        assert_eq!(flows[1].1.x, 101.0 / 150.0);
+        // Recording takes the plain step: the weights are those of a run that never records.
+        let fused = Trainer::new(config, train.len());
+        assert_eq!(trainer.mlp, run_without_records(fused, &train));
+
+        let deep = TrainConfig {
+            train_limit: Some(64),
+            epochs: 1,
+            ..TrainConfig::deep_sigmoid()
+        };
+        let mut trainer = Trainer::new(deep, train.len());
+        trainer.step(&train, &test, 1.0).expect("a batch");
+        let flow = &trainer.grad_flow[0];
+        assert_eq!(flow.grad_norms.len(), 5);
+        let (first, last) = (flow.grad_norms[0], flow.grad_norms[4]);
+        assert!(
+            first < 0.01 * last,
+            "vanishing: layers.0 {first:e}, output_layer {last:e}"
+        );
+        assert!(flow.update_ratios.iter().all(|r| *r > 0.0 && r.is_finite()));
+    }
+
+    /// The same run with every step fused: the weights a recording run must reach.
+    fn run_without_records(mut trainer: Trainer, train: &Dataset) -> Mlp<f32> {
+        let mut work = Workspace::default();
+        let mut labels = Vec::new();
+        let lr = trainer.config.learning_rate as f32;
+        for chunk in trainer.order.clone().chunks(trainer.config.batch_size) {
+            train.fill_batch(chunk, &mut work.cache.input, &mut labels);
+            train_step(&mut trainer.mlp, &mut work, &labels, lr).expect("no divergence");
+        }
+        trainer.mlp
     }
 
     #[test]

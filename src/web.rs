@@ -4,16 +4,17 @@
 use crate::bug::{Bug, ShapeCrash};
 use crate::bundle::{self, BundleReport, Hint};
 use crate::digit::{self, Drawing};
-use crate::evaluate::{Evaluation, Score};
+use crate::evaluate::{Confusion, Evaluation, Score};
 use crate::form::{self, CheckForm, TrainForm};
 use crate::gradcheck::{self, CheckReport, Checker};
 use crate::inspect::{inspect, StepView, TensorView};
 use crate::mnist::{self, Dataset};
 use crate::predict::{classify, next_misclassified};
 use crate::problem::{FieldError, Problem};
-use crate::train::{Diverged, Progress, TrainConfig, Trainer};
+use crate::train::{Diverged, GradFlow, Progress, TrainConfig, Trainer};
+use crate::units;
 use crate::weights;
-use js_sys::{Array, Float32Array, Float64Array, Function, Object, Promise, Reflect, Uint8Array};
+use js_sys::{Array, Float32Array, Float64Array, Function, Object, Promise, Reflect, Uint32Array, Uint8Array};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -341,6 +342,7 @@ impl GradientCheck {
 pub fn preset(name: &str) -> JsValue {
     let config = match name {
         "fast" => TrainConfig::fast(),
+        "deep_sigmoid" => TrainConfig::deep_sigmoid(),
         _ => TrainConfig::assignment(),
     };
     let hidden: Vec<String> = config.hidden_dims.iter().map(usize::to_string).collect();
@@ -461,7 +463,9 @@ fn progress_to_js(progress: &Progress, trainer: &Trainer) -> JsValue {
             batch,
             batches,
             loss,
+            flow,
         } => vec![
+            ("flow", flow.as_ref().map_or(JsValue::NULL, flow_to_js)),
             ("kind", "batch".into()),
             ("x", ((epoch - 1) as f64 + *batch as f64 / *batches as f64).into()),
             ("epoch", (*epoch as u32).into()),
@@ -483,10 +487,39 @@ fn progress_to_js(progress: &Progress, trainer: &Trainer) -> JsValue {
             ("testLoss", s.test_loss.into()),
             ("seconds", s.seconds.into()),
             ("epochSamplesPerS", s.samples_per_s.into()),
+            (
+                "confusion",
+                trainer
+                    .evaluation()
+                    .map_or(JsValue::NULL, |e| confusion_to_js(e.confusion())),
+            ),
         ],
         Progress::Finished => vec![("kind", "finished".into())],
     };
     object(&[specific.as_slice(), &common].concat())
+}
+
+fn lit_to_js(lit: &units::Lit) -> JsValue {
+    object(&[
+        ("activations", Float32Array::from(lit.activations.as_slice()).into()),
+        ("winner", (lit.winner as u32).into()),
+        ("push", Float32Array::from(lit.push.as_slice()).into()),
+        ("strongest", strings(&lit.strongest)),
+    ])
+}
+
+fn flow_to_js(flow: &GradFlow) -> JsValue {
+    object(&[
+        ("x", flow.x.into()),
+        ("gradNorms", Float64Array::from(flow.grad_norms.as_slice()).into()),
+        ("updateRatios", Float64Array::from(flow.update_ratios.as_slice()).into()),
+    ])
+}
+
+/// The 10x10 counts, row by row (`[true * 10 + predicted]`).
+fn confusion_to_js(confusion: &Confusion) -> JsValue {
+    let flat: Vec<u32> = confusion.iter().flatten().copied().collect();
+    Uint32Array::from(flat.as_slice()).into()
 }
 
 fn diverged_to_js(d: &Diverged, bug: Bug) -> JsValue {
@@ -746,6 +779,10 @@ impl Lab {
                 "untrained",
                 (trainer.is_untrained() && session.imported.is_none()).into(),
             ),
+            (
+                "lit",
+                units::lit(&trainer.mlp, &input).map_or(JsValue::NULL, |lit| lit_to_js(&lit)),
+            ),
         ])
     }
 
@@ -870,7 +907,11 @@ impl Lab {
         if done == test.len() {
             let score = imported.evaluation.score();
             imported.score = Some(score);
-            entries.extend([("accuracy", score.accuracy.into()), ("loss", score.loss.into())]);
+            entries.extend([
+                ("accuracy", score.accuracy.into()),
+                ("loss", score.loss.into()),
+                ("confusion", confusion_to_js(imported.evaluation.confusion())),
+            ]);
         }
         object(&entries)
     }
@@ -967,6 +1008,89 @@ impl Lab {
             ]),
             Err(p) => problem("weights", &p),
         }
+    }
+
+    /// The images of a confusion-matrix cell from the last evaluation, most confident
+    /// first: `{total, items: [{index, confidence}], pixels}` (`pixels`: 784 bytes an item).
+    pub fn gallery(&self, truth: u32, predicted: u32, offset: u32, limit: u32) -> JsValue {
+        let s = self.state.borrow();
+        let Some(test) = &s.test else {
+            return problem("gallery", &Problem::new("train_no_data", &[]));
+        };
+        let evaluation = match (&s.imported, &s.trainer) {
+            (_, Some(t)) if t.evaluation().is_some() => t.evaluation(),
+            (Some(i), _) if i.score.is_some() => Some(&i.evaluation),
+            _ => None,
+        };
+        let (Some(evaluation), true) = (evaluation, truth < 10 && predicted < 10) else {
+            return problem("gallery", &Problem::new("gallery_none", &[]));
+        };
+        let (total, items) = evaluation.gallery(
+            test,
+            truth as usize,
+            predicted as usize,
+            offset as usize,
+            limit as usize,
+        );
+        let pixels: Vec<u8> = items.iter().flat_map(|&(i, _)| test.image(i).iter().copied()).collect();
+        let list: Array = items
+            .iter()
+            .map(|&(i, c)| object(&[("index", (i as u32).into()), ("confidence", c.into())]))
+            .collect();
+        object(&[
+            ("ok", true.into()),
+            ("total", (total as u32).into()),
+            ("items", list.into()),
+            ("pixels", Uint8Array::from(pixels.as_slice()).into()),
+        ])
+    }
+
+    /// The first layer's weights as 28x28 tiles: `{layer, units, values, scales}`, or
+    /// `null` without a model.
+    pub fn tiles(&self) -> JsValue {
+        let s = self.state.borrow();
+        let Some(tiles) = s.trainer.as_ref().and_then(|t| units::tiles(&t.mlp)) else {
+            return JsValue::NULL;
+        };
+        object(&[
+            ("layer", tiles.layer.into()),
+            ("units", (tiles.units as u32).into()),
+            ("values", Float32Array::from(tiles.values.as_slice()).into()),
+            ("scales", Float32Array::from(tiles.scales.as_slice()).into()),
+        ])
+    }
+
+    /// One unit of the first layer: `{bias, outgoing, top: [{index, activation}], pixels}`.
+    pub fn unit(&self, unit: u32) -> JsValue {
+        const TOP: usize = 12;
+        let s = self.state.borrow();
+        let (Some(trainer), Some(test)) = (&s.trainer, &s.test) else {
+            return JsValue::NULL;
+        };
+        let Some(detail) = units::unit(&trainer.mlp, test, unit as usize, TOP) else {
+            return JsValue::NULL;
+        };
+        let pixels: Vec<u8> = detail
+            .top_images
+            .iter()
+            .flat_map(|&(i, _)| test.image(i).iter().copied())
+            .collect();
+        let top: Array = detail
+            .top_images
+            .iter()
+            .map(|&(i, a)| object(&[("index", (i as u32).into()), ("activation", a.into())]))
+            .collect();
+        object(&[
+            ("bias", detail.bias.into()),
+            (
+                "outgoing",
+                detail
+                    .outgoing
+                    .map_or(JsValue::NULL, |o| Float32Array::from(o.as_slice()).into()),
+            ),
+            ("top", top.into()),
+            ("pixels", Uint8Array::from(pixels.as_slice()).into()),
+        ])
     }
 
     /// Where the page's model came from: `{state: "none" | "untrained" | "trained" |
