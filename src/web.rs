@@ -516,10 +516,25 @@ fn flow_to_js(flow: &GradFlow) -> JsValue {
     ])
 }
 
-/// The 10x10 counts, row by row (`[true * 10 + predicted]`).
+/// `{counts, shares, recall}`: the 10x10 counts row by row (`[true * 10 + predicted]`),
+/// each as a share of its row, and each row's recall.
 fn confusion_to_js(confusion: &Confusion) -> JsValue {
-    let flat: Vec<u32> = confusion.iter().flatten().copied().collect();
-    Uint32Array::from(flat.as_slice()).into()
+    let counts: Vec<u32> = confusion.iter().flatten().copied().collect();
+    let row_totals: Vec<f64> = confusion
+        .iter()
+        .map(|row| row.iter().sum::<u32>().max(1) as f64)
+        .collect();
+    let shares: Vec<f64> = counts
+        .iter()
+        .enumerate()
+        .map(|(k, &c)| c as f64 / row_totals[k / 10])
+        .collect();
+    let recall: Vec<f64> = (0..10).map(|t| shares[t * 10 + t]).collect();
+    object(&[
+        ("counts", Uint32Array::from(counts.as_slice()).into()),
+        ("shares", Float64Array::from(shares.as_slice()).into()),
+        ("recall", Float64Array::from(recall.as_slice()).into()),
+    ])
 }
 
 fn diverged_to_js(d: &Diverged, bug: Bug) -> JsValue {

@@ -5,6 +5,8 @@ import { initTraining } from "./train.js";
 import { initDrawing } from "./draw.js";
 import { initStep } from "./step.js";
 import { initNotebook } from "./notebook.js";
+import { initRuns } from "./runs.js";
+import { initLearned } from "./learned.js";
 
 function showFatal(message) {
   const el = document.getElementById("fatal");
@@ -30,8 +32,10 @@ wasmReady().then(
     const training = initTraining(wasm, lab);
     const gradcheck = initGradcheck(wasm, training);
     const drawing = initDrawing(lab, training);
-    initStep(lab, training, drawing);
+    const step = initStep(lab, training, drawing);
     initNotebook(wasm, lab, training, gradcheck);
+    initRuns(training);
+    initLearned(lab, step);
     document.body.dataset.ready = "true";
     performance.mark("interactive");
   },

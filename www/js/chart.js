@@ -115,3 +115,82 @@ export class LossChart {
     return canvas.toDataURL("image/png");
   }
 }
+
+const LAYER_COLOURS = ["#1a7f37", "#2f6fdf", "#8250df", "#bf3989", "#d9480f", "#9a6700", "#0a7480", "#57606a"];
+
+/**
+ * The gradient flow: each layer's ||dL/dW|| (solid) and update ratio ||lr dW|| / ||W||
+ * (dashed) on log scales, a point every 100th batch. Draws only while on screen.
+ */
+export class FlowChart {
+  constructor(container) {
+    this.container = container;
+    this.visible = false;
+    this.scheduleDraw = throttledPaint(() => { if (this.visible) this.plot?.setData(this.data); }, REDRAW_MS);
+    new IntersectionObserver(([entry]) => {
+      this.visible = entry.isIntersecting;
+      if (this.visible) this.scheduleDraw();
+    }).observe(container);
+    new ResizeObserver(() => {
+      if (this.plot && this.plot.width !== this.width()) this.plot.setSize({ width: this.width(), height: 220 });
+    }).observe(container);
+    onLanguageChange(() => { if (this.layers) this.build(); });
+    this.clear();
+  }
+
+  width() {
+    return Math.max(240, this.container.clientWidth || 800);
+  }
+
+  clear() {
+    this.layers = 0;
+    this.data = [[]];
+    this.container.dataset.points = "0";
+    this.plot?.destroy();
+    this.plot = null;
+  }
+
+  /** Names of the layers, from the first record: `layers.0` … `output_layer`. */
+  names() {
+    return Array.from({ length: this.layers }, (_, i) => (i + 1 === this.layers ? "output_layer" : `layers.${i}`));
+  }
+
+  build() {
+    this.plot?.destroy();
+    const number = new Intl.NumberFormat(locale(), { notation: "scientific", maximumFractionDigits: 2 }).format;
+    const value = (u, v) => (v == null ? "--" : number(v));
+    // Only the powers of ten are labelled: a log axis's other ticks would crowd it.
+    const powers = (u, ticks) => ticks.map((v) => (v != null && /^1e/.test(v.toExponential()) ? v.toExponential(0) : ""));
+    const names = this.names();
+    this.plot = new uPlot({
+      width: this.width(),
+      height: 220,
+      scales: { x: { time: false }, grad: { distr: 3, log: 10 }, ratio: { distr: 3, log: 10 } },
+      axes: [
+        { label: t("chart_x") },
+        { scale: "grad", label: t("fl_grad_axis"), values: powers, size: 60 },
+        { scale: "ratio", side: 1, label: t("fl_ratio_axis"), grid: { show: false }, values: powers, size: 60 },
+      ],
+      series: [
+        { label: t("chart_x") },
+        ...names.map((name, i) => ({ label: `‖∂ℓ/∂W‖ ${name}`, scale: "grad", stroke: LAYER_COLOURS[i % 8], width: 2, value })),
+        ...names.map((name, i) => ({ label: `${t("fl_ratio")} ${name}`, scale: "ratio", stroke: LAYER_COLOURS[i % 8], width: 1, dash: [5, 4], value })),
+      ],
+    }, this.data, this.container);
+  }
+
+  add(flow) {
+    if (this.layers !== flow.gradNorms.length) {
+      this.layers = flow.gradNorms.length;
+      this.data = [[], ...Array.from({ length: 2 * this.layers }, () => [])];
+      this.build();
+    }
+    this.data[0].push(flow.x);
+    flow.gradNorms.forEach((v, i) => this.data[1 + i].push(v));
+    flow.updateRatios.forEach((v, i) => this.data[1 + this.layers + i].push(v));
+    this.container.dataset.points = String(this.data[0].length);
+    // The last record's norms, first layer to last, for tests and screen readers.
+    this.container.dataset.lastNorms = [...flow.gradNorms].join(",");
+    this.scheduleDraw();
+  }
+}

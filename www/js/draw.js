@@ -14,6 +14,9 @@ export function initDrawing(lab, { quickTrain }) {
   const text = document.getElementById("prediction-text");
   const quick = document.getElementById("quick-train");
   const bars = document.getElementById("prob-bars");
+  const hiddenBox = document.querySelector('[data-testid="draw-hidden"]');
+  const hiddenCanvas = document.getElementById("hidden-canvas");
+  const hiddenNote = document.getElementById("hidden-note");
   const strokes = []; // each stroke: [[x, y], ...] in CSS pixels
   let current = null;
   let lastPredict = 0;
@@ -149,6 +152,33 @@ export function initDrawing(lab, { quickTrain }) {
     else if (!hasDigit) text.textContent = t("dr_untrained");
     else if (r.untrained) text.textContent = t("dr_untrained_guess", [r.digit, percent.format(r.confidence)]);
     else text.textContent = t("dr_result", [r.digit, percent.format(r.confidence)]);
+    renderHidden(r?.lit);
+  }
+
+  /** sigmoid0 as a square-ish grid, white (0) to black (1); the units that push the
+   *  model's digit most are outlined. */
+  function renderHidden(lit) {
+    hiddenBox.hidden = !lit;
+    if (!lit) return;
+    const n = lit.activations.length;
+    const across = Math.ceil(Math.sqrt(n));
+    const cell = Math.max(6, Math.floor(160 / across));
+    hiddenCanvas.width = across * cell;
+    hiddenCanvas.height = Math.ceil(n / across) * cell;
+    const g = hiddenCanvas.getContext("2d");
+    g.fillStyle = "#eef0f4";
+    g.fillRect(0, 0, hiddenCanvas.width, hiddenCanvas.height);
+    lit.activations.forEach((a, j) => {
+      const v = Math.round(255 * (1 - a));
+      g.fillStyle = `rgb(${v},${v},${v})`;
+      g.fillRect((j % across) * cell, Math.floor(j / across) * cell, cell - 1, cell - 1);
+    });
+    g.lineWidth = 2;
+    g.strokeStyle = "#e8590c";
+    for (const j of lit.strongest.map(Number)) g.strokeRect((j % across) * cell + 1, Math.floor(j / across) * cell + 1, cell - 3, cell - 3);
+    hiddenBox.dataset.units = String(n);
+    hiddenBox.dataset.strongest = lit.strongest.join(",");
+    hiddenNote.textContent = t("dr_hidden_note", [lit.winner, lit.strongest.length, lit.strongest.join(", ")]);
   }
 
   new ResizeObserver(resize).observe(canvas);

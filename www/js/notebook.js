@@ -91,6 +91,7 @@ export function initNotebook(wasm, lab, training, gradcheck) {
       status.dataset.testAccuracy = p.accuracy.toFixed(2);
       status.dataset.testLoss = String(p.loss);
       say("wt_loaded", [file.name, result.arch, result.dtype, p.accuracy.toFixed(2), p.loss.toFixed(4)]);
+      window.dispatchEvent(new CustomEvent("model-evaluated", { detail: { confusion: p.confusion, accuracy: p.accuracy } }));
       window.dispatchEvent(new Event("model-settled"));
     } finally {
       busy = false;

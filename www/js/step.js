@@ -364,4 +364,12 @@ export function initStep(lab, training, drawing) {
   });
   window.addEventListener("data-ready", () => { runButton.disabled = false; });
   if (size() > 0) runButton.disabled = false;
+
+  return {
+    /** Show test image `i` (from the gallery or a unit's top images), and scroll to it. */
+    open(i) {
+      goTo(i);
+      panel.scrollIntoView({ behavior: "smooth", block: "start" });
+    },
+  };
 }

@@ -3,7 +3,7 @@
 import { t, onLanguageChange, formatCount } from "./i18n.js";
 import { showFieldError, clearFieldErrors, formatNumber, throttledPaint, nextPaint } from "./ui.js";
 import { loadMnist, describeDataError, canRetry } from "./data.js";
-import { LossChart } from "./chart.js";
+import { LossChart, FlowChart } from "./chart.js";
 
 const FIELDS = ["hidden", "lr", "batch", "epochs", "seed", "train_limit", "bug"];
 
@@ -28,6 +28,7 @@ export function initTraining(wasm, lab) {
     continue: document.getElementById("btn-continue"),
   };
   const chart = new LossChart(document.getElementById("loss-chart"));
+  const flowChart = new FlowChart(document.getElementById("flow-chart"));
   let status = { key: "state_idle", args: [] };
   let running = null; // the promise of lab.run while the loop is alive
   let lastProgress = null;
@@ -92,10 +93,12 @@ export function initTraining(wasm, lab) {
     announceModelChange(p.kind === "epoch");
     if (p.epoch !== undefined) statusEl.dataset.epoch = String(p.epoch);
     if (p.kind === "batch") chart.addBatch(p);
+    if (p.flow) flowChart.add(p.flow);
     if (p.kind === "batch" || p.kind === "evaluating") scheduleStatus(p);
     if (p.kind === "epoch") {
       chart.addEpoch(p);
       addEpochRow(p);
+      window.dispatchEvent(new CustomEvent("epoch-done", { detail: p }));
       announcer.textContent = t("announce_epoch", [p.epoch, p.testAccuracy.toFixed(2)]);
     }
   }
@@ -162,6 +165,8 @@ export function initTraining(wasm, lab) {
     }
     // The last run's curve stays on the chart beside this one.
     chart.clear({ keepPrevious: true, label: runLabel(form.bug.value) });
+    flowChart.clear();
+    startRun();
     showBugBanner();
     table.replaceChildren();
     epochBar.value = 0;
@@ -171,6 +176,11 @@ export function initTraining(wasm, lab) {
     return true;
   }
 
+  /** A new run for the runs list: its settings as the form holds them. */
+  function startRun(continued = false) {
+    const config = Object.fromEntries(FIELDS.map((name) => [name, form[name].value]));
+    window.dispatchEvent(new CustomEvent("run-started", { detail: { config, continued } }));
+  }
   const runLabel = (bug) => (bug ? { key: `bug_${bug}_name` } : { key: "chart_run_right" });
   function showBugBanner() {
     const bug = form.bug.value;
@@ -242,6 +252,8 @@ export function initTraining(wasm, lab) {
     }
     form.bug.value = "";
     chart.clear({ keepPrevious: true, label: { key: "chart_run_continued" } });
+    flowChart.clear();
+    startRun(true);
     showBugBanner();
     table.replaceChildren();
     epochBar.value = 0;
@@ -263,6 +275,7 @@ export function initTraining(wasm, lab) {
     window.dispatchEvent(new Event("model-changed"));
     window.dispatchEvent(new Event("model-settled"));
     chart.clear();
+    flowChart.clear();
     form.bug.value = "";
     showBugBanner();
     table.replaceChildren();
@@ -351,6 +364,7 @@ export function initTraining(wasm, lab) {
     form.bug.value = "";
     showBugBanner();
     chart.clear();
+    flowChart.clear();
     table.replaceChildren();
     epochBar.value = 0;
     statusEl.dataset.epoch = "0";
@@ -359,8 +373,15 @@ export function initTraining(wasm, lab) {
     window.dispatchEvent(new Event("model-settled"));
   }
 
+  /** Fill the form with a run's settings (from the runs list). */
+  function applySettings(config) {
+    if (form.hidden.disabled) return;
+    for (const name of FIELDS) if (name in config && name !== "bug") form[name].value = config[name];
+    clearFieldErrors(form);
+  }
+
   return {
-    quickTrain, ensureModel, trainWithBug, adoptModel,
+    quickTrain, ensureModel, trainWithBug, adoptModel, applySettings,
     learningRate: () => form.lr.value,
     state: () => statusEl.dataset.state,
   };

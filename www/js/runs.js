@@ -1,0 +1,172 @@
+// Runs compared: every run's settings and per-epoch figures, kept in the page and in
+// localStorage, overlaid on one chart of epoch loss and test accuracy. The figures are
+// the ones Rust reported; this file stores, lists and draws them.
+import { t, locale, onLanguageChange } from "./i18n.js";
+
+const STORAGE_KEY = "backprop-lab-runs";
+const MAX_RUNS = 30; // the oldest go first: localStorage holds a few MB
+const COLOURS = ["#2f6fdf", "#d9480f", "#1a7f37", "#8250df", "#bf3989", "#9a6700", "#0a7480", "#57606a"];
+const SETTINGS = ["hidden", "lr", "batch", "epochs", "seed", "train_limit"];
+
+export function initRuns(training) {
+  const list = document.getElementById("runs-list");
+  const container = document.getElementById("runs-chart");
+  const csvAll = document.querySelector('[data-testid="runs-csv-all"]');
+  let runs = load();
+  let current = null; // the run the trainer is on
+  let plot = null;
+
+  function load() {
+    try {
+      const saved = JSON.parse(localStorage.getItem(STORAGE_KEY) ?? "[]");
+      return Array.isArray(saved) ? saved.filter((r) => r && r.config && Array.isArray(r.rows)) : [];
+    } catch (_) {
+      return []; // blocked or damaged storage: start afresh
+    }
+  }
+  function save() {
+    try { localStorage.setItem(STORAGE_KEY, JSON.stringify(runs)); } catch (_) { /* full or blocked: kept for this visit */ }
+  }
+
+  /** `lr 0.5 · 256 · seed 1`, and the bug when there was one. */
+  function name(run) {
+    const c = run.config;
+    const parts = [`lr ${c.lr}`, c.hidden === "" ? "—" : c.hidden, `seed ${c.seed}`];
+    if (c.train_limit) parts.push(`${c.train_limit} ${t("rn_images")}`);
+    if (c.bug) parts.push(t(`bug_${c.bug}_name`));
+    if (run.continued) parts.push(t("rn_continued"));
+    return parts.join(" · ");
+  }
+
+  /** The page's address with a run's settings: opening it fills the form the same way. */
+  function shareUrl(run) {
+    const url = new URL(location.href);
+    url.search = "";
+    for (const key of SETTINGS) if (run.config[key] !== "") url.searchParams.set(key, run.config[key]);
+    const lang = new URLSearchParams(location.search).get("lang");
+    if (lang) url.searchParams.set("lang", lang);
+    return url.href;
+  }
+
+  function csv(selected) {
+    const header = ["run", "epoch", "avg_loss", "test_accuracy", "test_loss", ...SETTINGS];
+    const lines = [header.join(",")];
+    for (const run of selected) {
+      for (const row of run.rows) {
+        const quoted = `"${name(run).replaceAll('"', '""')}"`;
+        lines.push([quoted, row.epoch, row.avgLoss, row.testAccuracy, row.testLoss, ...SETTINGS.map((k) => `"${run.config[k]}"`)].join(","));
+      }
+    }
+    return `${lines.join("\n")}\n`;
+  }
+
+  function download(text, filename) {
+    const url = URL.createObjectURL(new Blob([text], { type: "text/csv" }));
+    const a = document.createElement("a");
+    a.href = url;
+    a.download = filename;
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  }
+
+  function render() {
+    list.replaceChildren(...runs.map((run, i) => {
+      const li = document.createElement("li");
+      li.dataset.run = run.id;
+      li.dataset.epochs = String(run.rows.length);
+      const colour = COLOURS[i % COLOURS.length];
+      li.innerHTML = `<label><input type="checkbox" /> <span class="swatch"></span> <span class="run-name"></span></label>
+        <span class="run-figures"></span>
+        <span class="run-actions"><button type="button" class="link" data-act="use"></button>
+        <a data-act="link"></a><button type="button" class="link" data-act="csv"></button>
+        <button type="button" class="link" data-act="remove"></button></span>`;
+      li.querySelector(".swatch").style.background = colour;
+      li.querySelector(".run-name").textContent = name(run);
+      const last = run.rows.at(-1);
+      li.querySelector(".run-figures").textContent = last
+        ? t("rn_figures", [last.epoch, Number(last.testAccuracy).toFixed(2), Number(last.avgLoss).toFixed(4)])
+        : t("rn_no_epoch");
+      const box = li.querySelector("input");
+      box.checked = run.shown !== false;
+      box.setAttribute("aria-label", t("rn_show", [name(run)]));
+      box.addEventListener("change", () => { run.shown = box.checked; save(); draw(); });
+      const use = li.querySelector('[data-act="use"]');
+      use.textContent = t("rn_use");
+      use.addEventListener("click", () => training.applySettings(run.config));
+      const link = li.querySelector('[data-act="link"]');
+      link.textContent = t("rn_link");
+      link.href = shareUrl(run);
+      const one = li.querySelector('[data-act="csv"]');
+      one.textContent = "CSV";
+      one.setAttribute("aria-label", t("rn_csv_one", [name(run)]));
+      one.addEventListener("click", () => download(csv([run]), `backprop-lab-run-${run.id}.csv`));
+      const remove = li.querySelector('[data-act="remove"]');
+      remove.textContent = t("rn_remove");
+      remove.disabled = run === current && training.state() === "training";
+      remove.addEventListener("click", () => {
+        runs = runs.filter((r) => r !== run);
+        if (current === run) current = null;
+        save();
+        render();
+      });
+      return li;
+    }));
+    csvAll.disabled = !runs.some((r) => r.rows.length);
+    draw();
+  }
+
+  /** Every shown run's epoch loss (left axis) and test accuracy (right), on shared epochs. */
+  function draw() {
+    plot?.destroy();
+    plot = null;
+    const shown = runs.map((run, i) => ({ run, colour: COLOURS[i % COLOURS.length] })).filter(({ run }) => run.shown !== false && run.rows.length);
+    container.dataset.runs = String(shown.length);
+    if (!shown.length) return;
+    const epochs = [...new Set(shown.flatMap(({ run }) => run.rows.map((r) => r.epoch)))].sort((a, b) => a - b);
+    const column = (run, key) => epochs.map((e) => run.rows.find((r) => r.epoch === e)?.[key] ?? null);
+    const number = new Intl.NumberFormat(locale()).format;
+    const value = (u, v) => (v == null ? "--" : number(v));
+    plot = new uPlot({
+      width: Math.max(240, container.clientWidth || 800),
+      height: 240,
+      scales: { x: { time: false }, loss: { auto: true }, acc: { auto: true } },
+      axes: [
+        { label: t("col_epoch") },
+        { scale: "loss", label: t("chart_epoch_loss") },
+        { scale: "acc", side: 1, label: t("chart_accuracy"), grid: { show: false } },
+      ],
+      series: [
+        { label: t("col_epoch") },
+        ...shown.flatMap(({ run, colour }) => [
+          { label: `${name(run)}: ${t("rn_loss")}`, scale: "loss", stroke: colour, width: 2, spanGaps: true, value },
+          { label: `${name(run)}: ${t("rn_accuracy")}`, scale: "acc", stroke: colour, width: 2, dash: [6, 4], spanGaps: true, value },
+        ]),
+      ],
+    }, [epochs, ...shown.flatMap(({ run }) => [column(run, "avgLoss"), column(run, "testAccuracy")])], container);
+  }
+
+  window.addEventListener("run-started", (e) => {
+    const { config, continued } = e.detail;
+    current = { id: `${Date.now().toString(36)}`, config, continued, rows: [], shown: true };
+    runs.push(current);
+    while (runs.length > MAX_RUNS) runs.shift();
+    save();
+    render();
+  });
+  window.addEventListener("epoch-done", (e) => {
+    if (!current) return;
+    const p = e.detail;
+    current.rows.push({ epoch: p.epoch, avgLoss: p.avgLoss, testAccuracy: p.testAccuracy, testLoss: p.testLoss });
+    save();
+    render();
+  });
+  window.addEventListener("train-state", () => {
+    const remove = list.querySelector(`[data-run="${current?.id}"] [data-act="remove"]`);
+    if (remove) remove.disabled = training.state() === "training";
+  });
+  csvAll.addEventListener("click", () => download(csv(runs), "backprop-lab-runs.csv"));
+  new ResizeObserver(() => { if (plot && plot.width !== container.clientWidth) draw(); }).observe(container);
+  onLanguageChange(render);
+}
