@@ -78,7 +78,13 @@ fn parse_idx(
     if !check_sizes(&sizes) {
         return Err(Problem::new("data_bad_dims", &[&file, &format!("{sizes:?}")]));
     }
-    let expected = header + sizes.iter().product::<usize>();
+    // Checked: a header's sizes can multiply past usize (32 bits in wasm).
+    let expected = (sizes.iter())
+        .try_fold(1usize, |n, &size| n.checked_mul(size))
+        .and_then(|body| body.checked_add(header));
+    let Some(expected) = expected else {
+        return Err(Problem::new("data_bad_dims", &[&file, &format!("{sizes:?}")]));
+    };
     if bytes.len() != expected {
         let code = if bytes.len() < expected {
             "data_truncated"
