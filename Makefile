@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: setup serve test lint unit browser-unit build e2e bench exchange mutants
+.PHONY: setup serve test lint unit browser-unit build e2e bench exchange fuzz mutants
 
 setup:
 	scripts/setup.sh
@@ -42,6 +42,22 @@ bench: setup build
 exchange: setup build
 	scripts/setup-pytorch.sh
 	node scripts/notebook_exchange.mjs
+
+# The long fuzzing of every parser of outside bytes: libFuzzer (cargo-fuzz, nightly) for
+# FUZZ_SECONDS a target, then the seeded mutation tests of `make test` a hundred times
+# longer. Not part of `make test`. Figures in docs/testing.md.
+CARGO_FUZZ_VERSION := 0.13.2
+FUZZ_SECONDS ?= 300
+FUZZ_TARGETS := idx weights bundle forms
+fuzz: setup
+	rustup toolchain list | grep -q nightly || rustup toolchain install nightly --profile minimal
+	cargo fuzz --version 2>/dev/null | grep -q "$(CARGO_FUZZ_VERSION)" || \
+		cargo install --locked cargo-fuzz --version "=$(CARGO_FUZZ_VERSION)"
+	cd fuzz && for target in $(FUZZ_TARGETS); do \
+		cargo +nightly fuzz run -O $$target -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=1024 -max_len=65536 \
+			2>&1 | grep -E "^(#[0-9]+ +DONE|Done|==|SUMMARY|artifact)" ; \
+	done
+	FUZZ_ITERATIONS=150000 cargo test --release --test fuzz_parsers -- --nocapture
 
 # Mutation testing of the teaching core: every mutant cargo-mutants makes of these files
 # must fail a test, or be listed in docs/testing.md as unable to matter. Not part of

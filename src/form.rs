@@ -98,7 +98,7 @@ pub fn check_case(form: &CheckForm<'_>) -> Result<CheckCase, FieldError> {
     let loss = match form.loss {
         "mse" => LossKind::Mse,
         "cross_entropy" => LossKind::CrossEntropy,
-        other => return Err(FieldError::new("loss", Problem::new("unknown_loss", &[&other]))),
+        other => return Err(FieldError::new("loss", Problem::new("unknown_loss", &[&echo(other)]))),
     };
     let case = CheckCase {
         input_dim: parse_count(form.input_dim, 1, MAX_DIM).map_err(on("input_dim"))?,
