@@ -35,6 +35,10 @@ pub struct BundleRow {
 pub enum Hint {
     /// Some gradients are not in the bundle.
     Missing,
+    /// A gradient of another shape than its parameter's: (name, its shape, the parameter's).
+    Shape(String, Vec<usize>, Vec<usize>),
+    /// Every gradient is zero: `backward` never ran, or `zero_grad()` came before saving.
+    AllZero,
     /// Only hidden layers fail: the sigmoid's derivative.
     SigmoidDerivative,
     /// Only biases fail: summing over the batch.
@@ -55,8 +59,8 @@ pub struct BundleReport {
     pub loss: f64,
     /// The dtype of the student's gradients: `F64`, `F32`, ...
     pub dtype: String,
-    /// The bar each row's error must stay under: the notebook's 1e-6, times
-    /// `max(1, ||reference||_2)` when `bar_scales` (gradients saved in less than f64).
+    /// The bar each row's error must stay under: the notebook's 1e-6, plus (when
+    /// `bar_scales`: gradients saved in less than f64) this times `||reference||_2`.
     pub tolerance: f64,
     pub bar_scales: bool,
     /// `max ||page backward - central differences||_2` over the tensors, when computed.
@@ -108,9 +112,13 @@ fn input(file: &File, inputs: usize) -> Result<(DMatrix<f64>, bool), Problem> {
 /// The loss the metadata names, or the one the target's dtype implies.
 fn loss_kind(file: &File) -> Result<LossKind, Problem> {
     let integer_target = matches!(file.tensors.get("target").map(|t| &t.values), Some(Values::Int(_)));
-    match file.metadata.get("loss").map(String::as_str) {
-        Some("mse") => Ok(LossKind::Mse),
-        Some("cross_entropy") => Ok(LossKind::CrossEntropy),
+    let named = file
+        .metadata
+        .get("loss")
+        .map(|l| l.trim().to_lowercase().replace('-', "_"));
+    match named.as_deref() {
+        Some("mse" | "mse_loss") => Ok(LossKind::Mse),
+        Some("cross_entropy" | "crossentropy" | "ce") => Ok(LossKind::CrossEntropy),
         Some(other) => Err(Problem::new("bundle_loss_unknown", &[&other])),
         None if integer_target => Ok(LossKind::CrossEntropy),
         None => Ok(LossKind::Mse),
@@ -180,13 +188,24 @@ fn reference(mlp: &Mlp<f64>, x: &DMatrix<f64>, target: &Target) -> (f64, Vec<Vec
     (loss, row_major.collect())
 }
 
-fn hint(rows: &[BundleRow], student: &[Option<&[f64]>], reference: &[Vec<f64>]) -> Option<Hint> {
+/// `precision`: the relative error the gradients' dtype leaves (1e-6 for f64).
+fn hint(rows: &[BundleRow], student: &[Option<&[f64]>], reference: &[Vec<f64>], precision: f64) -> Option<Hint> {
     let failed: Vec<&BundleRow> = rows.iter().filter(|r| !r.passed).collect();
     if failed.is_empty() {
         return None;
     }
     if rows.iter().any(|r| r.grad_shape.is_none()) {
         return Some(Hint::Missing);
+    }
+    if let Some(r) = rows
+        .iter()
+        .find(|r| r.grad_shape.as_ref().is_some_and(|g| *g != r.shape))
+    {
+        let got = r.grad_shape.clone().unwrap_or_default();
+        return Some(Hint::Shape(r.name.clone(), got, r.shape.clone()));
+    }
+    if student.iter().flatten().all(|g| g.iter().all(|&v| v == 0.0)) {
+        return Some(Hint::AllZero);
     }
     let fails = |name: &str| failed.iter().any(|r| r.name == name);
     let only = |pick: &dyn Fn(&str) -> bool| rows.iter().all(|r| fails(&r.name) == pick(&r.name));
@@ -202,7 +221,7 @@ fn hint(rows: &[BundleRow], student: &[Option<&[f64]>], reference: &[Vec<f64>]) 
         let factor = sr / rr.max(f64::MIN_POSITIVE);
         let residual: f64 = pairs().map(|(s, r)| (s - factor * r).powi(2)).sum::<f64>().sqrt();
         let size: f64 = pairs().map(|(s, _)| s * s).sum::<f64>().sqrt();
-        return Some(if residual <= 1e-6 * size.max(1e-12) {
+        return Some(if residual <= precision * size.max(1e-12) {
             Hint::Scaled(factor)
         } else {
             Hint::GradOutput
@@ -221,9 +240,32 @@ fn hint(rows: &[BundleRow], student: &[Option<&[f64]>], reference: &[Vec<f64>]) 
     failed.last().map(|r| Hint::FirstWrong(r.name.clone()))
 }
 
+/// What the bar adds, times `||reference||`, for gradients saved in `dtype`: about ten
+/// times the relative error that precision's rounding leaves of a right backward. `None`
+/// for f64, held to the notebook's 1e-6 alone.
+fn bar(dtype: &str) -> Option<f64> {
+    match dtype {
+        "F64" => None,
+        "F32" => Some(1e-6),
+        "F16" => Some(2e-3),
+        _ => Some(1e-2), // BF16 keeps 8 bits of mantissa
+    }
+}
+
 /// Check a bundle saved from the notebook (see the page for the snippet).
 pub fn check(bytes: &[u8]) -> Result<BundleReport, Problem> {
     let file = tensors::read(bytes)?;
+    // Gradients saved under other names than the snippet's: say how to name them.
+    let misnamed = file
+        .tensors
+        .keys()
+        .find(|k| k.ends_with(".grad") || k.starts_with("grads.") || k.starts_with("gradient"));
+    if let Some(key) = misnamed {
+        return Err(Problem::new("bundle_grad_keys", &[key]));
+    }
+    if !file.tensors.keys().any(|k| k.starts_with("grad.")) {
+        return Err(Problem::new("bundle_no_grads", &[]));
+    }
     let extra = |k: &str| k == "input" || k == "target" || k.starts_with("grad.");
     let (mlp, _) = model_from(&file, None, None, extra)?;
     let inputs = mlp.layers.first().unwrap_or(&mlp.output_layer).inputs();
@@ -250,7 +292,7 @@ pub fn check(bytes: &[u8]) -> Result<BundleReport, Problem> {
             Some(_) => {
                 let (shape, values) = floats(&file, &key)?;
                 if values.iter().any(|v| !v.is_finite()) {
-                    return Err(Problem::new("st_not_finite", &[&key]));
+                    return Err(Problem::new("bundle_not_finite", &[&key]));
                 }
                 dtypes.push(&file.tensors[&key].dtype);
                 Some((shape.to_vec(), values))
@@ -271,13 +313,8 @@ pub fn check(bytes: &[u8]) -> Result<BundleReport, Problem> {
             None => (None, f64::INFINITY),
         };
         student.push(given.as_ref().filter(|(s, _)| *s == param.shape).map(|(_, v)| *v));
-        let low_precision = given.is_some() && file.tensors[&key].dtype != "F64";
-        // f32 rounding leaves about 1e-7 of each gradient's size: the bar grows with it.
-        let bar = if low_precision {
-            TOLERANCE * reference_norm.max(1.0)
-        } else {
-            TOLERANCE
-        };
+        let dtype = file.tensors.get(&key).map_or("F64", |t| t.dtype.as_str());
+        let bar = TOLERANCE + bar(dtype).map_or(0.0, |relative| relative * reference_norm);
         rows.push(BundleRow {
             name: param.name,
             shape: param.shape,
@@ -293,7 +330,6 @@ pub fn check(bytes: &[u8]) -> Result<BundleReport, Problem> {
     } else {
         dtypes.join(", ")
     };
-    let hint = hint(&rows, &student, &reference);
     let reference_error = (Checker::seconds_for(&mlp, x.nrows()) <= MAX_NUMERIC_SECONDS).then(|| {
         let mut checker = Checker::on(mlp, x.clone(), target, one_sample, Bug::None, |_| {});
         while checker.step().done < checker.step_total() {}
@@ -305,11 +341,17 @@ pub fn check(bytes: &[u8]) -> Result<BundleReport, Problem> {
             .map(|r| r.error_norm)
             .fold(0.0, f64::max)
     });
+    // The loosest bar any row was held to, as the page states it.
+    let relative = dtypes
+        .iter()
+        .filter_map(|d| bar(d))
+        .fold(None, |m: Option<f64>, b| Some(m.map_or(b, |m| m.max(b))));
+    let hint = hint(&rows, &student, &reference, relative.unwrap_or(TOLERANCE));
     Ok(BundleReport {
         loss_kind,
         loss,
-        tolerance: TOLERANCE,
-        bar_scales: dtype != "F64",
+        tolerance: relative.unwrap_or(TOLERANCE),
+        bar_scales: relative.is_some(),
         dtype,
         reference_error,
         rows,

@@ -34,8 +34,13 @@ pub struct File {
     pub metadata: BTreeMap<String, String>,
 }
 
-/// A file's problem with the format itself, before anything reads its tensors.
+/// A file's problem with the format itself, before anything reads its tensors. A file
+/// of another kind is named as that kind (only once safetensors has refused it: a
+/// header's length can begin with a pickle's bytes).
 fn format_problem(error: SafeTensorError, bytes: &[u8]) -> Problem {
+    if let Some(problem) = known_other_format(bytes) {
+        return problem;
+    }
     let declared = bytes
         .get(..8)
         .map_or(0, |n| u64::from_le_bytes(n.try_into().unwrap_or_default()));
@@ -62,6 +67,20 @@ fn format_problem(error: SafeTensorError, bytes: &[u8]) -> Problem {
         }
         SafeTensorError::MetadataIncompleteBuffer => Problem::new("st_data_not_covered", &[]),
         other => Problem::new("st_header_not_json", &[&other]),
+    }
+}
+
+/// Files students pick by mistake, known by their first bytes.
+fn known_other_format(bytes: &[u8]) -> Option<Problem> {
+    const ZIP: &[u8] = b"PK\x03\x04"; // torch.save's default since PyTorch 1.6
+    const PICKLE: [&[u8]; 3] = [b"\x80\x02", b"\x80\x03", b"\x80\x04"]; // older torch.save
+    const IMAGES: [&[u8]; 3] = [b"\x89PNG", b"\xff\xd8\xff", b"GIF8"];
+    if bytes.starts_with(ZIP) || PICKLE.iter().any(|m| bytes.starts_with(m)) {
+        Some(Problem::new("st_torch_save", &[]))
+    } else if IMAGES.iter().any(|m| bytes.starts_with(m)) {
+        Some(Problem::new("st_image", &[]))
+    } else {
+        None
     }
 }
 
@@ -200,6 +219,9 @@ mod tests {
         huge[..8].copy_from_slice(&100_000_001u64.to_le_bytes());
         assert_eq!(code(&huge), "st_header_too_large", "over 100 MB, within the file");
         assert_eq!(code(b"<!doctype html>"), "st_header_past_end", "any other file");
+        assert_eq!(code(b"PK\x03\x04archive/data.pkl"), "st_torch_save", "torch.save's zip");
+        assert_eq!(code(b"\x80\x02}q\x00"), "st_torch_save", "an old pickle");
+        assert_eq!(code(b"\x89PNG\r\n\x1a\n...."), "st_image");
         let header = b"not json at all!";
         let mut not_json = (header.len() as u64).to_le_bytes().to_vec();
         not_json.extend(header);

@@ -326,6 +326,14 @@ impl Trainer {
         trainer
     }
 
+    /// Go on after `history`'s epochs: numbering, the table and the epoch count continue.
+    pub fn after(mut self, history: Vec<EpochStats>) -> Self {
+        self.epoch = history.len();
+        self.config.epochs += history.len();
+        self.history = history;
+        self
+    }
+
     pub fn batches_per_epoch(&self) -> usize {
         self.order.len().div_ceil(self.config.batch_size)
     }

@@ -174,11 +174,22 @@ fn bundle_to_js(report: &BundleReport) -> JsValue {
     let (hint, hint_args): (&str, Vec<String>) = match &report.hint {
         None => ("", vec![]),
         Some(Hint::Missing) => ("bundle_hint_missing", vec![]),
+        Some(Hint::Shape(name, got, want)) => (
+            "bundle_hint_shape",
+            vec![name.clone(), format!("{got:?}"), format!("{want:?}")],
+        ),
+        Some(Hint::AllZero) => ("bundle_hint_all_zero", vec![]),
         Some(Hint::SigmoidDerivative) => ("bundle_hint_sigmoid_derivative", vec![]),
         Some(Hint::BiasSum) => ("bundle_hint_bias_sum", vec![]),
         Some(Hint::LayerInput) => ("bundle_hint_layer_input", vec![]),
         Some(Hint::Scaled(f)) if (f + 1.0).abs() < 1e-6 => ("bundle_hint_sign", vec![]),
-        Some(Hint::Scaled(f)) => ("bundle_hint_scale", vec![format!("{f:.6}")]),
+        Some(Hint::Scaled(f)) => (
+            "bundle_hint_scale",
+            vec![format!("{f:.4}")
+                .trim_end_matches('0')
+                .trim_end_matches('.')
+                .to_string()],
+        ),
         Some(Hint::GradOutput) => ("bundle_hint_grad_output", vec![]),
         Some(Hint::FirstWrong(name)) => ("bundle_hint_first_wrong", vec![name.clone()]),
     };
@@ -386,6 +397,8 @@ struct Session {
 #[derive(Debug)]
 struct ImportedModel {
     dtype: String,
+    /// The file's `__metadata__`, carried into an export of the model as it came.
+    metadata: BTreeMap<String, String>,
     /// Epochs it had trained before it came in, when its metadata says.
     epochs: usize,
     evaluation: Evaluation,
@@ -888,6 +901,7 @@ impl Lab {
         s.trainer = Some(Trainer::with_model(TrainConfig::assignment(), imported.mlp, train_size));
         s.imported = Some(ImportedModel {
             dtype: imported.dtype.clone(),
+            metadata: imported.metadata.clone(),
             epochs,
             evaluation: Evaluation::default(),
             score: None,
@@ -950,6 +964,9 @@ impl Lab {
         let (Some(train_size), Some(current)) = (s.train.as_ref().map(Dataset::len), s.trainer.as_ref()) else {
             return problem("train", &Problem::new("weights_none", &[]));
         };
+        if s.imported.as_ref().is_some_and(|i| i.score.is_none()) {
+            return problem("train", &Problem::new("wt_scoring", &[]));
+        }
         let form = TrainForm {
             hidden,
             lr,
@@ -971,14 +988,9 @@ impl Lab {
                 &Problem::new("hidden_contradicts_model", &[&hidden, &model.join(",")]),
             );
         }
-        let mlp = current.mlp.clone();
-        let trained_before = s.imported.as_ref().map_or(0, |i| i.epochs) + current.history.len();
+        let (mlp, history) = (current.mlp.clone(), current.history.clone());
         s.request = None;
-        s.trainer = Some(Trainer::with_model(config, mlp, train_size));
-        s.imported = s.imported.take().map(|i| ImportedModel {
-            epochs: trained_before,
-            ..i
-        });
+        s.trainer = Some(Trainer::with_model(config, mlp, train_size).after(history));
         let batches = s.trainer.as_ref().map_or(0, |t| t.batches_per_epoch() as u32);
         object(&[("ok", true.into()), ("batches", batches.into())])
     }
@@ -999,22 +1011,38 @@ impl Lab {
             (None, score) => score,
         };
         let hidden: Vec<String> = trainer.mlp.layers.iter().map(|l| l.outputs().to_string()).collect();
-        let mut metadata = BTreeMap::from([
+        // A model loaded and not trained here keeps its file's story; else this run's.
+        let untouched = trainer.history.is_empty();
+        let mut metadata: BTreeMap<String, String> = match &s.imported {
+            Some(imported) if untouched => imported.metadata.clone(),
+            _ => BTreeMap::from([
+                ("lr".to_string(), c.learning_rate.to_string()),
+                ("batch".to_string(), c.batch_size.to_string()),
+                ("seed".to_string(), c.seed.to_string()),
+                (
+                    "train_limit".to_string(),
+                    c.train_limit.map_or("all".to_string(), |n| n.to_string()),
+                ),
+            ]),
+        };
+        if c.bug != Bug::None && !untouched {
+            metadata.insert("bug".into(), c.bug.code().into());
+        }
+        for (key, value) in [
             ("format", "pt".to_string()),
             ("hidden_dims", hidden.join(",")),
             ("activation", "sigmoid".to_string()),
+            ("input", "pixels / 255, in [0, 1], no normalisation".to_string()),
             ("epochs", epochs.to_string()),
-            ("lr", c.learning_rate.to_string()),
-            ("batch", c.batch_size.to_string()),
-            ("seed", c.seed.to_string()),
             ("project", env!("CARGO_PKG_NAME").to_string()),
             ("version", env!("CARGO_PKG_VERSION").to_string()),
-        ]);
-        if let Some(score) = score {
-            metadata.insert("test_accuracy", format!("{:.2}", score.accuracy));
-            metadata.insert("test_loss", format!("{:.6}", score.loss));
+        ] {
+            metadata.insert(key.into(), value);
         }
-        let metadata = metadata.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+        if let Some(score) = score {
+            metadata.insert("test_accuracy".into(), format!("{:.2}", score.accuracy));
+            metadata.insert("test_loss".into(), format!("{:.6}", score.loss));
+        }
         match weights::export(&trainer.mlp, &metadata) {
             Ok(bytes) => object(&[
                 ("ok", true.into()),

@@ -61,6 +61,15 @@ pub fn model_from(
         .collect();
     if !missing.is_empty() || !unexpected.is_empty() {
         let list = |keys: &[&str]| keys.join(", ");
+        // nn.Sequential names its layers by position: 0.weight, 2.weight, ...
+        let positional = |k: &&str| {
+            k.split_once('.')
+                .is_some_and(|(i, rest)| i.parse::<usize>().is_ok() && !rest.contains('.'))
+        };
+        if keys.iter().any(positional) {
+            let shown: Vec<&str> = keys.iter().copied().filter(positional).collect();
+            return Err(Problem::new("st_keys_sequential", &[&list(&shown)]));
+        }
         let prefixed = keys
             .iter()
             .find_map(|k| ["model.", "module."].into_iter().find(|p| k.starts_with(p)));
@@ -105,6 +114,16 @@ pub fn model_from(
         ));
     };
     if let Some(wanted) = input_dim.filter(|&d| d != inputs) {
+        let name = if hidden > 0 {
+            "layers.0.weight"
+        } else {
+            "output_layer.weight"
+        };
+        if first[0] == wanted {
+            // (in, out): the transpose of what nn.Linear stores.
+            let stored = format!("({}, {})", first[0], first[1]);
+            return Err(Problem::new("st_transposed", &[&name, &stored, &first[1], &first[0]]));
+        }
         return Err(Problem::new("st_input_dim", &[&inputs, &wanted]));
     }
     let mut widths = Vec::with_capacity(hidden);
@@ -314,6 +333,20 @@ mod tests {
         let mut wide = good;
         wide[0] = ("layers.0.weight", &[8, 785]);
         assert_eq!(code(&file_of(&wide, 0.0)).args, ["785", "784"]);
+        let mut transposed = good;
+        transposed[0] = ("layers.0.weight", &[784, 8]);
+        assert_eq!(code(&file_of(&transposed, 0.0)).code, "st_transposed");
+        let sequential: [(&str, &[usize]); 4] = [
+            ("0.weight", &[8, 784]),
+            ("0.bias", &[8]),
+            ("2.weight", &[10, 8]),
+            ("2.bias", &[10]),
+        ];
+        let named = code(&file_of(&sequential, 0.0));
+        assert_eq!(
+            (named.code, named.args[0].as_str()),
+            ("st_keys_sequential", "0.bias, 0.weight, 2.bias, 2.weight")
+        );
         let mut eleven = good;
         eleven[2] = ("output_layer.weight", &[11, 8]);
         eleven[3] = ("output_layer.bias", &[11]);

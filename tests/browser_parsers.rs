@@ -15,6 +15,6 @@ fn an_image_count_past_usize_is_refused() {
         header.extend(size.to_be_bytes());
     }
     header.extend([0; 100]);
-    let refused = parse_images("huge.idx", &header).unwrap_err();
+    let refused = parse_images("huge.idx", &header).expect_err("refused");
     assert_eq!(refused.code, "data_bad_dims");
 }

@@ -319,3 +319,63 @@ fn gradients_saved_in_f32_are_held_to_a_bar_of_their_own_size() {
     );
     assert!(report.rows.iter().all(|r| r.passed), "{:?}", report.rows);
 }
+
+#[test]
+fn zero_and_misshapen_gradients_half_precision_and_loose_names() {
+    let batch = fixture("batch8_mse");
+    let (_, hint) = failing(&write(
+        &bundle(&batch, |_, g| g.iter_mut().for_each(|v| *v = 0.0), f64s),
+        Some("mse"),
+    ));
+    assert_eq!(hint, Some(Hint::AllZero), "zero_grad() before saving");
+    let mut entries = bundle(&batch, |_, _| {}, f64s);
+    for e in &mut entries {
+        if e.0 == "grad.layers.0.bias" {
+            e.2 = vec![1, 16]; // keepdim=True
+        }
+    }
+    let report = check(&write(&entries, Some("mse"))).expect("valid");
+    assert_eq!(
+        report.hint,
+        Some(Hint::Shape("layers.0.bias".into(), vec![1, 16], vec![16]))
+    );
+    // Saved in half precision, a right backward passes at that precision's bar.
+    let f16s = |name: &str, shape: Vec<usize>, values: &[f64]| -> Entry {
+        let bytes = values
+            .iter()
+            .flat_map(|&v| half::f16::from_f64(v).to_le_bytes())
+            .collect();
+        (name.to_string(), "F16", shape, bytes)
+    };
+    let report = check(&write(&bundle(&batch, |_, _| {}, f16s), Some("MSE"))).expect("F16, and MSE in capitals");
+    assert!(report.rows.iter().all(|r| r.passed), "{:?}", report.rows);
+    assert_eq!((report.dtype.as_str(), report.bar_scales), ("F16", true));
+    assert!(report.tolerance > 1e-4);
+    // A wrong backward still fails at half precision, with its hint.
+    let wrong = write(
+        &bundle(&batch, |_, g| g.iter_mut().for_each(|v| *v = -*v), f16s),
+        Some("mse"),
+    );
+    assert!(matches!(failing(&wrong).1, Some(Hint::Scaled(f)) if (f + 1.0).abs() < 1e-2));
+    let renamed: Vec<Entry> = bundle(&batch, |_, _| {}, f64s)
+        .into_iter()
+        .map(|mut e| {
+            if let Some(name) = e.0.strip_prefix("grad.") {
+                e.0 = format!("{name}.grad");
+            }
+            e
+        })
+        .collect();
+    assert_eq!(
+        check(&write(&renamed, Some("mse"))).expect_err("refused").code,
+        "bundle_grad_keys"
+    );
+    let no_grads: Vec<Entry> = bundle(&batch, |_, _| {}, f64s)
+        .into_iter()
+        .filter(|e| !e.0.starts_with("grad."))
+        .collect();
+    assert_eq!(
+        check(&write(&no_grads, Some("mse"))).expect_err("refused").code,
+        "bundle_no_grads"
+    );
+}

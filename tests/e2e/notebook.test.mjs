@@ -150,18 +150,21 @@ test("a student's bundle: the right gradients pass, a seeded mistake fails its r
   await page.dispatchEvent("body", "drop", { dataTransfer: drop });
   await page.waitForFunction(() => /flipped/.test(document.getElementById("gradcheck-summary").textContent));
   assert.match(await page.textContent('[data-testid="bundle-hint"]'), /exactly the negative/);
+  await page.click('[data-testid="lang-toggle"]');
+  assert.match(await page.textContent('[data-testid="bundle-hint"]'), /相反数/);
+  await page.click('[data-testid="lang-toggle"]');
   assert.equal((await rows()).filter((r) => r.pass).length, 0);
 
-  // A broken bundle: its message, and the last table stays.
+  // A broken bundle: its message, and the last file's table and hint go with it.
   const noTarget = safetensors([["input", "F64", [32], f64(new Array(32).fill(0))]]);
   await page.setInputFiles('[data-testid="bundle-import"]', save("broken.safetensors", noTarget));
   await page.waitForSelector('[data-testid="bundle-error"]:not([hidden])');
-  assert.match(await page.textContent('[data-testid="bundle-error"]'), /^broken\.safetensors: Missing: .*output_layer\.weight/);
-  assert.equal((await rows()).length, 6);
+  assert.match(await page.textContent('[data-testid="bundle-error"]'), /^broken\.safetensors: The bundle holds no gradients/);
+  assert.equal(await page.isHidden('[data-testid="gradcheck-table"]'), true);
+  assert.equal(await page.isHidden('[data-testid="bundle-hint"]'), true);
   // And in Chinese.
   await page.click('[data-testid="lang-toggle"]');
-  assert.match(await page.textContent('[data-testid="bundle-error"]'), /broken\.safetensors：缺少/);
-  assert.match(await page.textContent('[data-testid="bundle-hint"]'), /相反数/);
+  assert.match(await page.textContent('[data-testid="bundle-error"]'), /broken\.safetensors：梯度包中没有梯度/);
   assert.deepEqual(errors, []);
   await page.close();
 });

@@ -100,7 +100,9 @@ export function initGradcheck(wasm, training) {
   });
 
   function render(result) {
+    table.querySelector("th:nth-child(4)").textContent = t(result.source === "notebook" ? "bd_col_error" : "gc_col_error");
     if (result.source === "notebook") return renderBundle(result);
+    table.classList.remove("notebook");
     bundleHint.hidden = true;
     summary.dataset.bug = result.bug;
     if (result.crash) {
@@ -158,27 +160,37 @@ export function initGradcheck(wasm, training) {
     const copied = document.getElementById("bundle-copied");
     try {
       await navigator.clipboard.writeText(t("bd_snippet"));
-      copied.textContent = t("bd_copied");
+      copied.dataset.key = "bd_copied";
     } catch (_) {
       // No clipboard (an insecure origin, a refusal): select the text to copy by hand.
       getSelection().selectAllChildren(document.getElementById("bundle-snippet"));
-      copied.textContent = t("bd_copy_by_hand");
+      copied.dataset.key = "bd_copy_by_hand";
     }
+    copied.textContent = t(copied.dataset.key);
   });
 
   function renderBundle(result) {
     crash.hidden = true;
+    table.classList.add("notebook");
     const passed = result.rows.filter((r) => r.passed).length;
     const bar = t(result.barScales ? "bd_bar_scaled" : "bd_bar", [result.tolerance.toExponential(0), result.dtype]);
+    const oneSample = result.inputShape.length === 1 ? ` ${t("bd_one_sample")}` : "";
     const reference = result.referenceError === null ? t("bd_reference_skipped") : t("bd_reference", [formatNumber(result.referenceError)]);
     summary.textContent = t("bd_summary", [result.fileName, t(result.lossKind === "mse" ? "loss_mse" : "loss_ce"),
-      shapeText(result.inputShape), formatNumber(result.loss), passed, result.rows.length, bar, reference]);
+      shapeText(result.inputShape), formatNumber(result.loss), passed, result.rows.length, bar, reference]) + oneSample;
     bundleHint.hidden = !result.hint;
     if (result.hint) bundleHint.textContent = t(result.hint, result.hintArgs);
     fillTable(result.rows, "notebook");
   }
 
   function showBundleError(result, fileName) {
+    // The table on show described another file: it goes with its summary and hint.
+    if (lastResult?.source === "notebook") {
+      lastResult = null;
+      table.hidden = true;
+      bundleHint.hidden = true;
+      summary.textContent = "";
+    }
     bundleError.dataset.code = result.code;
     bundleError.dataset.args = JSON.stringify(result.args);
     bundleError.dataset.file = fileName;
@@ -235,6 +247,8 @@ export function initGradcheck(wasm, training) {
     else if (message) summary.textContent = t(...message);
     showBugNote();
     document.getElementById("bundle-snippet").textContent = t("bd_snippet");
+    const copied = document.getElementById("bundle-copied");
+    if (copied.dataset.key) copied.textContent = t(copied.dataset.key);
     if (!bundleError.hidden && bundleError.dataset.code) {
       const inner = t(bundleError.dataset.code, JSON.parse(bundleError.dataset.args));
       bundleError.textContent = t("wt_file_refused", [bundleError.dataset.file, inner]);

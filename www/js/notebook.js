@@ -14,12 +14,12 @@ export function initNotebook(wasm, lab, training, gradcheck) {
   let shownError = null;
   let busy = false;
 
-  document.getElementById("weights-snippet").textContent =
-    "from safetensors.torch import load_file, save_file\n\n" +
-    "model = CustomMLP(784, [256], 10)          # the page's hidden dims\n" +
-    "model.load_state_dict(load_file(\"mlp-784-256-10-epoch3.safetensors\"))\n" +
-    "test_model(model, test_loader)\n\n" +
-    "save_file(model.state_dict(), \"mlp.safetensors\")   # and back to the page";
+  // The snippet names the last file out (or in) and its hidden dims, as Python writes them.
+  let snippet = { hidden: "[256]", file: "mlp-784-256-10-epoch3.safetensors" };
+  const showSnippet = () => {
+    document.getElementById("weights-snippet").textContent = t("wt_snippet", [snippet.hidden, snippet.file]);
+  };
+  const pythonList = (arch) => `[${arch.split("-").slice(1, -1).join(", ")}]`;
 
   const say = (key, args = []) => {
     shown = [key, args];
@@ -51,6 +51,8 @@ export function initNotebook(wasm, lab, training, gradcheck) {
     a.remove();
     setTimeout(() => URL.revokeObjectURL(url), 10_000);
     say("wt_exported", [result.name]);
+    snippet = { hidden: pythonList(lab.model_info().arch), file: result.name };
+    showSnippet();
   });
 
   /** Read `file` as a weights file, or hand it to the gradient check when it is a bundle. */
@@ -63,6 +65,8 @@ export function initNotebook(wasm, lab, training, gradcheck) {
     }
     busy = true;
     sync();
+    training.setScoring(true);
+    const hadFocus = document.activeElement === input;
     try {
       const bytes = new Uint8Array(await file.arrayBuffer());
       const result = lab.import_weights(bytes);
@@ -73,6 +77,8 @@ export function initNotebook(wasm, lab, training, gradcheck) {
         return fail(result, file.name);
       }
       training.adoptModel(result.hidden);
+      snippet = { hidden: pythonList(result.arch), file: file.name };
+      showSnippet();
       status.dataset.state = "loaded";
       status.dataset.arch = result.arch;
       delete status.dataset.testAccuracy;
@@ -82,10 +88,11 @@ export function initNotebook(wasm, lab, training, gradcheck) {
       do {
         await nextPaint();
         p = lab.evaluate_imported();
+        if (p.ok === false) break;
         bar.max = p.total;
         bar.value = p.done;
         if (p.accuracy === undefined) say("wt_evaluating", [result.arch, result.dtype, p.done, p.total]);
-      } while (p.accuracy === undefined && p.ok !== false);
+      } while (p.accuracy === undefined);
       bar.hidden = true;
       if (p.ok === false) return fail(p);
       status.dataset.testAccuracy = p.accuracy.toFixed(2);
@@ -96,7 +103,9 @@ export function initNotebook(wasm, lab, training, gradcheck) {
     } finally {
       busy = false;
       bar.hidden = true;
+      training.setScoring(false);
       sync();
+      if (hadFocus || document.activeElement === document.body) input.focus();
     }
   }
 
@@ -129,6 +138,7 @@ export function initNotebook(wasm, lab, training, gradcheck) {
   });
 
   onLanguageChange(() => {
+    showSnippet();
     if (shown) status.textContent = t(...shown);
     if (shownError && !errorBox.hidden) errorBox.textContent = describe(shownError);
   });

@@ -30,6 +30,8 @@ export function initTraining(wasm, lab) {
   const chart = new LossChart(document.getElementById("loss-chart"));
   const flowChart = new FlowChart(document.getElementById("flow-chart"));
   let status = { key: "state_idle", args: [] };
+  let scoring = false;
+  let continued = false; // the last run went on from the model before it
   let running = null; // the promise of lab.run while the loop is alive
   let lastProgress = null;
 
@@ -45,7 +47,8 @@ export function initTraining(wasm, lab) {
     const enabled = ({
       ready: ["start", "continue"], training: ["pause", "stop"], paused: ["resume", "stop", "reset"],
       done: ["start", "reset", "continue"], error: ["start", "reset", "continue"],
-    }[state] ?? []).filter((name) => name !== "continue" || (lab.has_model() && dataError.hidden));
+    }[state] ?? []).filter((name) => name !== "continue" || (lab.has_model() && dataError.hidden))
+      .filter((name) => !scoring || !["start", "continue", "reset"].includes(name)); // a loaded model is being scored
     const hadFocus = Object.values(buttons).includes(document.activeElement) || form.contains(document.activeElement);
     for (const [name, button] of Object.entries(buttons)) button.disabled = !enabled.includes(name);
     const locked = !["ready", "done", "error"].includes(state);
@@ -56,7 +59,7 @@ export function initTraining(wasm, lab) {
     csvButton.disabled = !hasRows;
     chartButton.disabled = chart.data[0].length === 0;
     // A disabled button or field drops the focus to <body>: hand it to what comes next.
-    const next = { training: "pause", paused: "resume" }[state] ?? "start";
+    const next = { training: "pause", paused: "resume" }[state] ?? (continued ? "continue" : "start");
     const lost = document.activeElement === document.body || document.activeElement?.disabled;
     if (hadFocus && lost && !buttons[next].disabled) buttons[next].focus();
     window.dispatchEvent(new CustomEvent("train-state", { detail: state }));
@@ -225,6 +228,7 @@ export function initTraining(wasm, lab) {
     // Start trains the right backward pass; only "Train with this bug" breaks it.
     if (!startingWithBug) form.bug.value = "";
     startingWithBug = false;
+    continued = false;
     if (!configure()) return;
     // A fresh model and chart in this task; the first batch in a later one, so neither
     // holds the page for long.
@@ -251,13 +255,11 @@ export function initTraining(wasm, lab) {
       return;
     }
     form.bug.value = "";
-    chart.clear({ keepPrevious: true, label: { key: "chart_run_continued" } });
-    flowChart.clear();
-    startRun(true);
     showBugBanner();
-    table.replaceChildren();
+    // The table, chart and run go on; a loaded model starts a run of its own.
+    if (table.rows.length === 0) startRun(true);
+    continued = true;
     epochBar.value = 0;
-    statusEl.dataset.epoch = "0";
     lastProgress = null;
     setState("training", "state_training", [0, form.epochs.value, 0, "…", "…", "…", "…"]);
     await nextPaint();
@@ -380,8 +382,14 @@ export function initTraining(wasm, lab) {
     clearFieldErrors(form);
   }
 
+  /** While a loaded model is scored, nothing may replace or train it. */
+  function setScoring(on) {
+    scoring = on;
+    setState(statusEl.dataset.state, status.key, status.args);
+  }
+
   return {
-    quickTrain, ensureModel, trainWithBug, adoptModel, applySettings,
+    quickTrain, ensureModel, trainWithBug, adoptModel, applySettings, setScoring,
     learningRate: () => form.lr.value,
     state: () => statusEl.dataset.state,
   };
