@@ -27,7 +27,7 @@ pub type Confusion = [[u32; CLASSES]; CLASSES];
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Answer {
     pub predicted: u8,
-    /// softmax(output)[predicted]
+    /// `softmax(output)[predicted]`
     pub confidence: f32,
 }
 
