@@ -24,6 +24,12 @@ test("the confusion matrix sums to the test set, its diagonal is the accuracy, a
   const accuracy = await page.getAttribute('[data-testid="epoch-table"] tbody tr', "data-test-accuracy");
   assert.equal((diagonal / 100).toFixed(2), Number(accuracy).toFixed(2), "the diagonal is the accuracy shown");
 
+  assert.match(await page.textContent('[data-testid="confusion-summary"]'), /^After epoch 1: 10,000 test images/);
+  // Arrow keys move through the cells, one of which is in the tab order.
+  await page.focus('[data-testid="confusion-matrix"] td[tabindex="0"]');
+  await page.keyboard.press("ArrowDown");
+  await page.keyboard.press("ArrowRight");
+  assert.deepEqual(await page.evaluate(() => [document.activeElement.dataset.true, document.activeElement.dataset.pred]), ["1", "1"]);
   // The biggest mistake's gallery: exactly its images (or the first 100), most confident first.
   const worst = cells.filter((c) => c.truth !== c.pred).sort((a, b) => b.count - a.count)[0];
   const cell = `[data-testid="confusion-matrix"] td[data-true="${worst.truth}"][data-pred="${worst.pred}"]`;
@@ -48,6 +54,7 @@ test("the confusion matrix sums to the test set, its diagonal is the accuracy, a
   const first = items[0];
   await page.click(`[data-testid="gallery-item"][data-index="${first.index}"]`);
   await page.waitForFunction((i) => document.getElementById("step").dataset.index === String(i), first.index);
+  assert.equal(await page.evaluate(() => document.activeElement.id), "step-summary", "the focus follows to the step");
   assert.match(await page.textContent("#step-summary"), new RegExp(`Test image [\\d,]+, a ${first.truth}; the model says ${first.pred}`));
 
   // The hidden units: one tile per unit, and a unit's own view.
@@ -84,13 +91,17 @@ test("the deep sigmoid preset shows the vanishing gradient, and runs are kept ac
   await page.evaluate(() => localStorage.removeItem("backprop-lab-runs"));
   await page.reload();
   await page.waitForSelector('[data-testid="train-status"][data-state="ready"]', { timeout: 60_000 });
+  // Showing a step first makes a model, but no run: only trained runs are listed.
+  await page.click('[data-testid="step-run"]');
+  await page.waitForSelector('[data-testid="step-tensor"]');
   await page.click('[data-testid="preset-deep-sigmoid"]');
   assert.equal(await page.inputValue('[data-testid="tr-hidden"]'), "256,256,256,256");
+  assert.match(await page.textContent('[data-testid="preset-note"]'), /learns only to say the commonest digit/);
   await page.fill('[data-testid="tr-epochs"]', "1");
   await page.fill('[data-testid="tr-limit"]', "12800");
   await train(page);
   const flow = page.locator('[data-testid="grad-flow-chart"]');
-  assert.equal(await flow.getAttribute("data-points"), "2", "batches 1 and 101 of 200");
+  assert.equal(await flow.getAttribute("data-points"), "10", "ten records in the epoch's 200 batches");
   const norms = (await flow.getAttribute("data-last-norms")).split(",").map(Number);
   assert.equal(norms.length, 5);
   assert.ok(norms[0] < norms[4] / 10, `layers.0 ${norms[0]} against output_layer ${norms[4]}`);
@@ -103,8 +114,8 @@ test("the deep sigmoid preset shows the vanishing gradient, and runs are kept ac
   const runs = () => page.$$eval('[data-testid="runs-list"] li', (lis) => lis.map((li) => ({ run: li.dataset.run, epochs: li.dataset.epochs, text: li.textContent })));
   const before = await runs();
   assert.equal(before.length, 2);
-  assert.match(before[0].text, /lr 0\.1 · 256,256,256,256 · seed 1/);
-  assert.match(before[1].text, /lr 0\.5 · 256 · seed 1 · 6400 images/);
+  assert.match(before[0].text, /lr 0\.1 · 256,256,256,256 · batch 64 · seed 1/);
+  assert.match(before[1].text, /lr 0\.5 · 256 · batch 64 · seed 1 · 6400 images/);
   assert.equal(await page.getAttribute('[data-testid="runs-chart"]', "data-runs"), "2");
 
   await page.reload();

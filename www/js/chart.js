@@ -24,15 +24,15 @@ export class LossChart {
   }
 
   /** Empty the chart. With `keepPrevious`, the run on it stays as a dashed curve of its
-   *  smoothed loss, and the new run is called `label` ({key} of a string) when the next
-   *  one keeps it in turn. */
+   *  smoothed loss, and the new run is called `label` ({tag, text()}) when the next one
+   *  keeps it in turn. */
   clear({ keepPrevious = false, label = null } = {}) {
     const had = this.data?.[0].length > 0;
     this.previous = keepPrevious && had ? { label: this.label, x: this.data[0], y: this.data[2] } : null;
     this.label = label;
     // x (fractional epoch), batch loss, smoothed loss, epoch average loss, test accuracy
     this.data = [[], [], [], [], []];
-    this.container.dataset.previousRun = this.previous?.label?.key ?? "";
+    this.container.dataset.previousRun = this.previous?.label?.tag ?? "";
     this.container.dataset.previousPoints = String(this.previous?.x.length ?? 0);
     this.build();
   }
@@ -65,7 +65,7 @@ export class LossChart {
         { label: t("chart_epoch_loss"), scale: "loss", stroke: "#d9480f", width: 2, spanGaps: true, points: { show: true, size: 7 }, value },
         { label: t("chart_accuracy"), scale: "acc", stroke: "#1a7f37", width: 2, spanGaps: true, points: { show: true, size: 7 }, value },
         ...(this.previous ? [{
-          label: t("chart_previous", [t(this.previous.label?.key ?? "chart_run_right")]), scale: "loss",
+          label: t("chart_previous", [this.previous.label?.text() ?? ""]), scale: "loss",
           stroke: "#7a7f8c", width: 2, dash: [6, 4], spanGaps: true, points: { show: false }, value,
         }] : []),
       ],
@@ -120,7 +120,7 @@ const LAYER_COLOURS = ["#1a7f37", "#2f6fdf", "#8250df", "#bf3989", "#d9480f", "#
 
 /**
  * The gradient flow: each layer's ||dL/dW|| (solid) and update ratio ||lr dW|| / ||W||
- * (dashed) on log scales, a point every 100th batch. Draws only while on screen.
+ * (dashed) on log scales, ten points an epoch. Draws only while on screen.
  */
 export class FlowChart {
   constructor(container) {
@@ -168,8 +168,8 @@ export class FlowChart {
       scales: { x: { time: false }, grad: { distr: 3, log: 10 }, ratio: { distr: 3, log: 10 } },
       axes: [
         { label: t("chart_x") },
-        { scale: "grad", label: t("fl_grad_axis"), values: powers, size: 60 },
-        { scale: "ratio", side: 1, label: t("fl_ratio_axis"), grid: { show: false }, values: powers, size: 60 },
+        { scale: "grad", label: t("fl_grad_axis"), values: powers, size: 60, space: 12 },
+        { scale: "ratio", side: 1, label: t("fl_ratio_axis"), grid: { show: false }, values: powers, size: 60, space: 12 },
       ],
       series: [
         { label: t("chart_x") },

@@ -24,6 +24,21 @@ export function initLearned(lab, step) {
   let selectedUnit = null;
 
   const percent = (v) => new Intl.NumberFormat(locale(), { style: "percent", maximumFractionDigits: 1 }).format(v);
+  const percentOne = (v) => new Intl.NumberFormat(locale(), { style: "percent", minimumFractionDigits: 1, maximumFractionDigits: 1 }).format(v);
+
+  /** Arrow keys move the focus through a grid of `cells` laid out `across` a row. */
+  function roving(container, selector, across, event) {
+    const cells = [...container.querySelectorAll(selector)];
+    const at = cells.indexOf(event.target);
+    const step = { ArrowRight: 1, ArrowLeft: -1, ArrowDown: across(), ArrowUp: -across() }[event.key];
+    if (at < 0 || step === undefined) return false;
+    const next = cells[at + step];
+    if (!next) return true;
+    event.target.tabIndex = -1;
+    next.tabIndex = 0;
+    next.focus();
+    return true;
+  }
 
   /** A 28x28 grey image from 784 bytes (0 paper, 255 ink), as MNIST stores it. */
   function thumbnail(pixels, offset, label) {
@@ -42,8 +57,8 @@ export function initLearned(lab, step) {
   }
 
   // ---- Confusion matrix and gallery ----
-  function showConfusion(result, accuracy) {
-    confusion = { ...result, accuracy };
+  function showConfusion(result, accuracy, label) {
+    confusion = { ...result, accuracy, label, stale: false };
     renderConfusion();
     if (cell) openCell(cell.truth, cell.predicted);
   }
@@ -79,11 +94,11 @@ export function initLearned(lab, step) {
         const hue = truth === predicted ? "26, 127, 55" : "198, 40, 40";
         td.style.background = `rgba(${hue}, ${truth === predicted ? shares[k] * 0.55 : Math.min(0.75, shares[k] * 6)})`;
         td.title = t("cm_cell", [truth, predicted, counts[k], percent(shares[k])]);
+        td.tabIndex = -1;
+        td.setAttribute("aria-label", td.title);
         if (counts[k]) {
-          td.tabIndex = 0;
           td.classList.add("clickable");
           td.setAttribute("role", "button");
-          td.setAttribute("aria-label", td.title);
         }
         total += counts[k];
         if (truth === predicted) diagonal += counts[k];
@@ -99,7 +114,13 @@ export function initLearned(lab, step) {
     table.dataset.total = String(total);
     table.dataset.diagonal = String(diagonal);
     table.hidden = false;
-    summary.textContent = t("cm_summary", [formatCount(total), formatCount(diagonal), confusion.accuracy.toFixed(2)]);
+    const label = t(confusion.label.key, confusion.label.args);
+    summary.textContent = t("cm_summary", [formatCount(total), formatCount(diagonal), confusion.accuracy.toFixed(2), label]) +
+      (confusion.stale ? ` ${t("cm_stale")}` : "");
+    summary.dataset.stale = String(confusion.stale);
+    // One cell in the tab order; arrow keys move between them.
+    const start = table.querySelector("td.clickable") ?? table.querySelector("td[data-count]");
+    if (start) start.tabIndex = 0;
   }
 
   function openCell(truth, predicted, offset = 0) {
@@ -140,6 +161,7 @@ export function initLearned(lab, step) {
     if (td && td.dataset.count !== "0") openCell(Number(td.dataset.true), Number(td.dataset.pred));
   });
   table.addEventListener("keydown", (event) => {
+    if (roving(table, "td[data-count]", () => 10, event)) return event.preventDefault();
     const td = event.target.closest("td[data-count]");
     if (td && (event.key === "Enter" || event.key === " ") && td.dataset.count !== "0") {
       event.preventDefault();
@@ -148,8 +170,17 @@ export function initLearned(lab, step) {
   });
   more.addEventListener("click", () => openCell(cell.truth, cell.predicted, cell.shown));
 
-  window.addEventListener("epoch-done", (e) => { if (e.detail.confusion) showConfusion(e.detail.confusion, e.detail.testAccuracy); });
-  window.addEventListener("model-evaluated", (e) => showConfusion(e.detail.confusion, e.detail.accuracy));
+  window.addEventListener("epoch-done", (e) => {
+    if (e.detail.confusion) showConfusion(e.detail.confusion, e.detail.testAccuracy, { key: "cm_after_epoch", args: [e.detail.epoch] });
+  });
+  window.addEventListener("model-evaluated", (e) => showConfusion(e.detail.confusion, e.detail.accuracy, { key: "cm_loaded", args: [] }));
+  // Trained on since the matrix was made: the step panel may now answer otherwise.
+  window.addEventListener("model-moved", () => {
+    if (confusion && !confusion.stale) {
+      confusion.stale = true;
+      renderConfusion();
+    }
+  });
   // A new run: the matrix described the model before it.
   window.addEventListener("run-started", () => {
     confusion = null;
@@ -193,12 +224,14 @@ export function initLearned(lab, step) {
     units.dataset.layer = tiles.layer;
     unitsSummary.textContent = t(tiles.layer === "layers.0.weight" ? "hu_summary" : "hu_summary_flat", [tiles.units]);
     units.style.setProperty("--across", String(Math.ceil(Math.sqrt(tiles.units))));
+    const flat = tiles.layer !== "layers.0.weight";
     units.replaceChildren(...Array.from({ length: tiles.units }, (_, u) => {
       const button = document.createElement("button");
       button.type = "button";
       button.className = "unit-tile";
       button.dataset.unit = String(u);
-      const label = t("hu_tile", [u]);
+      button.tabIndex = u === (selectedUnit ?? 0) ? 0 : -1;
+      const label = t(flat ? "hu_digit_tile" : "hu_tile", [u]);
       button.setAttribute("aria-label", label);
       button.classList.toggle("selected", u === selectedUnit);
       button.append(tile(tiles.values, u * 784, tiles.scales[u], label));
@@ -220,6 +253,12 @@ export function initLearned(lab, step) {
     const heading = document.createElement("h4");
     heading.textContent = t("hu_detail", [u, tiles.layer, info.bias.toPrecision(3)]);
     const parts = [heading, big];
+    if (!info.outgoing && tiles.layer === "layers.0.weight") {
+      const note = document.createElement("p");
+      note.className = "caption";
+      note.textContent = t("hu_outgoing_deep");
+      parts.push(note);
+    }
     if (info.outgoing) {
       const caption = document.createElement("p");
       caption.className = "caption";
@@ -270,6 +309,10 @@ export function initLearned(lab, step) {
     if (force || wait <= 0) drawMosaic();
     else if (!mosaicPending) { mosaicPending = true; setTimeout(() => { if (mosaicPending) drawMosaic(); }, wait); }
   }
+  units.addEventListener("keydown", (event) => {
+    const across = () => Number(getComputedStyle(units).getPropertyValue("--across")) || 16;
+    if (roving(units, ".unit-tile", across, event)) event.preventDefault();
+  });
   new IntersectionObserver(([entry]) => {
     visible = entry.isIntersecting;
     if (visible && mosaicPending) drawMosaic();

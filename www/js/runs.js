@@ -19,7 +19,8 @@ export function initRuns(training) {
   function load() {
     try {
       const saved = JSON.parse(localStorage.getItem(STORAGE_KEY) ?? "[]");
-      return Array.isArray(saved) ? saved.filter((r) => r && r.config && Array.isArray(r.rows)) : [];
+      // A run that never finished an epoch has nothing to compare.
+      return Array.isArray(saved) ? saved.filter((r) => r && r.config && Array.isArray(r.rows) && r.rows.length) : [];
     } catch (_) {
       return []; // blocked or damaged storage: start afresh
     }
@@ -31,7 +32,7 @@ export function initRuns(training) {
   /** `lr 0.5 · 256 · seed 1`, and the bug when there was one. */
   function name(run) {
     const c = run.config;
-    const parts = [`lr ${c.lr}`, c.hidden === "" ? "—" : c.hidden, `seed ${c.seed}`];
+    const parts = [`lr ${c.lr}`, c.hidden === "" ? "—" : c.hidden, `${t("rn_batch")} ${c.batch}`, `${t("rn_seed")} ${c.seed}`];
     if (c.train_limit) parts.push(`${c.train_limit} ${t("rn_images")}`);
     if (c.bug) parts.push(t(`bug_${c.bug}_name`));
     if (run.continued) parts.push(t("rn_continued"));
@@ -48,13 +49,15 @@ export function initRuns(training) {
     return url.href;
   }
 
+  /** Section 2's columns, then the run's name, id and settings. */
   function csv(selected) {
-    const header = ["run", "epoch", "avg_loss", "test_accuracy", "test_loss", ...SETTINGS];
+    const header = ["run", "run_id", "epoch", "avg_loss", "test_accuracy", "seconds", "samples_per_s", "test_loss", ...SETTINGS, "bug"];
+    const quote = (text) => `"${String(text).replaceAll('"', '""')}"`;
     const lines = [header.join(",")];
     for (const run of selected) {
       for (const row of run.rows) {
-        const quoted = `"${name(run).replaceAll('"', '""')}"`;
-        lines.push([quoted, row.epoch, row.avgLoss, row.testAccuracy, row.testLoss, ...SETTINGS.map((k) => `"${run.config[k]}"`)].join(","));
+        lines.push([quote(name(run)), run.id, row.epoch, row.avgLoss, row.testAccuracy, row.seconds ?? "", row.samplesPerS ?? "",
+          row.testLoss, ...SETTINGS.map((k) => quote(run.config[k])), quote(run.config.bug ?? "")].join(","));
       }
     }
     return `${lines.join("\n")}\n`;
@@ -94,10 +97,13 @@ export function initRuns(training) {
       box.addEventListener("change", () => { run.shown = box.checked; save(); draw(); });
       const use = li.querySelector('[data-act="use"]');
       use.textContent = t("rn_use");
+      use.disabled = training.state() === "training" || training.state() === "paused";
       use.addEventListener("click", () => training.applySettings(run.config));
       const link = li.querySelector('[data-act="link"]');
       link.textContent = t("rn_link");
       link.href = shareUrl(run);
+      link.target = "_blank"; // a new tab: this one keeps its model
+      link.rel = "noopener";
       const one = li.querySelector('[data-act="csv"]');
       one.textContent = "CSV";
       one.setAttribute("aria-label", t("rn_csv_one", [name(run)]));
@@ -131,9 +137,9 @@ export function initRuns(training) {
     plot = new uPlot({
       width: Math.max(240, container.clientWidth || 800),
       height: 240,
-      scales: { x: { time: false }, loss: { auto: true }, acc: { auto: true } },
+      scales: { x: { time: false }, loss: { auto: true }, acc: { range: [0, 100] } },
       axes: [
-        { label: t("col_epoch") },
+        { label: t("col_epoch"), incrs: [1, 2, 5, 10, 20, 50], values: (u, ticks) => ticks.map((v) => (Number.isInteger(v) ? String(v) : "")) },
         { scale: "loss", label: t("chart_epoch_loss") },
         { scale: "acc", side: 1, label: t("chart_accuracy"), grid: { show: false } },
       ],
@@ -149,6 +155,7 @@ export function initRuns(training) {
 
   window.addEventListener("run-started", (e) => {
     const { config, continued } = e.detail;
+    runs = runs.filter((r) => r.rows.length); // a run stopped before its first epoch
     current = { id: `${Date.now().toString(36)}`, config, continued, rows: [], shown: true };
     runs.push(current);
     while (runs.length > MAX_RUNS) runs.shift();
@@ -158,13 +165,16 @@ export function initRuns(training) {
   window.addEventListener("epoch-done", (e) => {
     if (!current) return;
     const p = e.detail;
-    current.rows.push({ epoch: p.epoch, avgLoss: p.avgLoss, testAccuracy: p.testAccuracy, testLoss: p.testLoss });
+    current.rows.push({ epoch: p.epoch, avgLoss: p.avgLoss, testAccuracy: p.testAccuracy, testLoss: p.testLoss,
+      seconds: p.seconds, samplesPerS: p.epochSamplesPerS });
     save();
     render();
   });
   window.addEventListener("train-state", () => {
+    const busy = ["training", "paused"].includes(training.state());
     const remove = list.querySelector(`[data-run="${current?.id}"] [data-act="remove"]`);
     if (remove) remove.disabled = training.state() === "training";
+    list.querySelectorAll('[data-act="use"]').forEach((b) => { b.disabled = busy; });
   });
   csvAll.addEventListener("click", () => download(csv(runs), "backprop-lab-runs.csv"));
   new ResizeObserver(() => { if (plot && plot.width !== container.clientWidth) draw(); }).observe(container);

@@ -370,6 +370,9 @@ export function initStep(lab, training, drawing) {
     open(i) {
       goTo(i);
       panel.scrollIntoView({ behavior: "smooth", block: "start" });
+      // The keyboard follows the eye: focus on the panel's summary of this image.
+      summary.tabIndex = -1;
+      summary.focus({ preventScroll: true });
     },
   };
 }

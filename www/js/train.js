@@ -13,6 +13,7 @@ export function initTraining(wasm, lab) {
   const epochBar = document.getElementById("epoch-progress");
   const trainError = document.getElementById("train-error");
   const bugBanner = document.getElementById("train-bug");
+  const presetNote = document.getElementById("preset-note");
   const announcer = document.getElementById("train-announce");
   const dataError = document.getElementById("data-error");
   const retry = document.getElementById("data-retry");
@@ -31,6 +32,7 @@ export function initTraining(wasm, lab) {
   const flowChart = new FlowChart(document.getElementById("flow-chart"));
   let status = { key: "state_idle", args: [] };
   let scoring = false;
+  let movedSinceEpoch = false;
   let continued = false; // the last run went on from the model before it
   let running = null; // the promise of lab.run while the loop is alive
   let lastProgress = null;
@@ -73,6 +75,9 @@ export function initTraining(wasm, lab) {
   onLanguageChange(() => {
     statusEl.textContent = t(status.key, status.args);
     syncQuickTrain();
+    buttons.resume.title = t("btn_resume_title");
+    buttons.continue.title = t("btn_continue_title");
+    if (!presetNote.hidden) presetNote.textContent = t("deep_sigmoid_note");
   });
 
   // The errors on show keep their code and values, and follow the language.
@@ -96,11 +101,16 @@ export function initTraining(wasm, lab) {
     announceModelChange(p.kind === "epoch");
     if (p.epoch !== undefined) statusEl.dataset.epoch = String(p.epoch);
     if (p.kind === "batch") chart.addBatch(p);
+    if (p.kind === "batch" && !movedSinceEpoch) {
+      movedSinceEpoch = true;
+      window.dispatchEvent(new Event("model-moved"));
+    }
     if (p.flow) flowChart.add(p.flow);
     if (p.kind === "batch" || p.kind === "evaluating") scheduleStatus(p);
     if (p.kind === "epoch") {
       chart.addEpoch(p);
       addEpochRow(p);
+      movedSinceEpoch = false;
       window.dispatchEvent(new CustomEvent("epoch-done", { detail: p }));
       announcer.textContent = t("announce_epoch", [p.epoch, p.testAccuracy.toFixed(2)]);
     }
@@ -167,9 +177,8 @@ export function initTraining(wasm, lab) {
       return false;
     }
     // The last run's curve stays on the chart beside this one.
-    chart.clear({ keepPrevious: true, label: runLabel(form.bug.value) });
+    chart.clear({ keepPrevious: true, label: runLabel() });
     flowChart.clear();
-    startRun();
     showBugBanner();
     table.replaceChildren();
     epochBar.value = 0;
@@ -184,7 +193,16 @@ export function initTraining(wasm, lab) {
     const config = Object.fromEntries(FIELDS.map((name) => [name, form[name].value]));
     window.dispatchEvent(new CustomEvent("run-started", { detail: { config, continued } }));
   }
-  const runLabel = (bug) => (bug ? { key: `bug_${bug}_name` } : { key: "chart_run_right" });
+  /** The run's name on the chart once the next run keeps it: its settings, and any bug. */
+  function runLabel() {
+    const bug = form.bug.value;
+    const settings = { lr: form.lr.value, hidden: form.hidden.value, batch: form.batch.value };
+    return {
+      tag: bug ? `bug_${bug}_name` : "chart_run_right",
+      text: () => [`lr ${settings.lr}`, settings.hidden || "—", `${t("rn_batch")} ${settings.batch}`,
+        ...(bug ? [t(`bug_${bug}_name`)] : [])].join(" · "),
+    };
+  }
   function showBugBanner() {
     const bug = form.bug.value;
     bugBanner.hidden = !bug;
@@ -230,6 +248,7 @@ export function initTraining(wasm, lab) {
     startingWithBug = false;
     continued = false;
     if (!configure()) return;
+    startRun();
     // A fresh model and chart in this task; the first batch in a later one, so neither
     // holds the page for long.
     setState("training", "state_training", [0, form.epochs.value, 0, "…", "…", "…", "…"]);
@@ -290,6 +309,8 @@ export function initTraining(wasm, lab) {
       const preset = wasm.preset(button.dataset.preset);
       for (const name of FIELDS) if (name in preset) form[name].value = preset[name];
       clearFieldErrors(form);
+      presetNote.hidden = button.dataset.preset !== "deep_sigmoid";
+      presetNote.textContent = presetNote.hidden ? "" : t("deep_sigmoid_note");
     });
   }
   csvButton.addEventListener("click", () => {
