@@ -221,15 +221,15 @@ pub fn train_step_plain(
     Ok(loss)
 }
 
-/// Batches between two gradient-flow records, at most. A record takes the plain step,
-/// whose first layer's gradient is stored: about half a fused step more, so a record
-/// every 93rd batch (full MNIST) costs about 0.5%. An epoch records every tenth of itself
-/// (at least every 10th batch), so that a short one's chart has points too.
-pub const GRAD_FLOW_EVERY: usize = 100;
+/// Batches between two gradient-flow records, at most: an epoch records every fifth of
+/// itself (at least every 10th batch), so that a short one's chart has points too. A
+/// record costs about two steps (the weights' norms), so full MNIST's every 187th batch
+/// costs about 1%.
+pub const GRAD_FLOW_EVERY: usize = 200;
 
 /// Batches between two records in an epoch of `batches`.
 fn grad_flow_interval(batches: usize) -> usize {
-    (batches / 10).clamp(10, GRAD_FLOW_EVERY)
+    (batches / 5).clamp(10, GRAD_FLOW_EVERY)
 }
 
 /// How the gradient flowed through each layer on one batch: `layers.{i}` then
@@ -245,15 +245,30 @@ pub struct GradFlow {
 }
 
 impl GradFlow {
-    fn of(mlp: &Mlp<f32>, grads: &Grads<f32>, learning_rate: f64, x: f64) -> Self {
+    /// From the step just taken in `work`. The fused step never stores the first layer's
+    /// weight gradient `G^T X`; its norm comes from `||G^T X||^2 = sum((G G^T) . (X X^T))`,
+    /// two B x B products instead of an (out x in) one.
+    fn of(mlp: &Mlp<f32>, work: &Workspace, learning_rate: f64, x: f64) -> Self {
         let norm = |m: &DMatrix<f32>| m.iter().map(|&v| (v as f64).powi(2)).sum::<f64>().sqrt();
         let weights = mlp.layers.iter().chain([&mlp.output_layer]).map(|l| norm(&l.weight));
-        let grad_norms: Vec<f64> = grads
+        let grads = &work.grads;
+        let fused = matches!(work.cache.input, Input::Sparse(_));
+        let grad_norms = grads
             .layers
             .iter()
             .chain([&grads.output_layer])
-            .map(|g| norm(&g.weight))
-            .collect();
+            .enumerate()
+            .map(|(l, g)| {
+                if l > 0 || !fused {
+                    return norm(&g.weight);
+                }
+                let g = grads.fc.first().unwrap_or(&work.grad_output); // dL/dfc0: (B, out)
+                let input = work.cache.input.to_dense(); // (B, in)
+                let (gg, xx) = (g * g.transpose(), &*input * input.transpose());
+                let squared: f64 = gg.iter().zip(xx.iter()).map(|(&a, &b)| a as f64 * b as f64).sum();
+                squared.max(0.0).sqrt()
+            });
+        let grad_norms: Vec<f64> = grad_norms.collect();
         let update_ratios = grad_norms
             .iter()
             .zip(weights)
@@ -273,7 +288,7 @@ pub struct Trainer {
     pub config: TrainConfig,
     pub mlp: Mlp<f32>,
     pub history: Vec<EpochStats>,
-    /// Recorded ten times an epoch (at most every [`GRAD_FLOW_EVERY`] batches).
+    /// Recorded five times an epoch (at most every [`GRAD_FLOW_EVERY`] batches).
     pub grad_flow: Vec<GradFlow>,
     rng: StdRng,
     order: Vec<usize>,
@@ -383,13 +398,13 @@ impl Trainer {
         train.fill_batch(&self.order[start..end], &mut self.work.cache.input, &mut self.labels);
         let learning_rate = self.config.learning_rate as f32;
         let record = self.next_batch.is_multiple_of(grad_flow_interval(batches));
-        let outcome = match (self.config.bug, record) {
-            (Bug::None, false) => train_step(&mut self.mlp, &mut self.work, &self.labels, learning_rate),
-            (bug, _) => train_step_plain(&mut self.mlp, &mut self.work, &self.labels, learning_rate, bug),
+        let outcome = match self.config.bug {
+            Bug::None => train_step(&mut self.mlp, &mut self.work, &self.labels, learning_rate),
+            bug => train_step_plain(&mut self.mlp, &mut self.work, &self.labels, learning_rate, bug),
         };
         let x = self.epoch as f64 + (self.next_batch + 1) as f64 / batches as f64;
-        let flow = (record && outcome.is_ok())
-            .then(|| GradFlow::of(&self.mlp, &self.work.grads, self.config.learning_rate, x));
+        let flow =
+            (record && outcome.is_ok()).then(|| GradFlow::of(&self.mlp, &self.work, self.config.learning_rate, x));
         self.grad_flow.extend(flow.clone());
         self.next_batch += 1;
         let loss = outcome.map_err(|loss| {
@@ -767,10 +782,10 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn the_gradient_flow_is_recorded_ten_times_an_epoch_and_vanishes_in_a_deep_sigmoid_net() {
+    fn the_gradient_flow_is_recorded_five_times_an_epoch_and_vanishes_in_a_deep_sigmoid_net() {
         let (train, test) = (synthetic(300, 1), synthetic(120, 2));
         let config = TrainConfig {
-            batch_size: 2, // 150 batches an epoch: a record every 15th
+            batch_size: 2, // 150 batches an epoch: a record every 30th
             epochs: 1,
             ..small(0.5)
         };
@@ -784,18 +799,51 @@ pub(crate) mod tests {
             }
         }
         let batches: Vec<usize> = flows.iter().map(|(b, _)| *b).collect();
-        assert_eq!(batches, [1, 16, 31, 46, 61, 76, 91, 106, 121, 136]);
-        assert_eq!(trainer.grad_flow.len(), 10);
-        assert_eq!(flows[1].1.x, 16.0 / 150.0);
+        assert_eq!(batches, [1, 31, 61, 91, 121]);
+        assert_eq!(trainer.grad_flow.len(), 5);
+        assert_eq!(flows[1].1.x, 31.0 / 150.0);
         assert_eq!(
             (grad_flow_interval(938), grad_flow_interval(20)),
-            (93, 10),
-            "full MNIST: every 93rd"
+            (187, 10),
+            "full MNIST: every 187th"
         );
         assert_eq!(grad_flow_interval(100_000), GRAD_FLOW_EVERY);
-        // Recording takes the plain step: the weights are those of a run that never records.
+        // Recording changes nothing: the weights are those of a run that never records.
         let fused = Trainer::new(config, train.len());
         assert_eq!(trainer.mlp, run_without_records(fused, &train));
+        // The fused step's first-layer norm (from the Gram matrices) is the stored gradient's.
+        let mut mlp = Mlp::<f32>::new(784, &[16], 10, 3);
+        let (mut work, mut labels) = (Workspace::default(), Vec::new());
+        train.fill_batch(&[3, 50, 7, 99, 120], &mut work.cache.input, &mut labels);
+        assert!(matches!(work.cache.input, Input::Sparse(_)));
+        let cache = mlp.forward_batch(work.cache.input.to_dense().into_owned());
+        let mut grad_output = DMatrix::zeros(5, 10);
+        softmax_cross_entropy(&cache.output, &labels, &mut grad_output);
+        let mut grads = Grads::default();
+        mlp.backward(&cache, &grad_output, &mut grads, Scope::Full);
+        train_step(&mut mlp, &mut work, &labels, 0.5).expect("a step");
+        let flow = GradFlow::of(&mlp, &work, 0.5, 0.0);
+        let stored = grads.layers[0]
+            .weight
+            .iter()
+            .map(|&v| (v as f64).powi(2))
+            .sum::<f64>()
+            .sqrt();
+        assert!(
+            (flow.grad_norms[0] - stored).abs() < 1e-5 * stored,
+            "{} vs {stored}",
+            flow.grad_norms[0]
+        );
+        assert_eq!(
+            flow.grad_norms[1],
+            grads
+                .output_layer
+                .weight
+                .iter()
+                .map(|&v| (v as f64).powi(2))
+                .sum::<f64>()
+                .sqrt()
+        );
 
         let deep = TrainConfig {
             train_limit: Some(64),

@@ -120,7 +120,7 @@ const LAYER_COLOURS = ["#1a7f37", "#2f6fdf", "#8250df", "#bf3989", "#d9480f", "#
 
 /**
  * The gradient flow: each layer's ||dL/dW|| (solid) and update ratio ||lr dW|| / ||W||
- * (dashed) on log scales, ten points an epoch. Draws only while on screen.
+ * (dashed) on log scales, five points an epoch. Draws only while on screen.
  */
 export class FlowChart {
   constructor(container) {
