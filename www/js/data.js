@@ -28,6 +28,19 @@ function fileRows() {
   return Object.fromEntries([...container.children].map((row) => [row.dataset.file, row]));
 }
 
+/**
+ * Narrow the page's connections to its own origin and the data's: the built policy allows
+ * any http(s) origin, as ?data= may name one; a second policy only ever narrows the first.
+ */
+function allowConnectionsTo(base) {
+  if (document.querySelector("meta[data-connections]")) return;
+  const meta = document.createElement("meta");
+  meta.httpEquiv = "Content-Security-Policy";
+  meta.content = `connect-src 'self' ${base.origin === location.origin ? "" : base.origin}`.trim();
+  meta.dataset.connections = base.origin;
+  document.head.append(meta);
+}
+
 /** Where the data lives: `?data=<base URL>` (http or https only) or `data/` next to the page. */
 export function dataBase() {
   const custom = new URLSearchParams(location.search).get("data") || null; // ?data= empty: the page's own
@@ -114,6 +127,7 @@ async function download(file, base, row) {
  */
 export async function loadMnist(lab, onStatus) {
   const base = dataBase();
+  allowConnectionsTo(base);
   const rows = fileRows();
   onStatus("state_loading", []);
   const downloads = await Promise.all(FILES.map((f) => download(f, base, rows[f.kind])));

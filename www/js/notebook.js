@@ -55,6 +55,16 @@ export function initNotebook(wasm, lab, training, gradcheck) {
     showSnippet();
   });
 
+  /** The file's own `__metadata__`, as text: it comes from outside and is never markup. */
+  function showMetadata(entries) {
+    const list = document.getElementById("weights-metadata");
+    list.replaceChildren(...entries.flatMap(([key, value]) => [
+      Object.assign(document.createElement("dt"), { textContent: key }),
+      Object.assign(document.createElement("dd"), { textContent: value }),
+    ]));
+    document.getElementById("weights-metadata-box").hidden = entries.length === 0;
+  }
+
   /** Read `file` as a weights file, or hand it to the gradient check when it is a bundle. */
   async function load(file) {
     errorBox.hidden = true;
@@ -77,6 +87,7 @@ export function initNotebook(wasm, lab, training, gradcheck) {
         return fail(result, file.name);
       }
       training.adoptModel(result.hidden);
+      showMetadata(result.metadata);
       snippet = { hidden: pythonList(result.arch), file: file.name };
       showSnippet();
       status.dataset.state = "loaded";
@@ -128,6 +139,7 @@ export function initNotebook(wasm, lab, training, gradcheck) {
   // A fresh model or a reset: no file stands behind the page's model any more.
   window.addEventListener("model-settled", () => {
     const info = lab.model_info();
+    if (info.state !== "imported") document.getElementById("weights-metadata-box").hidden = true;
     if (info.state !== "imported" && status.dataset.state === "loaded") {
       status.dataset.state = "none";
       delete status.dataset.arch;
