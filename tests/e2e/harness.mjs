@@ -23,7 +23,8 @@ const TYPES = {
 /**
  * Serve `dist/` (or another build folder) under PREFIX on a free localhost port.
  * `overrides` maps a path below PREFIX (e.g. "data/t10k-labels-idx1-ubyte.gz") to a
- * Buffer served instead of the file, or to null for a 404; or to a list of such answers
+ * Buffer served instead of the file, or to null for a 404, or to a function
+ * `(req, res, realBytes)` that answers by hand (a fault); or to a list of such answers
  * given in turn (the last one repeats), where `undefined` serves the real file. The
  * returned `requests` counts the requests for each path below PREFIX.
  */
@@ -50,6 +51,11 @@ export async function serveDist(overrides = {}, dist = DIST) {
     const answer = rel in overrides ? answers[Math.min(turn, answers.length) - 1] : undefined;
     if (answer === null) {
       res.writeHead(404).end("not found");
+      return;
+    }
+    if (typeof answer === "function") {
+      // A fault: the answer is written by hand, from the real file's bytes.
+      answer(req, res, fs.readFileSync(path.join(dist, rel)));
       return;
     }
     if (answer !== undefined) {
