@@ -73,3 +73,54 @@ test("bytes that trickle in move the progress bar, and nothing hangs", async () 
     await server.close();
   }
 });
+
+test("a hidden tab goes on training and says so; Stop during an evaluation ends cleanly", async () => {
+  const server = await serveDist();
+  const browser = await launchBrowser();
+  try {
+    const settings = `${server.url}?lang=en&train_limit=12800&epochs=2&lr=0.5`;
+    // The same run in a tab that stays visible, for the figures to the bit.
+    const { page: visible } = await openPage(browser.context, settings);
+    await visible.waitForSelector('[data-testid="train-status"][data-state="ready"]', { timeout: 60_000 });
+    await visible.click('[data-testid="train-start"]');
+    await visible.waitForSelector('[data-testid="train-status"][data-state="done"]', { timeout: 120_000 });
+    const rows = (p) => p.$$eval('[data-testid="epoch-table"] tbody tr', (trs) => trs.map((tr) => [tr.dataset.avgLoss, tr.dataset.testAccuracy]));
+    const expected = await rows(visible);
+    await visible.close();
+
+    const { page, errors } = await openPage(browser.context, settings);
+    await page.waitForSelector('[data-testid="train-status"][data-state="ready"]', { timeout: 60_000 });
+    await page.click('[data-testid="train-start"]');
+    await page.waitForFunction(() => document.getElementById("epoch-progress").value >= 10);
+    await page.evaluate(() => {
+      Object.defineProperty(document, "visibilityState", { value: "hidden", configurable: true });
+      document.dispatchEvent(new Event("visibilitychange"));
+    });
+    assert.match(await page.textContent('[data-testid="hidden-tab-note"]'), /went on while this tab was hidden/);
+    assert.equal(await page.getAttribute('[data-testid="train-status"]', "data-state"), "training");
+    await page.waitForSelector('[data-testid="train-status"][data-state="done"]', { timeout: 120_000 });
+    assert.deepEqual(await rows(page), expected, "the same run, to the bit");
+
+    // Stop while the test set is being evaluated: the run ends, the model stays.
+    await page.fill('[data-testid="tr-epochs"]', "1");
+    await page.click('[data-testid="train-start"]');
+    // Stop is pressed the moment an evaluation chunk has run (a status change is a microtask away).
+    const stoppedDuring = await page.evaluate(() => new Promise((resolve) => {
+      const status = document.getElementById("train-status");
+      new MutationObserver((_, observer) => {
+        if (status.dataset.phase !== "evaluating") return;
+        observer.disconnect();
+        document.querySelector('[data-testid="train-stop"]').click();
+        resolve(status.dataset.phase);
+      }).observe(status, { attributes: true, attributeFilter: ["data-phase"] });
+    }));
+    assert.equal(stoppedDuring, "evaluating");
+    await page.waitForSelector('[data-testid="train-status"][data-state="done"]', { timeout: 60_000 });
+    assert.match(await page.textContent('[data-testid="train-status"]'), /Stopped/);
+    assert.equal(await page.isEnabled('[data-testid="weights-export"]'), true, "the model is still there");
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+});

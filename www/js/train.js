@@ -14,6 +14,7 @@ export function initTraining(wasm, lab) {
   const trainError = document.getElementById("train-error");
   const bugBanner = document.getElementById("train-bug");
   const presetNote = document.getElementById("preset-note");
+  const hiddenNote = document.getElementById("hidden-note-train");
   const announcer = document.getElementById("train-announce");
   const dataError = document.getElementById("data-error");
   const retry = document.getElementById("data-retry");
@@ -78,6 +79,7 @@ export function initTraining(wasm, lab) {
     buttons.resume.title = t("btn_resume_title");
     buttons.continue.title = t("btn_continue_title");
     if (!presetNote.hidden) presetNote.textContent = t("deep_sigmoid_note");
+    if (!hiddenNote.hidden) hiddenNote.textContent = t(hiddenNote.dataset.key);
   });
 
   // The errors on show keep their code and values, and follow the language.
@@ -98,6 +100,7 @@ export function initTraining(wasm, lab) {
   function onProgress(p) {
     if (p.ok === false) return; // reported when run resolves
     lastProgress = p;
+    statusEl.dataset.phase = p.kind; // batch, evaluating, epoch: for tests and assistive tools
     announceModelChange(p.kind === "epoch");
     if (p.epoch !== undefined) statusEl.dataset.epoch = String(p.epoch);
     if (p.kind === "batch") chart.addBatch(p);
@@ -243,6 +246,7 @@ export function initTraining(wasm, lab) {
 
   let startingWithBug = false;
   buttons.start.addEventListener("click", async () => {
+    hiddenNote.hidden = true;
     // Start trains the right backward pass; only "Train with this bug" breaks it.
     if (!startingWithBug) form.bug.value = "";
     startingWithBug = false;
@@ -344,6 +348,14 @@ export function initTraining(wasm, lab) {
     }
   }
   retry.addEventListener("click", load);
+  // A hidden tab: training goes on (the browser may slow it); the page says so once back.
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "hidden" && statusEl.dataset.state === "training") {
+      hiddenNote.hidden = false;
+      hiddenNote.dataset.key = "hidden_training";
+      hiddenNote.textContent = t("hidden_training");
+    }
+  });
   setState("idle", "state_idle");
   load();
 
