@@ -348,6 +348,19 @@ impl Trainer {
         trainer
     }
 
+    /// The run `config` describes, resumed at the end of `history`'s epochs with `mlp`, the
+    /// weights it had then: the data order is reshuffled as often as those epochs did, so
+    /// the run goes on exactly as if it had never stopped.
+    pub fn resume(config: TrainConfig, mlp: Mlp<f32>, history: Vec<EpochStats>, train_size: usize) -> Self {
+        let mut trainer = Trainer::with_model(config, mlp, train_size);
+        for _ in 0..history.len() {
+            trainer.order.shuffle(&mut trainer.rng);
+        }
+        trainer.epoch = history.len();
+        trainer.history = history;
+        trainer
+    }
+
     /// Go on after `history`'s epochs: numbering, the table and the epoch count continue.
     pub fn after(mut self, history: Vec<EpochStats>) -> Self {
         self.epoch = history.len();
@@ -872,6 +885,39 @@ pub(crate) mod tests {
             train_step(&mut trainer.mlp, &mut work, &labels, lr).expect("no divergence");
         }
         trainer.mlp
+    }
+
+    #[test]
+    fn a_run_resumed_at_an_epoch_end_ends_with_the_same_weights_to_the_bit() {
+        let (train, test) = (synthetic(300, 1), synthetic(120, 2));
+        let straight = run(small(0.5));
+        let mut first = Trainer::new(small(0.5), train.len());
+        while first.history.is_empty() {
+            first.step(&train, &test, 1.0).expect("no divergence");
+        }
+        // What a reload keeps: the settings, the rows, and the weights as a weights file.
+        let saved = crate::weights::export(&first.mlp, &Default::default()).expect("export");
+        let mlp = crate::weights::import(&saved).expect("import").mlp;
+        let mut resumed = Trainer::resume(small(0.5), mlp, first.history.clone(), train.len());
+        while !resumed.is_finished() {
+            resumed.step(&train, &test, 1.0).expect("no divergence");
+        }
+        assert_eq!(resumed.mlp, straight.mlp, "the same weights, to the bit");
+        let figures = |t: &Trainer| {
+            t.history
+                .iter()
+                .map(|s| (s.epoch, s.avg_loss, s.test_accuracy))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(figures(&resumed), figures(&straight));
+        // Without replaying the shuffles, the order, and so the weights, would differ.
+        let mlp = crate::weights::import(&saved).expect("import").mlp;
+        let mut naive = Trainer::with_model(small(0.5), mlp, train.len());
+        (naive.epoch, naive.history) = (1, first.history.clone());
+        while !naive.is_finished() {
+            naive.step(&train, &test, 1.0).expect("no divergence");
+        }
+        assert_ne!(naive.mlp, straight.mlp);
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::inspect::{inspect, StepView, TensorView};
 use crate::mnist::{self, Dataset};
 use crate::predict::{classify, next_misclassified};
 use crate::problem::{FieldError, Problem};
-use crate::train::{Diverged, GradFlow, Progress, TrainConfig, Trainer};
+use crate::train::{Diverged, EpochStats, GradFlow, Progress, TrainConfig, Trainer};
 use crate::units;
 use crate::weights;
 use js_sys::{Array, Float32Array, Float64Array, Function, Object, Promise, Reflect, Uint32Array, Uint8Array};
@@ -992,6 +992,100 @@ impl Lab {
         s.request = None;
         s.trainer = Some(Trainer::with_model(config, mlp, train_size).after(history));
         let batches = s.trainer.as_ref().map_or(0, |t| t.batches_per_epoch() as u32);
+        object(&[("ok", true.into()), ("batches", batches.into())])
+    }
+
+    /// What a reload needs to go on with this run from its last epoch end: `{epochs,
+    /// weights, rows}` (`rows`: 6 numbers an epoch: epoch, avg loss, test accuracy, test
+    /// loss, seconds, samples/s). Call it as an epoch ends. `null` without a model.
+    pub fn snapshot(&self) -> JsValue {
+        let s = self.state.borrow();
+        let Some(trainer) = &s.trainer else {
+            return JsValue::NULL;
+        };
+        let Ok(weights) = weights::export(&trainer.mlp, &BTreeMap::new()) else {
+            return JsValue::NULL;
+        };
+        let rows: Vec<f64> = trainer
+            .history
+            .iter()
+            .flat_map(|e| {
+                [
+                    e.epoch as f64,
+                    e.avg_loss,
+                    e.test_accuracy,
+                    e.test_loss,
+                    e.seconds,
+                    e.samples_per_s,
+                ]
+            })
+            .collect();
+        object(&[
+            ("epochs", (trainer.history.len() as u32).into()),
+            ("weights", Uint8Array::from(weights.as_slice()).into()),
+            ("rows", Float64Array::from(rows.as_slice()).into()),
+        ])
+    }
+
+    /// Go on with a saved run (see `snapshot`) from its last epoch end, exactly as if it
+    /// had never stopped. Refused, with nothing changed, when the save does not fit.
+    #[allow(clippy::too_many_arguments)] // one string per field of the form, and the save
+    pub fn resume(
+        &self,
+        hidden: &str,
+        lr: &str,
+        batch: &str,
+        epochs: &str,
+        seed: &str,
+        train_limit: &str,
+        bug: &str,
+        saved_weights: &[u8],
+        rows: &[f64],
+    ) -> JsValue {
+        let mut s = self.state.borrow_mut();
+        if s.running {
+            return problem("train", &Problem::new("train_busy", &[]));
+        }
+        let Some(train_size) = s.train.as_ref().map(Dataset::len) else {
+            return problem("train", &Problem::new("train_no_data", &[]));
+        };
+        let form = TrainForm {
+            hidden,
+            lr,
+            batch,
+            epochs,
+            seed,
+            train_limit,
+            bug,
+        };
+        let config = match form::train_config(&form) {
+            Ok(config) => config,
+            Err(FieldError { field, problem: p }) => return problem(field, &p),
+        };
+        let mlp = match weights::import(saved_weights) {
+            Ok(imported) if imported.hidden_dims == config.hidden_dims => imported.mlp,
+            Ok(_) => return problem("train", &Problem::new("resume_mismatch", &[])),
+            Err(p) => return problem("train", &p),
+        };
+        let history: Vec<EpochStats> = rows
+            .chunks_exact(6)
+            .map(|r| EpochStats {
+                epoch: r[0] as usize,
+                avg_loss: r[1],
+                test_accuracy: r[2],
+                test_loss: r[3],
+                seconds: r[4],
+                samples_per_s: r[5],
+            })
+            .collect();
+        if history.is_empty() || history.len() >= config.epochs {
+            return problem("train", &Problem::new("resume_mismatch", &[]));
+        }
+        s.request = None;
+        s.imported = None;
+        let trainer = Trainer::resume(config, mlp, history, train_size);
+        let batches = trainer.batches_per_epoch() as u32;
+        s.trainer = Some(trainer);
         object(&[("ok", true.into()), ("batches", batches.into())])
     }
 

@@ -7,6 +7,7 @@ import { initStep } from "./step.js";
 import { initNotebook } from "./notebook.js";
 import { initRuns } from "./runs.js";
 import { initLearned } from "./learned.js";
+import { initAutosave } from "./autosave.js";
 
 function showFatal(message) {
   const el = document.getElementById("fatal");
@@ -36,6 +37,7 @@ wasmReady().then(
     initNotebook(wasm, lab, training, gradcheck);
     initRuns(training);
     initLearned(lab, step);
+    initAutosave(lab, training);
     document.body.dataset.ready = "true";
     performance.mark("interactive");
   },

@@ -154,9 +154,12 @@ export function initRuns(training) {
   }
 
   window.addEventListener("run-started", (e) => {
-    const { config, continued } = e.detail;
+    const { config, continued, id, rows } = e.detail;
     runs = runs.filter((r) => r.rows.length); // a run stopped before its first epoch
-    current = { id: `${Date.now().toString(36)}`, config, continued, rows: [], shown: true };
+    // A run resumed after a reload goes on in its own entry.
+    const same = rows.length ? runs.find((r) => r.rows.length === rows.length && JSON.stringify(r.config) === JSON.stringify(config)) : null;
+    if (same) runs = runs.filter((r) => r !== same);
+    current = { id: same?.id ?? id, config, continued, rows: [...rows], shown: true };
     runs.push(current);
     while (runs.length > MAX_RUNS) runs.shift();
     save();

@@ -192,9 +192,10 @@ export function initTraining(wasm, lab) {
   }
 
   /** A new run for the runs list: its settings as the form holds them. */
-  function startRun(continued = false) {
+  function startRun(continued = false, rows = []) {
     const config = Object.fromEntries(FIELDS.map((name) => [name, form[name].value]));
-    window.dispatchEvent(new CustomEvent("run-started", { detail: { config, continued } }));
+    const id = Date.now().toString(36);
+    window.dispatchEvent(new CustomEvent("run-started", { detail: { config, continued, id, rows } }));
   }
   /** The run's name on the chart once the next run keeps it: its settings, and any bug. */
   function runLabel() {
@@ -415,6 +416,35 @@ export function initTraining(wasm, lab) {
     clearFieldErrors(form);
   }
 
+  /** Go on with a run saved at an epoch end (autosave.js), exactly where it was. */
+  async function resumeRun(saved) {
+    for (const name of FIELDS) if (name in saved.config) form[name].value = saved.config[name];
+    clearFieldErrors(form);
+    trainError.hidden = true;
+    const result = lab.resume(...FIELDS.map((name) => form[name].value), saved.weights, saved.rows);
+    if (!result.ok) {
+      showTrainError(result);
+      return;
+    }
+    chart.clear();
+    flowChart.clear();
+    table.replaceChildren();
+    const rows = [];
+    for (let i = 0; i + 5 < saved.rows.length; i += 6) {
+      const [epoch, avgLoss, testAccuracy, testLoss, seconds, epochSamplesPerS] = saved.rows.slice(i, i + 6);
+      rows.push({ epoch, avgLoss, testAccuracy, testLoss, seconds, epochSamplesPerS });
+    }
+    rows.forEach(addEpochRow);
+    startRun(false, rows);
+    showBugBanner();
+    statusEl.dataset.epoch = String(rows.length);
+    continued = false;
+    window.dispatchEvent(new Event("model-changed"));
+    setState("training", "state_training", [rows.length, form.epochs.value, 0, "…", "…", "…", "…"]);
+    await nextPaint();
+    if (statusEl.dataset.state === "training" && !running) run();
+  }
+
   /** While a loaded model is scored, nothing may replace or train it. */
   function setScoring(on) {
     scoring = on;
@@ -422,7 +452,7 @@ export function initTraining(wasm, lab) {
   }
 
   return {
-    quickTrain, ensureModel, trainWithBug, adoptModel, applySettings, setScoring,
+    quickTrain, ensureModel, trainWithBug, adoptModel, applySettings, setScoring, resumeRun,
     learningRate: () => form.lr.value,
     state: () => statusEl.dataset.state,
   };
