@@ -290,6 +290,8 @@ pub struct Trainer {
     pub history: Vec<EpochStats>,
     /// Recorded five times an epoch (at most every [`GRAD_FLOW_EVERY`] batches).
     pub grad_flow: Vec<GradFlow>,
+    /// The weights as the last epoch ended (the history's last row describes them).
+    pub epoch_end: Option<Mlp<f32>>,
     rng: StdRng,
     order: Vec<usize>,
     phase: Phase,
@@ -324,6 +326,7 @@ impl Trainer {
             mlp,
             history: Vec::new(),
             grad_flow: Vec::new(),
+            epoch_end: None,
             rng,
             order,
             phase: Phase::Training,
@@ -469,6 +472,8 @@ impl Trainer {
             },
         };
         self.history.push(stats.clone());
+        // What a save of this epoch end holds, kept so the save can be made a task later.
+        self.epoch_end = Some(self.mlp.clone());
         self.epoch += 1;
         self.next_batch = 0;
         self.epoch_loss_sum = 0.0;

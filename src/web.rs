@@ -997,13 +997,13 @@ impl Lab {
 
     /// What a reload needs to go on with this run from its last epoch end: `{epochs,
     /// weights, rows}` (`rows`: 6 numbers an epoch: epoch, avg loss, test accuracy, test
-    /// loss, seconds, samples/s). Call it as an epoch ends. `null` without a model.
+    /// loss, seconds, samples/s), also while the next epoch trains. `null` before an epoch.
     pub fn snapshot(&self) -> JsValue {
         let s = self.state.borrow();
-        let Some(trainer) = &s.trainer else {
+        let Some((trainer, mlp)) = s.trainer.as_ref().and_then(|t| Some((t, t.epoch_end.as_ref()?))) else {
             return JsValue::NULL;
         };
-        let Ok(weights) = weights::export(&trainer.mlp, &BTreeMap::new()) else {
+        let Ok(weights) = weights::export(mlp, &BTreeMap::new()) else {
             return JsValue::NULL;
         };
         let rows: Vec<f64> = trainer

@@ -57,7 +57,8 @@ test("a run reloaded after an epoch continues to the same final weights as one n
 });
 
 test("leaving mid-epoch asks first, and Discard forgets the saved run", async () => {
-  const { page } = await openPage(shared.browser.context, `${shared.server.url}${SETTINGS}`);
+  // All 60,000 images: an epoch lasts long enough to leave in the middle of one.
+  const { page } = await openPage(shared.browser.context, `${shared.server.url}?lang=en&epochs=3&lr=0.5&seed=4`);
   await page.waitForSelector('[data-testid="train-status"][data-state="ready"]', { timeout: 60_000 });
   await page.click('[data-testid="train-start"]');
   await page.waitForSelector('[data-testid="epoch-table"] tbody tr');

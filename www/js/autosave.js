@@ -46,12 +46,14 @@ export function initAutosave(lab, training) {
     showBanner();
   });
   window.addEventListener("model-moved", () => { unsaved = true; });
-  window.addEventListener("epoch-done", async (e) => {
+  // In a task of its own: the epoch's end already has the chart, table and matrix to do.
+  window.addEventListener("epoch-done", (e) => setTimeout(() => saveEpoch(e.detail.epoch)));
+  async function saveEpoch(epoch) {
     if (!current || blocked) return;
-    const snapshot = lab.snapshot();
+    const snapshot = lab.snapshot(); // the weights as that epoch ended, kept by Rust
     if (!snapshot) return;
     unsaved = false;
-    const finished = e.detail.epoch >= Number(current.config.epochs);
+    const finished = epoch >= Number(current.config.epochs);
     try {
       // A finished run has nothing to go on with: it stays in Runs compared.
       if (finished) await forget();
@@ -61,7 +63,7 @@ export function initAutosave(lab, training) {
       note.hidden = false;
       note.textContent = t("as_blocked", [error?.name ?? String(error)]);
     }
-  });
+  }
   // Leaving mid-epoch loses the batches since the last save: the browser asks first.
   window.addEventListener("beforeunload", (event) => {
     if (training.state() === "training" && unsaved) event.preventDefault();

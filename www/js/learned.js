@@ -170,8 +170,10 @@ export function initLearned(lab, step) {
   });
   more.addEventListener("click", () => openCell(cell.truth, cell.predicted, cell.shown));
 
+  // Each in a task of its own, apart from the epoch's end.
   window.addEventListener("epoch-done", (e) => {
-    if (e.detail.confusion) showConfusion(e.detail.confusion, e.detail.testAccuracy, { key: "cm_after_epoch", args: [e.detail.epoch] });
+    const { confusion: counts, testAccuracy, epoch } = e.detail;
+    if (counts) setTimeout(() => showConfusion(counts, testAccuracy, { key: "cm_after_epoch", args: [epoch] }));
   });
   window.addEventListener("model-evaluated", (e) => showConfusion(e.detail.confusion, e.detail.accuracy, { key: "cm_loaded", args: [] }));
   // Trained on since the matrix was made: the step panel may now answer otherwise.
@@ -317,7 +319,7 @@ export function initLearned(lab, step) {
     visible = entry.isIntersecting;
     if (visible && mosaicPending) drawMosaic();
   }).observe(section);
-  window.addEventListener("epoch-done", () => refreshMosaic(true));
+  window.addEventListener("epoch-done", () => setTimeout(() => refreshMosaic(true)));
   window.addEventListener("model-settled", () => {
     refreshMosaic(true);
     if (!lab.has_model()) { confusion = null; cell = null; gallery.hidden = true; renderConfusion(); }

@@ -170,8 +170,8 @@ export function initRuns(training) {
     const p = e.detail;
     current.rows.push({ epoch: p.epoch, avgLoss: p.avgLoss, testAccuracy: p.testAccuracy, testLoss: p.testLoss,
       seconds: p.seconds, samplesPerS: p.epochSamplesPerS });
-    save();
-    render();
+    // A task of its own, apart from the epoch's end: the chart is rebuilt.
+    setTimeout(() => { save(); render(); });
   });
   window.addEventListener("train-state", () => {
     const busy = ["training", "paused"].includes(training.state());
