@@ -84,13 +84,18 @@ export async function serveDist(overrides = {}, dist = DIST) {
   return { url: `http://127.0.0.1:${port}${PREFIX}`, close, requests };
 }
 
-/** Debian's Chromium, headless, with the flags this closed network needs. */
-export async function launchBrowser({ locale = "en-US" } = {}) {
+/**
+ * Debian's Chromium, headless, with the flags this closed network needs. Service workers
+ * are blocked unless asked for: every other test then also shows the page working
+ * without one, and counts its own requests.
+ */
+export async function launchBrowser({ locale = "en-US", serviceWorkers = "block" } = {}) {
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), "backprop-lab-e2e-"));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
     headless: true,
     locale,
+    serviceWorkers,
     viewport: { width: 1280, height: 900 },
     acceptDownloads: true,
     args: [

@@ -8,6 +8,7 @@ import { initNotebook } from "./notebook.js";
 import { initRuns } from "./runs.js";
 import { initLearned } from "./learned.js";
 import { initAutosave } from "./autosave.js";
+import { initOffline } from "./offline.js";
 
 function showFatal(message) {
   const el = document.getElementById("fatal");
@@ -38,6 +39,7 @@ wasmReady().then(
     initRuns(training);
     initLearned(lab, step);
     initAutosave(lab, training);
+    initOffline(training);
     document.body.dataset.ready = "true";
     performance.mark("interactive");
   },

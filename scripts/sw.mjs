@@ -1,0 +1,63 @@
+// Trunk post-build hook (release builds): writes sw.js, the service worker that keeps the
+// page working offline after one visit. Its cache is named after a hash of every file it
+// holds, so a new deployment never mixes an old .js with a new .wasm: the new worker
+// fills a new cache, and the page offers a reload once it is ready.
+import crypto from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+
+if (process.env.TRUNK_PROFILE !== "release") process.exit(0);
+const root = process.env.TRUNK_STAGING_DIR;
+const files = [];
+(function walk(dir) {
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) walk(full);
+    else if (entry.name !== "sw.js") files.push(path.relative(root, full).split(path.sep).join("/"));
+  }
+})(root);
+files.sort();
+const hash = crypto.createHash("sha256");
+for (const file of files) hash.update(file).update(fs.readFileSync(path.join(root, file)));
+const version = hash.digest("hex").slice(0, 16);
+const precache = ["./", ...files.filter((f) => f !== "index.html")];
+
+const worker = `// Written by scripts/sw.mjs at build time: the app shell and MNIST, cache ${version}.
+const CACHE = "backprop-lab-${version}";
+const PRECACHE = ${JSON.stringify(precache)};
+
+self.addEventListener("install", (event) => {
+  event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(PRECACHE)));
+});
+
+self.addEventListener("activate", (event) => {
+  event.waitUntil((async () => {
+    for (const name of await caches.keys()) if (name.startsWith("backprop-lab-") && name !== CACHE) await caches.delete(name);
+    await self.clients.claim();
+  })());
+});
+
+// The page asks the waiting worker to take over once the student chooses to reload.
+self.addEventListener("message", (event) => { if (event.data === "take-over") self.skipWaiting(); });
+
+self.addEventListener("fetch", (event) => {
+  const request = event.request;
+  if (request.method !== "GET") return;
+  const url = new URL(request.url);
+  const ours = url.origin === self.location.origin;
+  // MNIST from ?data= is cached as it is fetched, like the page's own files.
+  const data = /-ubyte(\\.gz)?$/.test(url.pathname);
+  if (!ours && !data) return;
+  event.respondWith((async () => {
+    const cache = await caches.open(CACHE);
+    // The page with any ?query is the one page; files are matched exactly.
+    const hit = await cache.match(request, { ignoreSearch: request.mode === "navigate" });
+    if (hit) return hit;
+    const response = await fetch(request);
+    if (response.ok && (data || ours)) cache.put(request, response.clone());
+    return response;
+  })());
+});
+`;
+fs.writeFileSync(path.join(root, "sw.js"), worker);
+console.log(`sw.js written: cache ${version}, ${precache.length} files`);

@@ -1,0 +1,63 @@
+// Works offline after one visit, and updates cleanly: the release build's service worker
+// in real Chromium, from the course sub-path.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { serveDist, launchBrowser, openPage, drawStrokes, line, prediction, DIST } from "./harness.mjs";
+
+/** Open the page and wait until its service worker controls it, with everything cached. */
+async function visitOnce(context, url) {
+  const { page, errors } = await openPage(context, url);
+  await page.waitForSelector('[data-testid="train-status"][data-state="ready"]', { timeout: 60_000 });
+  await page.evaluate(async () => {
+    await navigator.serviceWorker.ready;
+    while (!navigator.serviceWorker.controller) await new Promise((r) => setTimeout(r, 50));
+  });
+  return { page, errors };
+}
+
+test("after one visit the page loads, trains and draws with the server gone", async () => {
+  const server = await serveDist();
+  const browser = await launchBrowser({ serviceWorkers: "allow" });
+  try {
+    const url = `${server.url}?lang=en&train_limit=3200&epochs=1&lr=0.5`;
+    const { page, errors } = await visitOnce(browser.context, url);
+    await server.close(); // offline: nothing answers any more
+    await page.reload();
+    await page.waitForSelector("body[data-ready=true]", { timeout: 30_000 });
+    await page.waitForSelector('[data-testid="train-status"][data-state="ready"]', { timeout: 60_000 });
+    await page.click('[data-testid="train-start"]');
+    await page.waitForSelector('[data-testid="train-status"][data-state="done"]', { timeout: 120_000 });
+    assert.ok(Number(await page.getAttribute('[data-testid="epoch-table"] tbody tr', "data-test-accuracy")) > 50);
+    await drawStrokes(page, [line(70, 50, 210, 50), line(210, 50, 120, 245)]);
+    assert.notEqual((await prediction(page)).digit, "");
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test("a new deployment is offered as a reload, and never mixes versions", async () => {
+  const overrides = {};
+  const server = await serveDist(overrides);
+  const browser = await launchBrowser({ serviceWorkers: "allow" });
+  try {
+    const { page } = await visitOnce(browser.context, `${server.url}?lang=en`);
+    const before = await page.evaluate(() => caches.keys());
+    assert.equal(before.length, 1);
+    // The next build: another cache name, as a changed file gives.
+    const worker = fs.readFileSync(path.join(DIST, "sw.js"), "utf8");
+    overrides["sw.js"] = Buffer.from(worker.replace(/backprop-lab-[0-9a-f]{16}/, "backprop-lab-0000000000000002"));
+    await page.evaluate(() => navigator.serviceWorker.getRegistration().then((r) => r.update()));
+    await page.waitForSelector('[data-testid="update-banner"]:not([hidden])', { timeout: 60_000 });
+    assert.equal(await page.getAttribute('[data-testid="train-status"]', "data-state"), "ready", "nothing stopped");
+    await Promise.all([page.waitForNavigation(), page.click('[data-testid="update-banner"] button')]);
+    await page.waitForSelector("body[data-ready=true]", { timeout: 30_000 });
+    assert.deepEqual(await page.evaluate(() => caches.keys()), ["backprop-lab-0000000000000002"], "the old cache is gone");
+    assert.equal(await page.isHidden('[data-testid="update-banner"]'), true);
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+});

@@ -1,0 +1,38 @@
+// Works offline after one visit: the service worker (written by scripts/sw.mjs at build
+// time) keeps the page and MNIST. When a new version is deployed, the page offers a
+// reload rather than mixing versions, and never reloads by itself mid-run.
+import { t } from "./i18n.js";
+
+export function initOffline(training) {
+  const banner = document.querySelector('[data-testid="update-banner"]');
+  if (!("serviceWorker" in navigator) || !location.protocol.startsWith("http")) return;
+  navigator.serviceWorker.register("sw.js").then((registration) => {
+    if (!registration) throw new Error("no registration"); // a browser that blocks workers
+    const offer = (worker) => {
+      banner.hidden = false;
+      banner.querySelector("button").onclick = () => {
+        if (training.state() === "training" && !confirm(t("sw_confirm"))) return;
+        worker.postMessage("take-over");
+      };
+    };
+    // A worker already waiting, or one that finishes installing while a page it does not control is open.
+    if (registration.waiting && navigator.serviceWorker.controller) offer(registration.waiting);
+    registration.addEventListener("updatefound", () => {
+      const worker = registration.installing;
+      worker?.addEventListener("statechange", () => {
+        if (worker.state === "installed" && navigator.serviceWorker.controller) offer(worker);
+      });
+    });
+    document.body.dataset.offline = "ready";
+  }).catch(() => {
+    // A host or browser that refuses service workers changes nothing else.
+    document.body.dataset.offline = "unavailable";
+  });
+  let reloading = false;
+  navigator.serviceWorker.addEventListener("controllerchange", () => {
+    if (!banner.hidden && !reloading) {
+      reloading = true;
+      location.reload();
+    }
+  });
+}
