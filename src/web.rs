@@ -563,6 +563,19 @@ fn diverged_to_js(d: &Diverged, bug: Bug) -> JsValue {
 }
 
 impl Session {
+    /// A run's settings from the training form, and the training set's size, when a run
+    /// may start now; else the refusal to show.
+    fn run_settings(&self, form: &TrainForm<'_>) -> Result<(TrainConfig, usize), JsValue> {
+        if self.running {
+            return Err(problem("train", &Problem::new("train_busy", &[])));
+        }
+        let Some(train_size) = self.train.as_ref().map(Dataset::len) else {
+            return Err(problem("train", &Problem::new("train_no_data", &[])));
+        };
+        let config = form::train_config(form).map_err(|FieldError { field, problem: p }| problem(field, &p))?;
+        Ok((config, train_size))
+    }
+
     fn file_slot(&mut self, kind: &str) -> Option<(&mut Option<Vec<u8>>, bool)> {
         match kind {
             "train-images" => Some((&mut self.images[0], true)),
@@ -658,12 +671,6 @@ impl Lab {
         bug: &str,
     ) -> JsValue {
         let mut s = self.state.borrow_mut();
-        if s.running {
-            return problem("train", &Problem::new("train_busy", &[]));
-        }
-        let Some(train_size) = s.train.as_ref().map(Dataset::len) else {
-            return problem("train", &Problem::new("train_no_data", &[]));
-        };
         let form = TrainForm {
             hidden,
             lr,
@@ -673,17 +680,16 @@ impl Lab {
             train_limit,
             bug,
         };
-        match form::train_config(&form) {
-            Ok(config) => {
-                s.request = None;
-                s.imported = None;
-                let trainer = Trainer::new(config, train_size);
-                let batches = trainer.batches_per_epoch() as u32;
-                s.trainer = Some(trainer);
-                object(&[("ok", true.into()), ("batches", batches.into())])
-            }
-            Err(FieldError { field, problem: p }) => problem(field, &p),
-        }
+        let (config, train_size) = match s.run_settings(&form) {
+            Ok(settings) => settings,
+            Err(refused) => return refused,
+        };
+        s.request = None;
+        s.imported = None;
+        let trainer = Trainer::new(config, train_size);
+        let batches = trainer.batches_per_epoch() as u32;
+        s.trainer = Some(trainer);
+        object(&[("ok", true.into()), ("batches", batches.into())])
     }
 
     /// Train until done, paused or stopped, yielding to the browser after every step and
@@ -1043,12 +1049,6 @@ impl Lab {
         rows: &[f64],
     ) -> JsValue {
         let mut s = self.state.borrow_mut();
-        if s.running {
-            return problem("train", &Problem::new("train_busy", &[]));
-        }
-        let Some(train_size) = s.train.as_ref().map(Dataset::len) else {
-            return problem("train", &Problem::new("train_no_data", &[]));
-        };
         let form = TrainForm {
             hidden,
             lr,
@@ -1058,9 +1058,9 @@ impl Lab {
             train_limit,
             bug,
         };
-        let config = match form::train_config(&form) {
-            Ok(config) => config,
-            Err(FieldError { field, problem: p }) => return problem(field, &p),
+        let (config, train_size) = match s.run_settings(&form) {
+            Ok(settings) => settings,
+            Err(refused) => return refused,
         };
         let mlp = match weights::import(saved_weights) {
             Ok(imported) if imported.hidden_dims == config.hidden_dims => imported.mlp,

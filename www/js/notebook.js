@@ -2,7 +2,7 @@
 // notebook's model in (by the file picker or dropped anywhere on the page). Rust reads
 // and writes the files and scores the model; this file moves bytes and shows results.
 import { t, onLanguageChange, formatCount } from "./i18n.js";
-import { nextPaint } from "./ui.js";
+import { nextPaint, saveFile } from "./ui.js";
 
 export function initNotebook(wasm, lab, training, gradcheck) {
   const exportButton = document.querySelector('[data-testid="weights-export"]');
@@ -42,14 +42,7 @@ export function initNotebook(wasm, lab, training, gradcheck) {
   exportButton.addEventListener("click", () => {
     const result = lab.export_weights();
     if (!result.ok) return fail(result);
-    const url = URL.createObjectURL(new Blob([result.bytes], { type: "application/octet-stream" }));
-    const a = document.createElement("a");
-    a.href = url;
-    a.download = result.name;
-    document.body.append(a);
-    a.click();
-    a.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    saveFile(new Blob([result.bytes], { type: "application/octet-stream" }), result.name);
     say("wt_exported", [result.name]);
     snippet = { hidden: pythonList(lab.model_info().arch), file: result.name };
     showSnippet();

@@ -2,6 +2,7 @@
 // localStorage, overlaid on one chart of epoch loss and test accuracy. The figures are
 // the ones Rust reported; this file stores, lists and draws them.
 import { t, locale, onLanguageChange } from "./i18n.js";
+import { saveFile } from "./ui.js";
 
 const STORAGE_KEY = "backprop-lab-runs";
 const MAX_RUNS = 30; // the oldest go first: localStorage holds a few MB
@@ -63,16 +64,7 @@ export function initRuns(training) {
     return `${lines.join("\n")}\n`;
   }
 
-  function download(text, filename) {
-    const url = URL.createObjectURL(new Blob([text], { type: "text/csv" }));
-    const a = document.createElement("a");
-    a.href = url;
-    a.download = filename;
-    document.body.append(a);
-    a.click();
-    a.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 10_000);
-  }
+  const download = (text, filename) => saveFile(new Blob([text], { type: "text/csv" }), filename);
 
   function render() {
     list.replaceChildren(...runs.map((run, i) => {

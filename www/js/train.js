@@ -1,7 +1,7 @@
 // Section 2: loading MNIST and training. Rust owns the loop, the numbers and the
 // validation; this file moves data between the form, the Lab and the screen.
 import { t, onLanguageChange, formatCount } from "./i18n.js";
-import { showFieldError, clearFieldErrors, formatNumber, throttledPaint, nextPaint } from "./ui.js";
+import { showFieldError, clearFieldErrors, formatNumber, throttledPaint, nextPaint, saveFile } from "./ui.js";
 import { loadMnist, describeDataError, canRetry } from "./data.js";
 import { LossChart, FlowChart } from "./chart.js";
 
@@ -318,12 +318,8 @@ export function initTraining(wasm, lab) {
       presetNote.textContent = presetNote.hidden ? "" : t("deep_sigmoid_note");
     });
   }
-  csvButton.addEventListener("click", () => {
-    const url = URL.createObjectURL(new Blob([lab.csv()], { type: "text/csv" }));
-    save(url, "backprop-lab-mnist.csv");
-    setTimeout(() => URL.revokeObjectURL(url), 10_000);
-  });
-  chartButton.addEventListener("click", () => save(chart.toPng(), "backprop-lab-loss.png"));
+  csvButton.addEventListener("click", () => saveFile(new Blob([lab.csv()], { type: "text/csv" }), "backprop-lab-mnist.csv"));
+  chartButton.addEventListener("click", () => saveFile(chart.toPng(), "backprop-lab-loss.png"));
 
   let readySizes = [];
   async function load() {
@@ -458,11 +454,3 @@ export function initTraining(wasm, lab) {
   };
 }
 
-function save(href, filename) {
-  const a = document.createElement("a");
-  a.href = href;
-  a.download = filename;
-  document.body.append(a);
-  a.click();
-  a.remove();
-}

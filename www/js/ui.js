@@ -57,3 +57,15 @@ export function throttledPaint(fn, everyMs) {
     }), wait);
   };
 }
+
+/** Offer `data` (a Blob, or a data: URL) as a download named `filename`. */
+export function saveFile(data, filename) {
+  const url = typeof data === "string" ? data : URL.createObjectURL(data);
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = filename;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  if (url !== data) setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
