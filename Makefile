@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: setup serve test lint unit browser-unit build e2e bench exchange fuzz mutants
+.PHONY: setup serve test lint unit browser-unit build e2e bench exchange fixtures fuzz mutants
 
 setup:
 	scripts/setup.sh
@@ -42,6 +42,12 @@ bench: setup build
 exchange: setup build
 	scripts/setup-pytorch.sh
 	node scripts/notebook_exchange.mjs
+
+# Optimiser fixtures for what the shared ones leave out (Nesterov, weight decay), made by
+# real PyTorch into tests/fixtures/pytorch-made-here/.
+fixtures: setup
+	scripts/setup-pytorch.sh
+	target/pytorch/bin/python scripts/optimizer_fixtures.py
 
 # The long fuzzing of every parser of outside bytes: libFuzzer (cargo-fuzz, nightly) for
 # FUZZ_SECONDS a target, then the seeded mutation tests of `make test` a hundred times

@@ -1,10 +1,86 @@
-//! Sigmoid, as a function / derivative pair.
+//! The hidden layers' activations, each a function / derivative pair.
 //!
-//! sigma(z) = 1 / (1 + e^-z), and sigma'(z) = sigma(z) (1 - sigma(z)): the backward
-//! pass needs only the forward pass's output `s = sigma(z)`, which the cache keeps.
+//! The backward pass multiplies dL/d(out) by the derivative at each element. Sigmoid and
+//! tanh write it from their cached output; ReLU from the pre-activation `fc`.
 
 use crate::float::Float;
 use nalgebra::DMatrix;
+
+/// A hidden layer's activation: `torch.sigmoid` (the notebook's), `torch.relu` or `torch.tanh`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Activation {
+    /// sigma(z) = 1 / (1 + e^-z); sigma'(z) = s (1 - s), from the output s.
+    #[default]
+    Sigmoid,
+    /// relu(z) = max(z, 0); relu'(z) = 1 if z > 0 else 0 (0 at z = 0, as PyTorch), from fc.
+    Relu,
+    /// tanh(z); tanh'(z) = 1 - t^2, from the output t.
+    Tanh,
+}
+
+impl Activation {
+    pub const ALL: [Activation; 3] = [Activation::Sigmoid, Activation::Relu, Activation::Tanh];
+
+    /// Its name in PyTorch, the cache keys (`relu0`) and the URL (`?act=relu`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Activation::Sigmoid => "sigmoid",
+            Activation::Relu => "relu",
+            Activation::Tanh => "tanh",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Activation> {
+        Activation::ALL.into_iter().find(|a| a.name() == name)
+    }
+
+    /// out = act(z), elementwise over a layer.   z, out: (B, width)
+    pub fn forward<T: Float>(self, z: &DMatrix<T>, out: &mut DMatrix<T>) {
+        match self {
+            Activation::Sigmoid => out.zip_apply(z, |s, z| *s = sigmoid(z)),
+            Activation::Relu => out.zip_apply(z, |r, z| *r = relu(z)),
+            Activation::Tanh => out.zip_apply(z, |t, z| *t = z.tanh()),
+        }
+    }
+
+    /// grad = grad * act'(fc): dL/d(out) becomes dL/dfc.   grad, fc, out: (B, width)
+    pub fn backward<T: Float>(self, grad: &mut DMatrix<T>, fc: &DMatrix<T>, out: &DMatrix<T>) {
+        match self {
+            Activation::Sigmoid => grad.zip_apply(out, |g, s| *g *= sigmoid_grad_from_output(s)),
+            Activation::Relu => grad.zip_apply(fc, |g, z| *g *= relu_grad(z)),
+            Activation::Tanh => grad.zip_apply(out, |g, t| *g *= tanh_grad_from_output(t)),
+        }
+    }
+
+    /// `fc{i}` through it, as an equation: `σ(fc0) = 1 / (1 + e^(−fc0))`.
+    pub fn equation(self, i: usize) -> String {
+        match self {
+            Activation::Sigmoid => format!("σ(fc{i}) = 1 / (1 + e^(−fc{i}))"),
+            Activation::Relu => format!("max(fc{i}, 0)"),
+            Activation::Tanh => format!("tanh(fc{i})"),
+        }
+    }
+
+    /// The backward line that multiplies by its derivative, as equation and Python, for
+    /// layer i: `grad * s * (1 − s), s = sigmoid0` and `grad = grad * s * (1 - s)`.
+    pub fn derivative_line(self, i: usize) -> (String, &'static str) {
+        match self {
+            Activation::Sigmoid => (
+                format!("grad * s * (1 − s), s = sigmoid{i}"),
+                "grad = grad * s * (1 - s)",
+            ),
+            Activation::Relu => (format!("grad * (fc > 0), fc = fc{i}"), "grad = grad * (fc > 0)"),
+            Activation::Tanh => (format!("grad * (1 − t²), t = tanh{i}"), "grad = grad * (1 - t ** 2)"),
+        }
+    }
+
+    /// The derivative's formula applied to the other cache entry (the mistake
+    /// `Bug::DerivativeFromFc`): fc for sigmoid and tanh, the output for ReLU, which for
+    /// ReLU is harmless (z > 0 exactly when relu(z) > 0).
+    pub fn backward_from_wrong_entry<T: Float>(self, grad: &mut DMatrix<T>, fc: &DMatrix<T>, out: &DMatrix<T>) {
+        self.backward(grad, out, fc);
+    }
+}
 
 /// sigma(z) = 1 / (1 + e^-z), with e^-|z| so nothing overflows: for z < 0 it is
 /// e^z / (1 + e^z). No branch, so a loop of it vectorises in f32.
@@ -23,9 +99,27 @@ pub fn sigmoid_grad_from_output<T: Float>(s: T) -> T {
     s * (T::one() - s)
 }
 
-/// out = sigma(z), elementwise over a layer.   z, out: (B, width)
-pub fn sigmoid_all<T: Float>(z: &DMatrix<T>, out: &mut DMatrix<T>) {
-    out.zip_apply(z, |s, z| *s = sigmoid(z));
+/// relu(z) = max(z, 0); NaN stays NaN, as in PyTorch, so a divergence shows.
+pub fn relu<T: Float>(z: T) -> T {
+    if z <= T::zero() {
+        T::zero()
+    } else {
+        z
+    }
+}
+
+/// relu'(z) from the pre-activation: 1 where z > 0, else 0 (PyTorch's choice at z = 0).
+pub fn relu_grad<T: Float>(z: T) -> T {
+    if z > T::zero() {
+        T::one()
+    } else {
+        T::zero()
+    }
+}
+
+/// tanh'(z) from the cached output t = tanh(z): 1 - t^2.
+pub fn tanh_grad_from_output<T: Float>(t: T) -> T {
+    T::one() - t * t
 }
 
 #[cfg(test)]
@@ -55,6 +149,49 @@ mod tests {
             let tolerance = 4.0 * f32::EPSILON as f64 * exact + 2.0 * f32::MIN_POSITIVE as f64;
             assert!((got - exact).abs() <= tolerance, "z={z}: {got} vs {exact}");
         }
+    }
+
+    #[test]
+    fn every_derivative_matches_central_differences() {
+        let z = DMatrix::from_row_slice(1, 6, &[-2.5_f64, -0.7, -1e-3, 0.4, 1.3, 3.0]);
+        for act in Activation::ALL {
+            let h = 1e-6;
+            let (mut up, mut down, mut out) = (z.clone(), z.clone(), z.clone());
+            act.forward(&z.add_scalar(h), &mut up);
+            act.forward(&z.add_scalar(-h), &mut down);
+            act.forward(&z, &mut out);
+            let mut grad = DMatrix::from_element(1, 6, 1.0);
+            act.backward(&mut grad, &z, &out);
+            for c in 0..6 {
+                let numeric = (up[c] - down[c]) / (2.0 * h);
+                assert!(
+                    (numeric - grad[c]).abs() < 1e-8,
+                    "{act:?} at {}: {numeric} vs {}",
+                    z[c],
+                    grad[c]
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn relu_has_derivative_zero_at_zero_and_keeps_nan() {
+        let z = DMatrix::from_row_slice(1, 3, &[0.0_f64, -0.0, 2.0]);
+        let mut out = z.clone();
+        Activation::Relu.forward(&z, &mut out);
+        let mut grad = DMatrix::from_element(1, 3, 5.0);
+        Activation::Relu.backward(&mut grad, &z, &out);
+        assert_eq!(grad.as_slice(), [0.0, 0.0, 5.0]);
+        assert!(relu(f32::NAN).is_nan());
+        assert_eq!(relu(-3.0_f32), 0.0);
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for act in Activation::ALL {
+            assert_eq!(Activation::from_name(act.name()), Some(act));
+        }
+        assert_eq!(Activation::from_name("gelu"), None);
     }
 
     #[test]

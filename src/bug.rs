@@ -7,10 +7,14 @@
 pub enum Bug {
     #[default]
     None,
-    /// Skips `grad = grad * s * (1 - s)`.
+    /// Skips `grad = grad * s * (1 - s)` (the activation's derivative, whichever it is).
     NoSigmoidDerivative,
-    /// `grad = grad * fc * (1 - fc)`: the derivative taken from the pre-activation.
+    /// `grad = grad * fc * (1 - fc)`: the derivative taken from the pre-activation (for
+    /// ReLU, from the output instead, which happens to be harmless).
     DerivativeFromFc,
+    /// `grad = grad * s * (1 - s)` for a ReLU or tanh layer: the sigmoid's derivative
+    /// copied from the notebook (harmless only in a sigmoid net).
+    SigmoidDerivative,
     /// `bias.grad = grad.mean(0)` instead of `grad.sum(0)`.
     BiasMean,
     /// `weight.grad = grad.T @ fc{i-1}` instead of `grad.T @ sigmoid{i-1}`.
@@ -24,10 +28,11 @@ pub enum Bug {
 
 impl Bug {
     /// Every bug, in the order the page lists them.
-    pub const ALL: [Bug; 7] = [
+    pub const ALL: [Bug; 8] = [
         Bug::None,
         Bug::NoSigmoidDerivative,
         Bug::DerivativeFromFc,
+        Bug::SigmoidDerivative,
         Bug::BiasMean,
         Bug::FcAsLayerInput,
         Bug::GradOutputSign,
@@ -40,6 +45,7 @@ impl Bug {
             Bug::None => "none",
             Bug::NoSigmoidDerivative => "no_sigmoid_derivative",
             Bug::DerivativeFromFc => "derivative_from_fc",
+            Bug::SigmoidDerivative => "sigmoid_derivative",
             Bug::BiasMean => "bias_mean",
             Bug::FcAsLayerInput => "fc_as_layer_input",
             Bug::GradOutputSign => "grad_output_sign",

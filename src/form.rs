@@ -3,11 +3,13 @@
 //! [`CheckCase`]. A refusal is a [`FieldError`] naming the field; `web.rs` only passes
 //! strings in and results out.
 
+use crate::activation::Activation;
 use crate::bug::Bug;
 use crate::gradcheck::{self, CheckCase, MAX_BATCH, MAX_DIM};
 use crate::loss::LossKind;
 use crate::mlp::parameter_count;
 use crate::mnist::{CLASSES, IMAGE_PIXELS};
+use crate::optim::OptimizerKind;
 use crate::problem::{FieldError, Problem};
 use crate::train::{TrainConfig, MAX_PARAMETERS};
 use std::num::IntErrorKind;
@@ -24,10 +26,21 @@ pub struct TrainForm<'a> {
     pub train_limit: &'a str,
     /// A [`Bug`] code to train with; empty or `none` for the right backward pass.
     pub bug: &'a str,
+    /// `sigmoid` (or empty), `relu` or `tanh`
+    pub act: &'a str,
+    /// `sgd` (or empty), `momentum`, `nesterov` or `adam`
+    pub opt: &'a str,
+    /// SGD's momentum, in (0, 1); read for `momentum` and `nesterov` only.
+    pub momentum: &'a str,
+    /// L2 weight decay, in [0, 1]; empty means 0.
+    pub wd: &'a str,
+    /// Adam's betas, each in [0, 1); read for `adam` only.
+    pub beta1: &'a str,
+    pub beta2: &'a str,
 }
 
 /// The training form as a run's settings; refusals name `hidden`, `lr`, `batch`,
-/// `epochs`, `seed`, `train_limit` or `bug`.
+/// `epochs`, `seed`, `train_limit`, `bug`, `act`, `opt`, `momentum`, `wd`, `beta1` or `beta2`.
 pub fn train_config(form: &TrainForm<'_>) -> Result<TrainConfig, FieldError> {
     let on = |field| move |problem| FieldError::new(field, problem);
     let hidden_dims = parse_dims(form.hidden, 4096).map_err(on("hidden"))?;
@@ -55,6 +68,58 @@ pub fn train_config(form: &TrainForm<'_>) -> Result<TrainConfig, FieldError> {
             text => Some(parse_count(text, 1, 60_000).map_err(on("train_limit"))?),
         },
         bug: parse_bug(form.bug).map_err(on("bug"))?,
+        activation: parse_activation(form.act).map_err(on("act"))?,
+        optimizer: parse_optimizer(form)?,
+        weight_decay: match form.wd.trim() {
+            "" => 0.0,
+            text => parse_fraction(text, true).map_err(on("wd"))?,
+        },
+    })
+}
+
+/// The hidden activation: `sigmoid` (or empty), `relu` or `tanh`.
+pub fn parse_activation(name: &str) -> Result<Activation, Problem> {
+    match name {
+        "" => Ok(Activation::Sigmoid),
+        name => Activation::from_name(name).ok_or_else(|| Problem::new("unknown_activation", &[&echo(name)])),
+    }
+}
+
+/// The optimiser and the fields it reads: `momentum` for `momentum` and `nesterov`,
+/// `beta1` and `beta2` for `adam` (with PyTorch's eps, 1e-8).
+fn parse_optimizer(form: &TrainForm<'_>) -> Result<OptimizerKind, FieldError> {
+    let on = |field| move |problem| FieldError::new(field, problem);
+    let momentum = || {
+        let momentum = parse_fraction(form.momentum, false).map_err(on("momentum"))?;
+        match momentum > 0.0 {
+            true => Ok(momentum),
+            false => Err(FieldError::new(
+                "momentum",
+                Problem::new("not_positive", &[&echo(form.momentum)]),
+            )),
+        }
+    };
+    Ok(match form.opt {
+        "" | "sgd" => OptimizerKind::PLAIN_SGD,
+        "momentum" => OptimizerKind::Sgd {
+            momentum: momentum()?,
+            nesterov: false,
+        },
+        "nesterov" => OptimizerKind::Sgd {
+            momentum: momentum()?,
+            nesterov: true,
+        },
+        "adam" => OptimizerKind::Adam {
+            beta1: parse_fraction(form.beta1, false).map_err(on("beta1"))?,
+            beta2: parse_fraction(form.beta2, false).map_err(on("beta2"))?,
+            eps: 1e-8,
+        },
+        other => {
+            return Err(FieldError::new(
+                "opt",
+                Problem::new("unknown_optimizer", &[&echo(other)]),
+            ))
+        }
     })
 }
 
@@ -88,6 +153,8 @@ pub struct CheckForm<'a> {
     pub sample_kind: &'a str,
     pub batch: &'a str,
     pub seed: &'a str,
+    /// `sigmoid` (or empty), `relu` or `tanh`
+    pub act: &'a str,
 }
 
 /// The gradient-check form as a case; refusals name `input_dim`, `hidden_dims`,
@@ -110,6 +177,7 @@ pub fn check_case(form: &CheckForm<'_>) -> Result<CheckCase, FieldError> {
             _ => None,
         },
         seed: parse_seed(form.seed).map_err(on("seed"))?,
+        activation: parse_activation(form.act).map_err(on("act"))?,
     };
     gradcheck::validate(&case)?;
     Ok(case)
@@ -185,6 +253,22 @@ pub const MAX_LAYERS: usize = 64;
 /// second of the page's time, beyond which it stops answering clicks.
 const MAX_STEP_WORK: usize = 1_000_000_000;
 
+/// A number from 0 up to 1: below 1 (momentum, betas), or up to 1 itself when
+/// `one_allowed` (weight decay).
+fn parse_fraction(text: &str, one_allowed: bool) -> Result<f64, Problem> {
+    let text = &half_width(text);
+    let text = text.trim();
+    match text.parse::<f64>() {
+        Ok(v) if !v.is_finite() => Err(Problem::new("not_number", &[&echo(text)])),
+        Ok(v) if v < 0.0 => Err(Problem::new("too_small", &[&echo(text), &0])),
+        Ok(v) if v > 1.0 && one_allowed => Err(Problem::new("too_large", &[&echo(text), &1])),
+        Ok(v) if v >= 1.0 && !one_allowed => Err(Problem::new("not_below_one", &[&echo(text)])),
+        Ok(v) => Ok(v + 0.0), // -0 as 0
+        Err(_) if text.is_empty() => Err(Problem::new("required", &[])),
+        Err(_) => Err(Problem::new("not_number", &[&echo(text)])),
+    }
+}
+
 /// A positive finite number, e.g. a learning rate, at most `max`.
 fn parse_positive(text: &str, max: f64) -> Result<f64, Problem> {
     let text = &half_width(text);
@@ -215,8 +299,7 @@ mod tests {
             batch,
             epochs,
             seed: "1",
-            train_limit: "",
-            bug: "",
+            ..TrainForm::default()
         };
         train_config(&form)
     }
@@ -229,8 +312,8 @@ mod tests {
             batch: "4",
             epochs: "1",
             seed: "1",
-            train_limit: "",
             bug,
+            ..TrainForm::default()
         };
         assert_eq!(train_config(&form("")).unwrap().bug, Bug::None);
         assert_eq!(train_config(&form("bias_mean")).unwrap().bug, Bug::BiasMean);
@@ -306,6 +389,7 @@ mod tests {
             sample_kind: if batch.is_empty() { "sample" } else { "batch" },
             batch,
             seed,
+            act: "",
         };
         let field = |f: CheckForm<'_>| check_case(&f).unwrap_err().field;
         assert_eq!(field(form("32", "16,x", "2", "", "1")), "hidden_dims");

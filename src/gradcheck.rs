@@ -5,7 +5,7 @@
 //! A tensor passes when ||manual - numeric||_2 < 1e-6, the notebook's bar. The forward pass
 //! is also checked, against a plain-loop forward written independently of `Mlp`.
 
-use crate::activation::sigmoid;
+use crate::activation::{sigmoid, Activation};
 use crate::bug::{Bug, ShapeCrash};
 use crate::loss::{mse, softmax_cross_entropy, LossKind};
 use crate::mlp::{parameter_count, Grads, Mlp, Scope};
@@ -36,6 +36,8 @@ pub struct CheckCase {
     /// `None`: one 1-D sample `(in,)`, as the notebook's Part 1; `Some(B)`: a batch `(B, in)`.
     pub batch: Option<usize>,
     pub seed: u64,
+    /// The hidden layers' activation (sigmoid in the notebook).
+    pub activation: Activation,
 }
 
 impl CheckCase {
@@ -48,6 +50,7 @@ impl CheckCase {
             loss: LossKind::Mse,
             batch: None,
             seed: 42,
+            activation: Activation::Sigmoid,
         }
     }
 }
@@ -194,10 +197,11 @@ fn reference_forward(mlp: &Mlp<f64>, x: &DMatrix<f64>) -> DMatrix<f64> {
             a = (0..layer.outputs())
                 .map(|o| {
                     let z: f64 = layer.bias[o] + (0..layer.inputs()).map(|i| layer.weight[(o, i)] * a[i]).sum::<f64>();
-                    if is_output {
-                        z
-                    } else {
-                        sigmoid(z)
+                    match (is_output, mlp.activation) {
+                        (true, _) => z,
+                        (false, Activation::Sigmoid) => sigmoid(z),
+                        (false, Activation::Relu) => z.max(0.0),
+                        (false, Activation::Tanh) => z.tanh(),
                     }
                 })
                 .collect();
@@ -337,7 +341,8 @@ impl Checker {
     /// applied to them). A backward pass that crashes leaves nothing to differentiate.
     pub fn new(case: &CheckCase, bug: Bug, tamper: impl Fn(&mut Grads<f64>)) -> Result<Self, FieldError> {
         validate(case)?;
-        let mlp = Mlp::<f64>::new(case.input_dim, &case.hidden_dims, case.output_dim, case.seed);
+        let mlp = Mlp::<f64>::new(case.input_dim, &case.hidden_dims, case.output_dim, case.seed)
+            .with_activation(case.activation);
         let mut rng = rand::rngs::StdRng::seed_from_u64(case.seed.wrapping_add(1));
         let batch = case.batch.unwrap_or(1);
         let x = randn(&mut rng, batch, case.input_dim);

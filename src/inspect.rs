@@ -2,6 +2,7 @@
 //! under the notebook's names, each with its equation and the notebook's line. In f64,
 //! from the model's weights, so the numbers are the maths' and not f32 rounding's.
 
+use crate::activation::Activation;
 use crate::bug::{Bug, ShapeCrash};
 use crate::float::Float;
 use crate::loss::{softmax, softmax_cross_entropy};
@@ -112,7 +113,8 @@ fn forward_cards(mlp: &Mlp<f64>, cache: &Cache<f64>, label: usize, loss: f64) ->
     ));
     let mut below = ("input".to_string(), shape(&input));
     for (i, layer) in mlp.layers.iter().enumerate() {
-        let (fc, s) = (&cache.fc[i], &cache.sigmoid[i]);
+        let (fc, s, act) = (&cache.fc[i], &cache.activated[i], mlp.activation);
+        let key = cache.activated_key(i);
         let w = &layer.weight;
         let equation = format!(
             "fc{i} = {} · W{i}ᵀ + b{i}: {}·({},{}) + ({})",
@@ -124,10 +126,10 @@ fn forward_cards(mlp: &Mlp<f64>, cache: &Cache<f64>, label: usize, loss: f64) ->
         );
         let code = format!("x = layer(x); self.activations[\"fc{i}\"] = x");
         cards.push(TensorView::row(format!("fc{i}"), fc, equation, &code));
-        let equation = format!("sigmoid{i} = σ(fc{i}) = 1 / (1 + e^(−fc{i})): {}", shape(s));
-        let code = format!("x = torch.sigmoid(x); self.activations[\"sigmoid{i}\"] = x");
-        cards.push(TensorView::row(format!("sigmoid{i}"), s, equation, &code));
-        below = (format!("sigmoid{i}"), shape(s));
+        let equation = format!("{key} = {}: {}", act.equation(i), shape(s));
+        let code = format!("x = torch.{}(x); self.activations[\"{key}\"] = x", act.name());
+        cards.push(TensorView::row(key.clone(), s, equation, &code));
+        below = (key, shape(s));
     }
     let w = &mlp.output_layer.weight;
     let equation = format!(
@@ -178,44 +180,27 @@ fn backward_cards(mlp: &Mlp<f64>, grad_output: &DMatrix<f64>, grads: &Grads<f64>
         };
         if l < hidden {
             let above = &mlp.linear(l + 1).weight;
-            let grad_sigmoid = &grad * above;
+            let grad_activated = &grad * above;
             let equation = format!(
                 "grad = grad @ W: {}·{} → {}",
                 shape(&grad),
                 shape(above),
-                shape(&grad_sigmoid)
+                shape(&grad_activated)
             );
             let code = "grad = grad @ layer.weight";
-            cards.push(TensorView::row(
-                format!("grad_sigmoid{l}"),
-                &grad_sigmoid,
-                equation,
-                code,
-            ));
+            let key = format!("{}{l}", mlp.activation.name());
+            cards.push(TensorView::row(format!("grad_{key}"), &grad_activated, equation, code));
             grad = grads.fc[l].clone();
-            let (equation, code) = match bug {
-                Bug::NoSigmoidDerivative => (
-                    format!("grad = grad, the factor s * (1 − s) left out: {}", shape(&grad)),
-                    "grad = grad  # bug: `* s * (1 - s)` is missing",
-                ),
-                Bug::DerivativeFromFc => (
-                    format!("grad = grad * fc * (1 − fc), fc = fc{l}: {}", shape(&grad)),
-                    "grad = grad * fc * (1 - fc)  # bug: σ' needs s = σ(fc), not fc",
-                ),
-                _ => (
-                    format!("grad = grad * s * (1 − s), s = sigmoid{l}: {}", shape(&grad)),
-                    "grad = grad * s * (1 - s)",
-                ),
-            };
-            let broken = matches!(bug, Bug::NoSigmoidDerivative | Bug::DerivativeFromFc);
-            cards.push(TensorView::row(format!("grad_fc{l}"), &grad, equation, code).broken_if(broken));
+            let (equation, code, broken) = derivative_text(mlp.activation, l, bug);
+            let equation = format!("{equation}: {}", shape(&grad));
+            cards.push(TensorView::row(format!("grad_fc{l}"), &grad, equation, &code).broken_if(broken));
         }
         let (w, b) = (&into.weight, &into.bias);
         let reads_fc = bug == Bug::FcAsLayerInput && l > 0;
         let below = match l {
             0 => "input".to_string(),
             _ if reads_fc => format!("fc{}", l - 1),
-            _ => format!("sigmoid{}", l - 1),
+            _ => format!("{}{}", mlp.activation.name(), l - 1),
         };
         let equation = format!(
             "{prefix}.weight.grad = gradᵀ @ {below}: ({},1)·(1,{}) → {}",
@@ -225,7 +210,7 @@ fn backward_cards(mlp: &Mlp<f64>, grad_output: &DMatrix<f64>, grads: &Grads<f64>
         );
         let mut code = format!("self.{}.weight.grad = grad.T @ {below}", python_layer(l, hidden));
         if reads_fc {
-            code += &format!("  # bug: the layer read sigmoid{}", l - 1);
+            code += &format!("  # bug: the layer read {}{}", mlp.activation.name(), l - 1);
         }
         let shape_w = vec![w.nrows(), w.ncols()];
         let card = TensorView::new(format!("{prefix}.weight.grad"), w, shape_w, equation, &code);
@@ -255,6 +240,40 @@ fn backward_cards(mlp: &Mlp<f64>, grad_output: &DMatrix<f64>, grads: &Grads<f64>
         "grad = grad @ layer.weight",
     ));
     cards
+}
+
+/// The card `grad_fc{l}`'s equation and Python, and whether `bug` writes it wrong.
+fn derivative_text(act: Activation, l: usize, bug: Bug) -> (String, String, bool) {
+    let (right, code) = act.derivative_line(l);
+    let missing = code.trim_start_matches("grad = grad ");
+    match (bug, act) {
+        (Bug::NoSigmoidDerivative, _) => (
+            "grad = grad, the derivative left out".to_string(),
+            format!("grad = grad  # bug: `{missing}` is missing"),
+            true,
+        ),
+        (Bug::DerivativeFromFc, Activation::Sigmoid) => (
+            format!("grad = grad * fc * (1 − fc), fc = fc{l}"),
+            "grad = grad * fc * (1 - fc)  # bug: σ' needs s = σ(fc), not fc".to_string(),
+            true,
+        ),
+        (Bug::DerivativeFromFc, Activation::Tanh) => (
+            format!("grad = grad * (1 − fc²), fc = fc{l}"),
+            "grad = grad * (1 - fc ** 2)  # bug: tanh' needs t = tanh(fc), not fc".to_string(),
+            true,
+        ),
+        (Bug::DerivativeFromFc, Activation::Relu) => (
+            format!("grad = grad * (r > 0), r = relu{l}"),
+            "grad = grad * (r > 0)  # harmless: relu(fc) > 0 exactly where fc > 0".to_string(),
+            false,
+        ),
+        (Bug::SigmoidDerivative, Activation::Relu | Activation::Tanh) => (
+            format!("grad = grad * a * (1 − a), a = {}{l}", act.name()),
+            format!("grad = grad * a * (1 - a)  # bug: the sigmoid's derivative; {code}"),
+            true,
+        ),
+        _ => (format!("grad = {right}"), code.to_string(), false),
+    }
 }
 
 fn python_layer(l: usize, hidden: usize) -> String {

@@ -1,12 +1,13 @@
 //! `Mlp`: the notebook's `CustomMLP(input_dim, hidden_dims, output_dim)`,
 //! `{Linear -> Sigmoid} x len(hidden_dims) -> Linear`, with a hand-written backward pass.
+//! The hidden activation may also be ReLU or tanh ([`Activation`]).
 //!
 //! Read it beside the notebook. `forward` fills a [`Cache`] under the notebook's keys
-//! (`input`, `fc{i}`, `sigmoid{i}`, `output`); `backward(grad_output)` reads it and
+//! (`input`, `fc{i}`, `sigmoid{i}` (or `relu{i}`, `tanh{i}`), `output`); `backward(grad_output)` reads it and
 //! fills [`Grads`]. Each line of either carries the notebook's Python as its comment.
 //! Shapes follow PyTorch: a batch is `(B, features)`, a weight `(out, in)`.
 
-use crate::activation::{sigmoid_all, sigmoid_grad_from_output};
+use crate::activation::{sigmoid_grad_from_output, Activation};
 use crate::bug::{Bug, ShapeCrash};
 use crate::float::Float;
 use crate::kernels::{resize, sparse, Nonzeros};
@@ -155,8 +156,10 @@ pub struct Cache<T: Float> {
     pub input: Input<T>,
     /// `fc{i}`: `(B, hidden_i)`, the pre-activations
     pub fc: Vec<DMatrix<T>>,
-    /// `sigmoid{i}`: `(B, hidden_i)`, the activations
-    pub sigmoid: Vec<DMatrix<T>>,
+    /// `sigmoid{i}` (`relu{i}`, `tanh{i}`): `(B, hidden_i)`, the activations
+    pub activated: Vec<DMatrix<T>>,
+    /// Which activation made them: it names them.
+    pub activation: Activation,
     /// `output`: (B, out), the logits
     pub output: DMatrix<T>,
 }
@@ -167,7 +170,8 @@ impl<T: Float> Cache<T> {
         Cache {
             input,
             fc: Vec::new(),
-            sigmoid: Vec::new(),
+            activated: Vec::new(),
+            activation: Activation::Sigmoid,
             output: DMatrix::zeros(0, 0),
         }
     }
@@ -178,19 +182,24 @@ impl<T: Float> Cache<T> {
         match key {
             "input" => Some(self.input.to_dense()),
             "output" => Some(Cow::Borrowed(&self.output)),
-            _ => match (index("fc"), index("sigmoid")) {
+            _ => match (index("fc"), index(self.activation.name())) {
                 (Some(i), _) => self.fc.get(i).map(Cow::Borrowed),
-                (_, Some(i)) => self.sigmoid.get(i).map(Cow::Borrowed),
+                (_, Some(i)) => self.activated.get(i).map(Cow::Borrowed),
                 _ => None,
             },
         }
+    }
+
+    /// `sigmoid{i}`, `relu{i}` or `tanh{i}`: the key of the activations of layer i.
+    pub fn activated_key(&self, i: usize) -> String {
+        format!("{}{i}", self.activation.name())
     }
 
     /// What layer `l` reads: the input for layer 0, else `sigmoid{l-1}`.
     fn layer_input(&self, l: usize) -> LayerInput<'_, T> {
         match l {
             0 => self.input.as_layer_input(),
-            _ => LayerInput::Dense(&self.sigmoid[l - 1]),
+            _ => LayerInput::Dense(&self.activated[l - 1]),
         }
     }
 }
@@ -238,10 +247,12 @@ pub enum Scope {
 /// The notebook's `CustomMLP(input_dim, hidden_dims, output_dim)`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Mlp<T: Float> {
-    /// `layers.{i}`: Linear followed by sigmoid
+    /// `layers.{i}`: Linear followed by the activation
     pub layers: Vec<Linear<T>>,
     /// `output_layer`: Linear, no activation
     pub output_layer: Linear<T>,
+    /// The hidden layers' activation: sigmoid in the notebook.
+    pub activation: Activation,
 }
 
 /// How many weights and biases an Mlp of these widths has: (in + 1) x out a layer.
@@ -268,7 +279,16 @@ impl<T: Float> Mlp<T> {
             fan_in = width;
         }
         let output_layer = Linear::init(fan_in, output_dim, &mut rng);
-        Mlp { layers, output_layer }
+        Mlp {
+            layers,
+            output_layer,
+            activation: Activation::Sigmoid,
+        }
+    }
+
+    /// The same layers with another hidden activation.
+    pub fn with_activation(self, activation: Activation) -> Self {
+        Mlp { activation, ..self }
     }
 
     /// The same model in another precision (f32 weights widen to f64 exactly).
@@ -280,6 +300,7 @@ impl<T: Float> Mlp<T> {
         Mlp {
             layers: self.layers.iter().map(cast).collect(),
             output_layer: cast(&self.output_layer),
+            activation: self.activation,
         }
     }
 
@@ -298,17 +319,19 @@ impl<T: Float> Mlp<T> {
         let Cache {
             input,
             fc,
-            sigmoid,
+            activated,
+            activation,
             output,
         } = cache;
+        *activation = self.activation;
         fc.resize_with(self.layers.len(), || DMatrix::zeros(0, 0));
-        sigmoid.resize_with(self.layers.len(), || DMatrix::zeros(0, 0));
+        activated.resize_with(self.layers.len(), || DMatrix::zeros(0, 0));
         let mut x = input.as_layer_input(); // self.activations["input"] = x
-        for ((layer, fc_i), sigmoid_i) in self.layers.iter().zip(fc).zip(sigmoid) {
+        for ((layer, fc_i), out_i) in self.layers.iter().zip(fc).zip(activated) {
             layer.forward(x, fc_i); // x = layer(x); self.activations[f"fc{i}"] = x
-            resize(sigmoid_i, fc_i.nrows(), fc_i.ncols());
-            sigmoid_all(fc_i, sigmoid_i); // x = torch.sigmoid(x); self.activations[f"sigmoid{i}"] = x
-            x = LayerInput::Dense(sigmoid_i);
+            resize(out_i, fc_i.nrows(), fc_i.ncols());
+            self.activation.forward(fc_i, out_i); // x = torch.sigmoid(x); self.activations[f"sigmoid{i}"] = x
+            x = LayerInput::Dense(out_i);
         }
         self.output_layer.forward(x, output); // x = self.output_layer(x); self.activations["output"] = x
     }
@@ -358,11 +381,13 @@ impl<T: Float> Mlp<T> {
             let grad = if l == hidden {
                 grad_output // grad = grad_output
             } else {
-                let (grad, s, fc) = (&mut here[0], &cache.sigmoid[l], &cache.fc[l]);
+                let (grad, out, fc) = (&mut here[0], &cache.activated[l], &cache.fc[l]);
+                let activation = self.activation;
                 match bug {
                     Bug::NoSigmoidDerivative => {} // bug: the line below skipped
-                    Bug::DerivativeFromFc => grad.zip_apply(fc, |g, z| *g *= sigmoid_grad_from_output(z)), // bug: grad * fc * (1 - fc)
-                    _ => grad.zip_apply(s, |g, s| *g *= sigmoid_grad_from_output(s)), // grad = grad * s * (1 - s)
+                    Bug::DerivativeFromFc => activation.backward_from_wrong_entry(grad, fc, out), // bug: grad * fc * (1 - fc)
+                    Bug::SigmoidDerivative => grad.zip_apply(out, |g, s| *g *= sigmoid_grad_from_output(s)), // bug: grad * s * (1 - s) for any activation
+                    _ => activation.backward(grad, fc, out), // grad = grad * s * (1 - s)
                 }
                 &*grad // now dL/dfc{l}
             };

@@ -1,9 +1,11 @@
-//! Plain SGD, as `torch.optim.SGD(params, lr)`: p <- p - lr * dL/dp.
+//! `optimizer.step()`, written out as `torch.optim` defines it: SGD (with optional
+//! momentum, Nesterov and weight decay) and Adam. Each update reads the gradients
+//! `backward` left and the optimiser's own state, kept beside the model.
 
 use crate::float::Float;
 use crate::mlp::{Grads, Mlp};
 
-/// `optimizer.step()` for one tensor: p -= lr * grad.
+/// `optimizer.step()` for one tensor of plain SGD: p -= lr * grad.
 pub fn sgd<T: Float>(param: &mut [T], grad: &[T], learning_rate: T) {
     assert_eq!(param.len(), grad.len(), "a gradient for every parameter");
     for (p, &g) in param.iter_mut().zip(grad) {
@@ -11,10 +13,154 @@ pub fn sgd<T: Float>(param: &mut [T], grad: &[T], learning_rate: T) {
     }
 }
 
-/// `optimizer.step()`: every parameter of the model, from `backward`'s gradients.
+/// Plain SGD's `optimizer.step()`: every parameter of the model, from `backward`'s gradients.
 pub fn sgd_step<T: Float>(mlp: &mut Mlp<T>, grads: &Grads<T>, learning_rate: T) {
     for (param, grad) in mlp.params_mut().zip(grads.params()) {
         sgd(param, grad, learning_rate);
+    }
+}
+
+/// Which `torch.optim` class, with its own hyper-parameters (`lr` and `weight_decay`
+/// are [`Optimizer`]'s).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum OptimizerKind {
+    /// `torch.optim.SGD(momentum=, nesterov=)`, dampening 0. Momentum 0 is plain SGD.
+    Sgd { momentum: f64, nesterov: bool },
+    /// `torch.optim.Adam(betas=(beta1, beta2), eps=)`, L2 weight decay (not `AdamW`).
+    Adam { beta1: f64, beta2: f64, eps: f64 },
+}
+
+impl OptimizerKind {
+    /// The notebook's: plain SGD.
+    pub const PLAIN_SGD: OptimizerKind = OptimizerKind::Sgd {
+        momentum: 0.0,
+        nesterov: false,
+    };
+    /// The usual momentum, 0.9.
+    pub const DEFAULT_MOMENTUM: f64 = 0.9;
+    /// `torch.optim.Adam`'s default betas.
+    pub const DEFAULT_BETAS: (f64, f64) = (0.9, 0.999);
+    /// `torch.optim.SGD(momentum=0.9)`.
+    pub const MOMENTUM: OptimizerKind = OptimizerKind::Sgd {
+        momentum: Self::DEFAULT_MOMENTUM,
+        nesterov: false,
+    };
+    /// `torch.optim.Adam`'s defaults.
+    pub const ADAM: OptimizerKind = OptimizerKind::Adam {
+        beta1: Self::DEFAULT_BETAS.0,
+        beta2: Self::DEFAULT_BETAS.1,
+        eps: 1e-8,
+    };
+
+    /// The URL's and the form's name: `sgd`, `momentum`, `nesterov` or `adam`.
+    pub fn name(self) -> &'static str {
+        match self {
+            OptimizerKind::Sgd { momentum: 0.0, .. } => "sgd",
+            OptimizerKind::Sgd { nesterov: false, .. } => "momentum",
+            OptimizerKind::Sgd { nesterov: true, .. } => "nesterov",
+            OptimizerKind::Adam { .. } => "adam",
+        }
+    }
+
+    /// Its settings as the training form's fields (`opt`, `momentum`, `beta1`, `beta2`);
+    /// the fields it does not read keep their defaults.
+    pub fn fields(self) -> [(&'static str, String); 4] {
+        let (mut momentum, (mut beta1, mut beta2)) = (Self::DEFAULT_MOMENTUM, Self::DEFAULT_BETAS);
+        match self {
+            OptimizerKind::Sgd { momentum: m, .. } if m > 0.0 => momentum = m,
+            OptimizerKind::Sgd { .. } => {}
+            OptimizerKind::Adam {
+                beta1: b1, beta2: b2, ..
+            } => (beta1, beta2) = (b1, b2),
+        }
+        [
+            ("opt", self.name().to_string()),
+            ("momentum", momentum.to_string()),
+            ("beta1", beta1.to_string()),
+            ("beta2", beta2.to_string()),
+        ]
+    }
+}
+
+/// An optimiser and its state: `torch.optim.SGD(...)` or `torch.optim.Adam(...)` over
+/// the model's parameters, in `state_dict` order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Optimizer<T: Float> {
+    pub kind: OptimizerKind,
+    pub learning_rate: f64,
+    /// L2 weight decay: `grad = grad + weight_decay * p` before the update.
+    pub weight_decay: f64,
+    /// `state["step"]`: steps taken.
+    pub steps: u64,
+    /// `momentum_buffer` (SGD) or `exp_avg` (Adam), per parameter tensor; empty until the first step.
+    pub first: Vec<Vec<T>>,
+    /// `exp_avg_sq` (Adam), per parameter tensor; empty until the first step.
+    pub second: Vec<Vec<T>>,
+}
+
+impl<T: Float> Optimizer<T> {
+    pub fn new(kind: OptimizerKind, learning_rate: f64, weight_decay: f64) -> Self {
+        Optimizer {
+            kind,
+            learning_rate,
+            weight_decay,
+            steps: 0,
+            first: Vec::new(),
+            second: Vec::new(),
+        }
+    }
+
+    /// Plain SGD keeps no state, which lets the training step fuse its first layer's update.
+    pub fn is_plain_sgd(&self) -> bool {
+        self.kind == OptimizerKind::PLAIN_SGD && self.weight_decay == 0.0
+    }
+
+    /// `optimizer.step()`: every parameter, from `backward`'s gradients and the state.
+    pub fn step(&mut self, mlp: &mut Mlp<T>, grads: &Grads<T>) {
+        let sizes: Vec<usize> = grads.params().map(<[T]>::len).collect();
+        let fresh = || sizes.iter().map(|&n| vec![T::zero(); n]).collect::<Vec<_>>();
+        if !self.is_plain_sgd() && self.first.len() != sizes.len() {
+            self.first = fresh();
+            self.second = match self.kind {
+                OptimizerKind::Adam { .. } => fresh(),
+                OptimizerKind::Sgd { .. } => Vec::new(),
+            };
+        }
+        self.steps += 1;
+        let (lr, wd) = (T::of(self.learning_rate), T::of(self.weight_decay));
+        if self.is_plain_sgd() {
+            return sgd_step(mlp, grads, lr); // no state: p -= lr * grad
+        }
+        let tensors = mlp.params_mut().zip(grads.params()).enumerate();
+        match self.kind {
+            OptimizerKind::Sgd { momentum, nesterov } => {
+                let mu = T::of(momentum);
+                for (i, (param, grad)) in tensors {
+                    for ((p, &g), buf) in param.iter_mut().zip(grad).zip(&mut self.first[i]) {
+                        let g = g + wd * *p; // grad = grad.add(param, alpha=weight_decay)
+                        *buf = mu * *buf + g; // buf.mul_(momentum).add_(grad); the first step: buf = grad
+                        let update = if nesterov { g + mu * *buf } else { *buf }; // grad = grad.add(buf, alpha=momentum)
+                        *p -= lr * update; // param.add_(grad, alpha=-lr)
+                    }
+                }
+            }
+            OptimizerKind::Adam { beta1, beta2, eps } => {
+                let t = self.steps as i32;
+                let step_size = T::of(self.learning_rate / (1.0 - beta1.powi(t))); // lr / bias_correction1
+                let bias_correction2_sqrt = T::of((1.0 - beta2.powi(t)).sqrt());
+                let (b1, b2, eps) = (T::of(beta1), T::of(beta2), T::of(eps));
+                for (i, (param, grad)) in tensors {
+                    let moments = self.first[i].iter_mut().zip(&mut self.second[i]);
+                    for ((p, &g), (m, v)) in param.iter_mut().zip(grad).zip(moments) {
+                        let g = g + wd * *p; // grad = grad.add(param, alpha=weight_decay)
+                        *m += (T::one() - b1) * (g - *m); // exp_avg.lerp_(grad, 1 - beta1)
+                        *v = b2 * *v + (T::one() - b2) * g * g; // exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+                        let denom = v.sqrt() / bias_correction2_sqrt + eps; // (exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(eps)
+                        *p -= step_size * *m / denom; // param.addcdiv_(exp_avg, denom, value=-step_size)
+                    }
+                }
+            }
+        }
     }
 }
 

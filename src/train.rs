@@ -4,13 +4,14 @@
 //! Everything uses the hand-written forward and backward of [`Mlp`]; the caller
 //! (natively a plain loop, in the browser `web.rs`) decides when to call `step`.
 
+use crate::activation::Activation;
 use crate::bug::Bug;
 use crate::evaluate::Evaluation;
 use crate::kernels::{resize, sparse};
 use crate::loss::softmax_cross_entropy;
 use crate::mlp::{Cache, Grads, Input, Mlp, Scope};
 use crate::mnist::{Dataset, CLASSES, IMAGE_PIXELS};
-use crate::optim::{sgd, sgd_step};
+use crate::optim::{sgd, sgd_step, Optimizer, OptimizerKind};
 use nalgebra::DMatrix;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -38,6 +39,12 @@ pub struct TrainConfig {
     pub train_limit: Option<usize>,
     /// The backward pass's line written wrong, to see what it does to learning.
     pub bug: Bug,
+    /// The hidden layers' activation.
+    pub activation: Activation,
+    /// `torch.optim.SGD` (with momentum or not) or `torch.optim.Adam`.
+    pub optimizer: OptimizerKind,
+    /// L2 weight decay, added to the gradient as `torch.optim` does.
+    pub weight_decay: f64,
 }
 
 impl TrainConfig {
@@ -51,6 +58,9 @@ impl TrainConfig {
             seed: 1,
             train_limit: None,
             bug: Bug::None,
+            activation: Activation::Sigmoid,
+            optimizer: OptimizerKind::PLAIN_SGD,
+            weight_decay: 0.0,
         }
     }
 
@@ -70,6 +80,21 @@ impl TrainConfig {
             learning_rate: 0.5,
             ..Self::assignment()
         }
+    }
+
+    /// What most people train with today: ReLU and `torch.optim.Adam(lr=0.001)`.
+    pub fn relu_adam() -> Self {
+        TrainConfig {
+            learning_rate: 0.001,
+            activation: Activation::Relu,
+            optimizer: OptimizerKind::ADAM,
+            ..Self::assignment()
+        }
+    }
+
+    /// The optimiser these settings describe, before its first step.
+    pub fn new_optimizer(&self) -> Optimizer<f32> {
+        Optimizer::new(self.optimizer, self.learning_rate, self.weight_decay)
     }
 }
 
@@ -197,12 +222,12 @@ pub fn train_step(mlp: &mut Mlp<f32>, work: &mut Workspace, labels: &[usize], le
 }
 
 /// [`train_step`] on the plain path, every gradient kept in `work.grads`: forward, loss,
-/// `backward_with(bug)` (`Bug::None` for the right pass), then SGD on every gradient.
+/// `backward_with(bug)` (`Bug::None` for the right pass), then `optimizer.step()`.
 pub fn train_step_plain(
     mlp: &mut Mlp<f32>,
     work: &mut Workspace,
     labels: &[usize],
-    learning_rate: f32,
+    optimizer: &mut Optimizer<f32>,
     bug: Bug,
 ) -> Result<f32, f32> {
     let Workspace {
@@ -217,7 +242,7 @@ pub fn train_step_plain(
         return Err(loss);
     }
     mlp.backward_with(cache, grad_output, grads, Scope::Full, bug);
-    sgd_step(mlp, grads, learning_rate);
+    optimizer.step(mlp, grads);
     Ok(loss)
 }
 
@@ -287,11 +312,14 @@ impl GradFlow {
 pub struct Trainer {
     pub config: TrainConfig,
     pub mlp: Mlp<f32>,
+    /// The optimiser's state (momentum buffers, Adam's moments), beside the model.
+    pub optimizer: Optimizer<f32>,
     pub history: Vec<EpochStats>,
     /// Recorded five times an epoch (at most every [`GRAD_FLOW_EVERY`] batches).
     pub grad_flow: Vec<GradFlow>,
-    /// The weights as the last epoch ended (the history's last row describes them).
-    pub epoch_end: Option<Mlp<f32>>,
+    /// The weights and optimiser state as the last epoch ended (the history's last row
+    /// describes them).
+    pub epoch_end: Option<(Mlp<f32>, Optimizer<f32>)>,
     rng: StdRng,
     order: Vec<usize>,
     phase: Phase,
@@ -314,7 +342,7 @@ pub struct Trainer {
 
 impl Trainer {
     pub fn new(config: TrainConfig, train_size: usize) -> Self {
-        let mlp = Mlp::new(IMAGE_PIXELS, &config.hidden_dims, CLASSES, config.seed);
+        let mlp = Mlp::new(IMAGE_PIXELS, &config.hidden_dims, CLASSES, config.seed).with_activation(config.activation);
         let mut rng = StdRng::seed_from_u64(config.seed.wrapping_add(0x5eed));
         let used = config.train_limit.map_or(train_size, |n| n.min(train_size));
         let mut order: Vec<usize> = (0..used).collect();
@@ -324,6 +352,7 @@ impl Trainer {
             labels: Vec::with_capacity(config.batch_size),
             evaluation: Evaluation::default(),
             mlp,
+            optimizer: config.new_optimizer(),
             history: Vec::new(),
             grad_flow: Vec::new(),
             epoch_end: None,
@@ -343,19 +372,35 @@ impl Trainer {
     }
 
     /// A run that trains `mlp` (imported, or from an earlier run) instead of a fresh
-    /// model; `config.hidden_dims` is taken from it.
+    /// model, with a fresh optimiser; `config.hidden_dims` and `config.activation` are
+    /// taken from it.
     pub fn with_model(config: TrainConfig, mlp: Mlp<f32>, train_size: usize) -> Self {
         let hidden_dims = mlp.layers.iter().map(|l| l.outputs()).collect();
-        let mut trainer = Trainer::new(TrainConfig { hidden_dims, ..config }, train_size);
+        let activation = mlp.activation;
+        let mut trainer = Trainer::new(
+            TrainConfig {
+                hidden_dims,
+                activation,
+                ..config
+            },
+            train_size,
+        );
         trainer.mlp = mlp;
         trainer
     }
 
-    /// The run `config` describes, resumed at the end of `history`'s epochs with `mlp`, the
-    /// weights it had then: the data order is reshuffled as often as those epochs did, so
-    /// the run goes on exactly as if it had never stopped.
-    pub fn resume(config: TrainConfig, mlp: Mlp<f32>, history: Vec<EpochStats>, train_size: usize) -> Self {
+    /// The run `config` describes, resumed at the end of `history`'s epochs with `mlp` and
+    /// `optimizer`, as they were then: the data order is reshuffled as often as those
+    /// epochs did, so the run goes on exactly as if it had never stopped.
+    pub fn resume(
+        config: TrainConfig,
+        mlp: Mlp<f32>,
+        optimizer: Optimizer<f32>,
+        history: Vec<EpochStats>,
+        train_size: usize,
+    ) -> Self {
         let mut trainer = Trainer::with_model(config, mlp, train_size);
+        trainer.optimizer = optimizer;
         for _ in 0..history.len() {
             trainer.order.shuffle(&mut trainer.rng);
         }
@@ -414,9 +459,10 @@ impl Trainer {
         train.fill_batch(&self.order[start..end], &mut self.work.cache.input, &mut self.labels);
         let learning_rate = self.config.learning_rate as f32;
         let record = self.next_batch.is_multiple_of(grad_flow_interval(batches));
+        let (mlp, work, labels, optimizer) = (&mut self.mlp, &mut self.work, &self.labels, &mut self.optimizer);
         let outcome = match self.config.bug {
-            Bug::None => train_step(&mut self.mlp, &mut self.work, &self.labels, learning_rate),
-            bug => train_step_plain(&mut self.mlp, &mut self.work, &self.labels, learning_rate, bug),
+            Bug::None if optimizer.is_plain_sgd() => train_step(mlp, work, labels, learning_rate),
+            bug => train_step_plain(mlp, work, labels, optimizer, bug),
         };
         let x = self.epoch as f64 + (self.next_batch + 1) as f64 / batches as f64;
         let flow =
@@ -473,7 +519,7 @@ impl Trainer {
         };
         self.history.push(stats.clone());
         // What a save of this epoch end holds, kept so the save can be made a task later.
-        self.epoch_end = Some(self.mlp.clone());
+        self.epoch_end = Some((self.mlp.clone(), self.optimizer.clone()));
         self.epoch += 1;
         self.next_batch = 0;
         self.epoch_loss_sum = 0.0;
@@ -796,6 +842,9 @@ pub(crate) mod tests {
             seed: 9,
             train_limit: None,
             bug: Bug::None,
+            activation: Activation::Sigmoid,
+            optimizer: OptimizerKind::PLAIN_SGD,
+            weight_decay: 0.0,
         }
     }
 
@@ -894,20 +943,46 @@ pub(crate) mod tests {
 
     #[test]
     fn a_run_resumed_at_an_epoch_end_ends_with_the_same_weights_to_the_bit() {
+        let momentum = TrainConfig {
+            optimizer: OptimizerKind::MOMENTUM,
+            activation: Activation::Tanh,
+            weight_decay: 1e-3,
+            ..small(0.1)
+        };
+        let adam = TrainConfig {
+            optimizer: OptimizerKind::ADAM,
+            activation: Activation::Relu,
+            ..small(0.01)
+        };
+        for config in [small(0.5), momentum, adam] {
+            resumed_at_an_epoch_end(config);
+        }
+    }
+
+    fn resumed_at_an_epoch_end(config: TrainConfig) {
         let (train, test) = (synthetic(300, 1), synthetic(120, 2));
-        let straight = run(small(0.5));
-        let mut first = Trainer::new(small(0.5), train.len());
+        let straight = run(config.clone());
+        let mut first = Trainer::new(config.clone(), train.len());
         while first.history.is_empty() {
             first.step(&train, &test, 1.0).expect("no divergence");
         }
-        // What a reload keeps: the settings, the rows, and the weights as a weights file.
-        let saved = crate::weights::export(&first.mlp, &Default::default()).expect("export");
-        let mlp = crate::weights::import(&saved).expect("import").mlp;
-        let mut resumed = Trainer::resume(small(0.5), mlp, first.history.clone(), train.len());
+        // What a reload keeps: the settings, the rows, and the weights and optimiser state
+        // as a weights file.
+        let (mlp, optimizer) = first.epoch_end.as_ref().expect("an epoch ended");
+        let saved = crate::weights::export_run(mlp, optimizer, &Default::default()).expect("export");
+        let (imported, optimizer) = crate::weights::import_run(&saved, config.new_optimizer()).expect("import");
+        let mut resumed = Trainer::resume(
+            config.clone(),
+            imported.mlp,
+            optimizer,
+            first.history.clone(),
+            train.len(),
+        );
         while !resumed.is_finished() {
             resumed.step(&train, &test, 1.0).expect("no divergence");
         }
-        assert_eq!(resumed.mlp, straight.mlp, "the same weights, to the bit");
+        assert_eq!(resumed.mlp, straight.mlp, "the same weights, to the bit: {config:?}");
+        assert_eq!(resumed.optimizer, straight.optimizer);
         let figures = |t: &Trainer| {
             t.history
                 .iter()
@@ -916,13 +991,41 @@ pub(crate) mod tests {
         };
         assert_eq!(figures(&resumed), figures(&straight));
         // Without replaying the shuffles, the order, and so the weights, would differ.
-        let mlp = crate::weights::import(&saved).expect("import").mlp;
-        let mut naive = Trainer::with_model(small(0.5), mlp, train.len());
+        let (imported, optimizer) = crate::weights::import_run(&saved, config.new_optimizer()).expect("import");
+        let mut naive = Trainer::with_model(config.clone(), imported.mlp.clone(), train.len());
+        naive.optimizer = optimizer;
         (naive.epoch, naive.history) = (1, first.history.clone());
         while !naive.is_finished() {
             naive.step(&train, &test, 1.0).expect("no divergence");
         }
         assert_ne!(naive.mlp, straight.mlp);
+        // Nor without the optimiser's state, where it keeps one.
+        if !config.new_optimizer().is_plain_sgd() {
+            let fresh = config.new_optimizer();
+            let mut forgetful =
+                Trainer::resume(config.clone(), imported.mlp, fresh, first.history.clone(), train.len());
+            while !forgetful.is_finished() {
+                forgetful.step(&train, &test, 1.0).expect("no divergence");
+            }
+            assert_ne!(forgetful.mlp, straight.mlp, "{config:?}");
+        }
+    }
+
+    #[test]
+    fn momentum_and_adam_learn_with_every_activation() {
+        for activation in Activation::ALL {
+            for (optimizer, lr) in [(OptimizerKind::MOMENTUM, 0.05), (OptimizerKind::ADAM, 0.005)] {
+                let config = TrainConfig {
+                    activation,
+                    optimizer,
+                    ..small(lr)
+                };
+                let trainer = run(config.clone());
+                let accuracy = trainer.history.last().expect("epochs ran").test_accuracy;
+                assert!(accuracy > 90.0, "{activation:?} {optimizer:?}: {accuracy}%");
+                assert_eq!(trainer.optimizer.steps as usize, 3 * trainer.batches_per_epoch());
+            }
+        }
     }
 
     #[test]

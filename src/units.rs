@@ -110,16 +110,16 @@ pub fn lit(mlp: &Mlp<f32>, x: &[f32]) -> Option<Lit> {
     }
     let cache = mlp.forward_sample(&DVector::from_column_slice(x));
     let winner = cache.output.row(0).transpose().imax();
-    // d(output[winner])/d(sigmoid0): the one-hot row, back through the layers above.
+    // d(output[winner])/d(sigmoid0) (or relu0, tanh0): the one-hot row, back through the layers above.
     let mut grad = DMatrix::from_fn(1, mlp.output_dim(), |_, c| if c == winner { 1.0f32 } else { 0.0 });
     for l in (1..=mlp.layers.len()).rev() {
         grad = &grad * &mlp.linear(l).weight; // grad @ W: d/d(sigmoid{l-1})
         if l > 1 {
-            let s = &cache.sigmoid[l - 1];
-            grad.zip_apply(s, |g, s| *g *= crate::activation::sigmoid_grad_from_output(s));
+            mlp.activation
+                .backward(&mut grad, &cache.fc[l - 1], &cache.activated[l - 1]);
         }
     }
-    let activations: Vec<f32> = cache.sigmoid[0].iter().copied().collect();
+    let activations: Vec<f32> = cache.activated[0].iter().copied().collect();
     let push: Vec<f32> = activations.iter().zip(grad.iter()).map(|(s, g)| s * g).collect();
     let mut strongest: Vec<usize> = (0..push.len()).collect();
     strongest.sort_by(|&a, &b| push[b].total_cmp(&push[a]));
@@ -164,7 +164,7 @@ mod tests {
             mlp.output_layer.weight.column(2).as_slice()
         );
         assert_eq!(u.top_images.len(), 5);
-        let activation = |i: usize| mlp.forward_sample(&DVector::from_vec(test.input(i))).sigmoid[0][(0, 2)];
+        let activation = |i: usize| mlp.forward_sample(&DVector::from_vec(test.input(i))).activated[0][(0, 2)];
         for &(i, a) in &u.top_images {
             assert!((a - activation(i)).abs() < 1e-5, "image {i}");
         }
@@ -207,11 +207,11 @@ mod tests {
             (s1 * deep.output_layer.weight.transpose() + deep.output_layer.bias.transpose())[(0, lit.winner)]
         };
         for j in [0, 3, 7] {
-            let (mut up, mut down) = (cache.sigmoid[0].clone(), cache.sigmoid[0].clone());
+            let (mut up, mut down) = (cache.activated[0].clone(), cache.activated[0].clone());
             up[(0, j)] += 1e-2;
             down[(0, j)] -= 1e-2;
             let derivative = (logit_from(&up) - logit_from(&down)) / 2e-2;
-            let expected = cache.sigmoid[0][(0, j)] * derivative;
+            let expected = cache.activated[0][(0, j)] * derivative;
             assert!(
                 (lit.push[j] - expected).abs() < 1e-3,
                 "unit {j}: {} vs {expected}",

@@ -9,6 +9,7 @@ use crate::form::{self, CheckForm, TrainForm};
 use crate::gradcheck::{self, CheckReport, Checker};
 use crate::inspect::{inspect, StepView, TensorView};
 use crate::mnist::{self, Dataset};
+use crate::optim::{Optimizer, OptimizerKind};
 use crate::predict::{classify, next_misclassified};
 use crate::problem::{FieldError, Problem};
 use crate::train::{Diverged, EpochStats, GradFlow, Progress, TrainConfig, Trainer};
@@ -267,27 +268,32 @@ impl GradientCheck {
     /// Parse the fields (`sample_kind`: `sample` for one 1-D sample, `batch` for a batch
     /// of `batch`; `bug`: a "break the backward" code) and compute the hand-written gradients. Throws `{ok: false, field,
     /// code, args}` for a refused field.
+    /// From the check form's fields, `{input_dim, hidden_dims, output_dim, loss,
+    /// sample_kind, batch, seed, act, bug}`.
     #[wasm_bindgen(constructor)]
-    #[allow(clippy::too_many_arguments)] // one string per field of the form
-    pub fn new(
-        input_dim: &str,
-        hidden_dims: &str,
-        output_dim: &str,
-        loss: &str,
-        sample_kind: &str,
-        batch: &str,
-        seed: &str,
-        bug: &str,
-    ) -> Result<GradientCheck, JsValue> {
-        let bug = bug_of(bug)?;
+    pub fn new(fields: &JsValue) -> Result<GradientCheck, JsValue> {
+        let names = [
+            "input_dim",
+            "hidden_dims",
+            "output_dim",
+            "loss",
+            "sample_kind",
+            "batch",
+            "seed",
+            "act",
+            "bug",
+        ];
+        let f = fields_of(fields, names);
+        let bug = bug_of(&f[8])?;
         let form = CheckForm {
-            input_dim,
-            hidden_dims,
-            output_dim,
-            loss,
-            sample_kind,
-            batch,
-            seed,
+            input_dim: &f[0],
+            hidden_dims: &f[1],
+            output_dim: &f[2],
+            loss: &f[3],
+            sample_kind: &f[4],
+            batch: &f[5],
+            seed: &f[6],
+            act: &f[7],
         };
         match form::check_case(&form).and_then(|case| Checker::new(&case, bug, |_| {})) {
             Ok(checker) => Ok(GradientCheck {
@@ -348,16 +354,67 @@ impl GradientCheck {
     }
 }
 
-/// A preset's settings as the training form's strings: `assignment` or `fast`.
+/// The training form's field names, as the page's `<form>` and the URL name them.
+const TRAIN_FIELDS: [&str; 13] = [
+    "hidden",
+    "lr",
+    "batch",
+    "epochs",
+    "seed",
+    "train_limit",
+    "bug",
+    "act",
+    "opt",
+    "momentum",
+    "wd",
+    "beta1",
+    "beta2",
+];
+
+/// A form's field values from a JS object of strings; a missing one is empty.
+fn fields_of<const N: usize>(fields: &JsValue, names: [&str; N]) -> [String; N] {
+    names.map(|name| {
+        Reflect::get(fields, &name.into())
+            .ok()
+            .and_then(|v| v.as_string())
+            .unwrap_or_default()
+    })
+}
+
+fn train_fields(fields: &JsValue) -> [String; 13] {
+    fields_of(fields, TRAIN_FIELDS)
+}
+
+fn train_form(f: &[String; 13]) -> TrainForm<'_> {
+    TrainForm {
+        hidden: &f[0],
+        lr: &f[1],
+        batch: &f[2],
+        epochs: &f[3],
+        seed: &f[4],
+        train_limit: &f[5],
+        bug: &f[6],
+        act: &f[7],
+        opt: &f[8],
+        momentum: &f[9],
+        wd: &f[10],
+        beta1: &f[11],
+        beta2: &f[12],
+    }
+}
+
+/// A preset's settings as the training form's strings: `assignment`, `fast`,
+/// `deep_sigmoid` or `relu_adam`.
 #[wasm_bindgen]
 pub fn preset(name: &str) -> JsValue {
     let config = match name {
         "fast" => TrainConfig::fast(),
         "deep_sigmoid" => TrainConfig::deep_sigmoid(),
+        "relu_adam" => TrainConfig::relu_adam(),
         _ => TrainConfig::assignment(),
     };
     let hidden: Vec<String> = config.hidden_dims.iter().map(usize::to_string).collect();
-    object(&[
+    let fields = object(&[
         ("hidden", hidden.join(",").into()),
         ("lr", config.learning_rate.to_string().into()),
         ("batch", config.batch_size.to_string().into()),
@@ -368,7 +425,13 @@ pub fn preset(name: &str) -> JsValue {
             "train_limit",
             config.train_limit.map(|n| n.to_string()).unwrap_or_default().into(),
         ),
-    ])
+        ("act", config.activation.name().into()),
+        ("wd", config.weight_decay.to_string().into()),
+    ]);
+    for (name, value) in config.optimizer.fields() {
+        let _ = Reflect::set(&fields, &name.into(), &value.into());
+    }
+    fields
 }
 
 /// One page's training session. JS holds one `Lab`; the state lives behind
@@ -658,28 +721,12 @@ impl Lab {
         }
     }
 
-    /// A fresh model and run from the page's fields (a reset); refused while running.
-    #[allow(clippy::too_many_arguments)] // one string per field of the form
-    pub fn configure(
-        &self,
-        hidden: &str,
-        lr: &str,
-        batch: &str,
-        epochs: &str,
-        seed: &str,
-        train_limit: &str,
-        bug: &str,
-    ) -> JsValue {
+    /// A fresh model and run from the page's fields, `{hidden, lr, ...}` (a reset);
+    /// refused while running.
+    pub fn configure(&self, fields: &JsValue) -> JsValue {
         let mut s = self.state.borrow_mut();
-        let form = TrainForm {
-            hidden,
-            lr,
-            batch,
-            epochs,
-            seed,
-            train_limit,
-            bug,
-        };
+        let fields = train_fields(fields);
+        let form = train_form(&fields);
         let (config, train_size) = match s.run_settings(&form) {
             Ok(settings) => settings,
             Err(refused) => return refused,
@@ -953,16 +1000,7 @@ impl Lab {
 
     /// Train on from the page's model (imported or trained) with the form's settings;
     /// `hidden` must describe that model. Refused while running.
-    #[allow(clippy::too_many_arguments)] // one string per field of the form
-    pub fn continue_training(
-        &self,
-        hidden: &str,
-        lr: &str,
-        batch: &str,
-        epochs: &str,
-        seed: &str,
-        train_limit: &str,
-    ) -> JsValue {
+    pub fn continue_training(&self, fields: &JsValue) -> JsValue {
         let mut s = self.state.borrow_mut();
         if s.running {
             return problem("train", &Problem::new("train_busy", &[]));
@@ -973,14 +1011,10 @@ impl Lab {
         if s.imported.as_ref().is_some_and(|i| i.score.is_none()) {
             return problem("train", &Problem::new("wt_scoring", &[]));
         }
+        let fields = train_fields(fields);
         let form = TrainForm {
-            hidden,
-            lr,
-            batch,
-            epochs,
-            seed,
-            train_limit,
             bug: "",
+            ..train_form(&fields)
         };
         let config = match form::train_config(&form) {
             Ok(config) => config,
@@ -991,12 +1025,28 @@ impl Lab {
             let model: Vec<String> = model_dims.iter().map(usize::to_string).collect();
             return problem(
                 "hidden",
-                &Problem::new("hidden_contradicts_model", &[&hidden, &model.join(",")]),
+                &Problem::new("hidden_contradicts_model", &[&form.hidden, &model.join(",")]),
             );
         }
+        if config.activation != current.mlp.activation {
+            let names = [config.activation.name(), current.mlp.activation.name()];
+            return problem("act", &Problem::new("act_contradicts_model", &[&names[0], &names[1]]));
+        }
         let (mlp, history) = (current.mlp.clone(), current.history.clone());
+        // The same optimiser goes on with its state (at the new learning rate), as the
+        // notebook's optimizer object would; another starts afresh.
+        let same_optimizer =
+            (config.optimizer, config.weight_decay) == (current.optimizer.kind, current.optimizer.weight_decay);
+        let optimizer = Optimizer {
+            learning_rate: config.learning_rate,
+            ..current.optimizer.clone()
+        };
         s.request = None;
-        s.trainer = Some(Trainer::with_model(config, mlp, train_size).after(history));
+        let mut trainer = Trainer::with_model(config, mlp, train_size).after(history);
+        if same_optimizer {
+            trainer.optimizer = optimizer;
+        }
+        s.trainer = Some(trainer);
         let batches = s.trainer.as_ref().map_or(0, |t| t.batches_per_epoch() as u32);
         object(&[("ok", true.into()), ("batches", batches.into())])
     }
@@ -1006,10 +1056,11 @@ impl Lab {
     /// loss, seconds, samples/s), also while the next epoch trains. `null` before an epoch.
     pub fn snapshot(&self) -> JsValue {
         let s = self.state.borrow();
-        let Some((trainer, mlp)) = s.trainer.as_ref().and_then(|t| Some((t, t.epoch_end.as_ref()?))) else {
+        let Some((trainer, (mlp, optimizer))) = s.trainer.as_ref().and_then(|t| Some((t, t.epoch_end.as_ref()?)))
+        else {
             return JsValue::NULL;
         };
-        let Ok(weights) = weights::export(mlp, &BTreeMap::new()) else {
+        let Ok(weights) = weights::export_run(mlp, optimizer, &BTreeMap::new()) else {
             return JsValue::NULL;
         };
         let rows: Vec<f64> = trainer
@@ -1035,35 +1086,19 @@ impl Lab {
 
     /// Go on with a saved run (see `snapshot`) from its last epoch end, exactly as if it
     /// had never stopped. Refused, with nothing changed, when the save does not fit.
-    #[allow(clippy::too_many_arguments)] // one string per field of the form, and the save
-    pub fn resume(
-        &self,
-        hidden: &str,
-        lr: &str,
-        batch: &str,
-        epochs: &str,
-        seed: &str,
-        train_limit: &str,
-        bug: &str,
-        saved_weights: &[u8],
-        rows: &[f64],
-    ) -> JsValue {
+    pub fn resume(&self, fields: &JsValue, saved_weights: &[u8], rows: &[f64]) -> JsValue {
         let mut s = self.state.borrow_mut();
-        let form = TrainForm {
-            hidden,
-            lr,
-            batch,
-            epochs,
-            seed,
-            train_limit,
-            bug,
-        };
-        let (config, train_size) = match s.run_settings(&form) {
+        let fields = train_fields(fields);
+        let (config, train_size) = match s.run_settings(&train_form(&fields)) {
             Ok(settings) => settings,
             Err(refused) => return refused,
         };
-        let mlp = match weights::import(saved_weights) {
-            Ok(imported) if imported.hidden_dims == config.hidden_dims => imported.mlp,
+        let (mlp, optimizer) = match weights::import_run(saved_weights, config.new_optimizer()) {
+            Ok((imported, optimizer))
+                if imported.hidden_dims == config.hidden_dims && imported.mlp.activation == config.activation =>
+            {
+                (imported.mlp, optimizer)
+            }
             Ok(_) => return problem("train", &Problem::new("resume_mismatch", &[])),
             Err(p) => return problem("train", &p),
         };
@@ -1083,7 +1118,7 @@ impl Lab {
         }
         s.request = None;
         s.imported = None;
-        let trainer = Trainer::resume(config, mlp, history, train_size);
+        let trainer = Trainer::resume(config, mlp, optimizer, history, train_size);
         let batches = trainer.batches_per_epoch() as u32;
         s.trainer = Some(trainer);
         object(&[("ok", true.into()), ("batches", batches.into())])
@@ -1110,6 +1145,8 @@ impl Lab {
         let mut metadata: BTreeMap<String, String> = match &s.imported {
             Some(imported) if untouched => imported.metadata.clone(),
             _ => BTreeMap::from([
+                ("optimizer_steps".to_string(), trainer.optimizer.steps.to_string()),
+                ("weight_decay".to_string(), c.weight_decay.to_string()),
                 ("lr".to_string(), c.learning_rate.to_string()),
                 ("batch".to_string(), c.batch_size.to_string()),
                 ("seed".to_string(), c.seed.to_string()),
@@ -1119,13 +1156,22 @@ impl Lab {
                 ),
             ]),
         };
+        if !untouched {
+            let read = |name: &str| match (c.optimizer, name) {
+                (OptimizerKind::Adam { .. }, "momentum") | (OptimizerKind::Sgd { .. }, "beta1" | "beta2") => false,
+                (kind, "momentum") => kind != OptimizerKind::PLAIN_SGD,
+                _ => true,
+            };
+            for (name, value) in c.optimizer.fields().into_iter().filter(|(name, _)| read(name)) {
+                metadata.insert(if name == "opt" { "optimizer" } else { name }.to_string(), value);
+            }
+        }
         if c.bug != Bug::None && !untouched {
             metadata.insert("bug".into(), c.bug.code().into());
         }
         for (key, value) in [
             ("format", "pt".to_string()),
             ("hidden_dims", hidden.join(",")),
-            ("activation", "sigmoid".to_string()),
             ("input", "pixels / 255, in [0, 1], no normalisation".to_string()),
             ("epochs", epochs.to_string()),
             ("project", env!("CARGO_PKG_NAME").to_string()),

@@ -2,9 +2,11 @@
 //! file (`layers.{i}.weight` `(out, in)`, `layers.{i}.bias` `(out,)`, `output_layer.*`).
 //! The architecture is read from the shapes; every refusal names the tensor at fault.
 
+use crate::activation::Activation;
 use crate::form::MAX_LAYERS;
 use crate::mlp::Mlp;
 use crate::mnist::{CLASSES, IMAGE_PIXELS};
+use crate::optim::{Optimizer, OptimizerKind};
 use crate::problem::Problem;
 use crate::tensors::{self, File, Values};
 use crate::train::MAX_PARAMETERS;
@@ -192,21 +194,122 @@ pub fn import(bytes: &[u8]) -> Result<Imported, Problem> {
         return Err(Problem::new("st_is_bundle", &[]));
     }
     let (mlp, dtype) = model_from(&file, Some(IMAGE_PIXELS), Some(CLASSES), |_| false)?;
+    imported(mlp, dtype, file.metadata)
+}
+
+/// The model read, with the activation its metadata names (none: the notebook's sigmoid).
+fn imported(mlp: Mlp<f64>, dtype: String, metadata: BTreeMap<String, String>) -> Result<Imported, Problem> {
+    let activation = match metadata.get("activation") {
+        None => Activation::Sigmoid,
+        Some(name) => Activation::from_name(name).ok_or_else(|| {
+            let shown: String = name.chars().take(24).collect();
+            Problem::new("st_unknown_activation", &[&shown])
+        })?,
+    };
     Ok(Imported {
         hidden_dims: mlp.layers.iter().map(|l| l.outputs()).collect(),
-        mlp: mlp.cast(),
+        mlp: mlp.cast().with_activation(activation),
         dtype,
-        metadata: file.metadata,
+        metadata,
     })
 }
 
-/// The model as a weights file in F32, with `metadata` as its `__metadata__`.
+/// The model as a weights file in F32, with `metadata` as its `__metadata__` (and the
+/// model's `activation`).
 pub fn export(mlp: &Mlp<f32>, metadata: &BTreeMap<String, String>) -> Result<Vec<u8>, Problem> {
-    let dict = mlp.state_dict();
-    let tensors = dict
-        .iter()
-        .map(|(info, values)| (info.name.as_str(), info.shape.as_slice(), values.as_slice()));
-    tensors::write_f32(tensors, metadata)
+    write(mlp, None, metadata)
+}
+
+/// The optimiser's state tensors and their names: `momentum_buffer` (SGD), `exp_avg`
+/// and `exp_avg_sq` (Adam), as `torch.optim` calls them.
+fn state_tensors<T: crate::float::Float>(optimizer: &Optimizer<T>) -> Vec<(&'static str, &Vec<Vec<T>>)> {
+    match optimizer.kind {
+        OptimizerKind::Sgd { .. } => vec![("momentum_buffer", &optimizer.first)],
+        OptimizerKind::Adam { .. } => vec![("exp_avg", &optimizer.first), ("exp_avg_sq", &optimizer.second)],
+    }
+}
+
+/// A run as autosave keeps it: the weights file, plus the optimiser's state as tensors
+/// `optimizer.{param}.{state}` shaped as their parameter, and its step count.
+pub fn export_run(
+    mlp: &Mlp<f32>,
+    optimizer: &Optimizer<f32>,
+    metadata: &BTreeMap<String, String>,
+) -> Result<Vec<u8>, Problem> {
+    write(mlp, Some(optimizer), metadata)
+}
+
+fn write(
+    mlp: &Mlp<f32>,
+    optimizer: Option<&Optimizer<f32>>,
+    metadata: &BTreeMap<String, String>,
+) -> Result<Vec<u8>, Problem> {
+    let mut named: Vec<(String, Vec<usize>, Vec<f32>)> = mlp
+        .state_dict()
+        .into_iter()
+        .map(|(i, v)| (i.name, i.shape, v))
+        .collect();
+    let mut metadata = metadata.clone();
+    metadata.insert("activation".into(), mlp.activation.name().into());
+    if let Some(optimizer) = optimizer {
+        metadata.insert("optimizer_steps".into(), optimizer.steps.to_string());
+        for (state, buffers) in state_tensors(optimizer).into_iter().filter(|(_, b)| !b.is_empty()) {
+            // Laid out as the parameters, so state_dict's row-major order applies to them.
+            let mut shaped = mlp.clone();
+            for (param, buffer) in shaped.params_mut().zip(buffers) {
+                param.copy_from_slice(buffer);
+            }
+            let dict = shaped.state_dict().into_iter();
+            named.extend(dict.map(|(i, v)| (format!("optimizer.{}.{state}", i.name), i.shape, v)));
+        }
+    }
+    let tensors = named.iter().map(|(n, s, v)| (n.as_str(), s.as_slice(), v.as_slice()));
+    tensors::write_f32(tensors, &metadata)
+}
+
+/// Read back what [`export_run`] wrote, into `optimizer` (fresh, as the run's settings
+/// make it): the model and the optimiser as they were.
+pub fn import_run(bytes: &[u8], mut optimizer: Optimizer<f32>) -> Result<(Imported, Optimizer<f32>), Problem> {
+    let file = tensors::read(bytes)?;
+    let (mlp, dtype) = model_from(&file, Some(IMAGE_PIXELS), Some(CLASSES), |k| {
+        k.starts_with("optimizer.")
+    })?;
+    let steps = file
+        .metadata
+        .get("optimizer_steps")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let mut states = Vec::new();
+    for (state, _) in state_tensors(&optimizer) {
+        let mut shaped = mlp.clone();
+        let mut found = 0;
+        for info in mlp.param_info() {
+            let Some(tensor) = file.tensors.get(&format!("optimizer.{}.{state}", info.name)) else {
+                continue;
+            };
+            let Values::Float(values) = &tensor.values else {
+                return Err(Problem::new("st_dtype_integer", &[&info.name, &tensor.dtype]));
+            };
+            shaped
+                .set_param(&info.name, &tensor.shape, values)
+                .map_err(|e| Problem::new("st_shape_chain", &[&info.name, &e, &""]))?;
+            found += 1;
+        }
+        let mut shaped: Mlp<f32> = shaped.cast();
+        let buffers: Vec<Vec<f32>> = shaped.params_mut().map(|p| p.to_vec()).collect();
+        states.push((found, buffers));
+    }
+    // A run that has not stepped yet (or plain SGD) keeps no state.
+    if steps > 0 && states.iter().all(|(found, b)| *found == b.len()) {
+        let mut states = states.into_iter().map(|(_, b)| b);
+        optimizer.first = states.next().unwrap_or_default();
+        optimizer.second = states.next().unwrap_or_default();
+        optimizer.steps = steps;
+    } else if !optimizer.is_plain_sgd() && steps > 0 {
+        return Err(Problem::new("resume_mismatch", &[]));
+    }
+    optimizer.steps = steps;
+    Ok((imported(mlp, dtype, file.metadata)?, optimizer))
 }
 
 /// The widths from input to output: `784-256-10`.
@@ -232,17 +335,48 @@ mod tests {
 
     #[test]
     fn export_then_import_gives_the_same_parameters_for_any_hidden_dims() {
-        for hidden in [vec![], vec![256], vec![7, 300, 3]] {
-            let mlp = Mlp::<f32>::new(784, &hidden, 10, 3);
+        for (hidden, activation) in [vec![], vec![256], vec![7, 300, 3]].into_iter().zip(Activation::ALL) {
+            let mlp = Mlp::<f32>::new(784, &hidden, 10, 3).with_activation(activation);
             let bytes = export(&mlp, &metadata()).unwrap();
             let back = import(&bytes).unwrap();
             assert_eq!(back.mlp, mlp, "{hidden:?}");
             assert_eq!(back.hidden_dims, hidden);
             assert_eq!(back.dtype, "F32");
-            assert_eq!(back.metadata, metadata());
+            let mut expected = metadata();
+            expected.insert("activation".into(), activation.name().into());
+            assert_eq!(back.metadata, expected);
         }
+        let gelu = BTreeMap::from([("activation".to_string(), "gelu".to_string())]);
+        let mut file = tensors::read(&export(&Mlp::<f32>::new(784, &[], 10, 1), &gelu).unwrap()).unwrap();
+        file.metadata = gelu;
+        let refused = imported(Mlp::new(784, &[], 10, 1), "F32".into(), file.metadata).unwrap_err();
+        assert_eq!(refused.code, "st_unknown_activation");
         let mlp = Mlp::<f32>::new(784, &[5], 10, 3);
         assert_eq!(file_name(&mlp, 3), "mlp-784-5-10-epoch3.safetensors");
+    }
+
+    #[test]
+    fn a_run_keeps_its_optimizer_state_to_the_bit() {
+        let mut mlp = Mlp::<f32>::new(784, &[6], 10, 3).with_activation(Activation::Tanh);
+        let x = nalgebra::DMatrix::from_fn(4, 784, |r, c| ((r * 7 + c) % 5) as f32 / 4.0);
+        for kind in [OptimizerKind::MOMENTUM, OptimizerKind::ADAM, OptimizerKind::PLAIN_SGD] {
+            let mut optimizer = Optimizer::<f32>::new(kind, 0.01, 0.001);
+            for _ in 0..2 {
+                let cache = mlp.forward_batch(x.clone());
+                let mut grads = crate::mlp::Grads::default();
+                mlp.backward(&cache, &cache.output, &mut grads, crate::mlp::Scope::Full);
+                optimizer.step(&mut mlp, &grads);
+            }
+            let bytes = export_run(&mlp, &optimizer, &metadata()).unwrap();
+            let (back, state) = import_run(&bytes, Optimizer::new(kind, 0.01, 0.001)).unwrap();
+            assert_eq!((back.mlp, &state), (mlp.clone(), &optimizer), "{kind:?}");
+            assert_eq!(state.steps, 2);
+            // A save of another optimiser's run does not pass for this one's.
+            let other = Optimizer::new(OptimizerKind::ADAM, 0.01, 0.0);
+            if kind == OptimizerKind::MOMENTUM {
+                assert_eq!(import_run(&bytes, other).unwrap_err().code, "resume_mismatch");
+            }
+        }
     }
 
     /// A file of the model's tensors in another dtype, written by hand as PyTorch would.

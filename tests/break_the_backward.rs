@@ -1,20 +1,26 @@
 //! "Break the backward": each classic mistake fails the gradient check on exactly the
 //! tensors it touches, and passes the rest.
 
+use backprop_lab::activation::Activation;
 use backprop_lab::bug::Bug;
 use backprop_lab::gradcheck::{run_with, CheckCase, CheckReport, TOLERANCE};
 use backprop_lab::loss::{softmax_cross_entropy, LossKind};
 use backprop_lab::mlp::{Grads, Mlp, Scope};
 use nalgebra::DMatrix;
 
-/// Whether `bug` must spoil the tensor `name` (a parameter, or `input` for dL/dinput).
-fn must_fail(bug: Bug, name: &str, batch: usize) -> bool {
+/// Whether `bug` must spoil the tensor `name` (a parameter, or `input` for dL/dinput) in
+/// a net whose hidden layers use `act`.
+fn must_fail(bug: Bug, act: Activation, name: &str, batch: usize) -> bool {
     let hidden = name.starts_with("layers.") || name == "input";
     let bias = name.ends_with(".bias");
     let weight = name.ends_with(".weight");
     match bug {
         Bug::None | Bug::Notebook1dTranspose => false,
-        Bug::NoSigmoidDerivative | Bug::DerivativeFromFc => hidden,
+        Bug::NoSigmoidDerivative => hidden,
+        // ReLU's derivative reads the same from fc and from relu(fc).
+        Bug::DerivativeFromFc => hidden && act != Activation::Relu,
+        // The sigmoid's derivative is right only for sigmoid.
+        Bug::SigmoidDerivative => hidden && act != Activation::Sigmoid,
         // The mean of one sample is the sample: with a batch of one, nothing changes.
         Bug::BiasMean => bias && batch > 1,
         Bug::FcAsLayerInput => weight && name != "layers.0.weight",
@@ -27,7 +33,7 @@ fn assert_fails_exactly(case: &CheckCase, bug: Bug, report: &CheckReport) {
     assert!(report.output_passed, "the forward pass is untouched");
     assert!(!report.rows.is_empty());
     for row in &report.rows {
-        let expected = must_fail(bug, &row.name, batch);
+        let expected = must_fail(bug, case.activation, &row.name, batch);
         println!("{:<24} {:<22} error {:.2e}", bug.code(), row.name, row.error_norm);
         assert_eq!(!row.passed, expected, "{bug:?} on {case:?}: {row:?}");
     }
@@ -41,7 +47,7 @@ fn part1(batch: Option<usize>) -> CheckCase {
 }
 
 #[test]
-fn each_bug_fails_exactly_its_tensors_in_the_notebooks_part_1_and_a_deep_net() {
+fn each_bug_fails_exactly_its_tensors_in_the_notebooks_part_1_and_a_deep_net_for_every_activation() {
     let deep = CheckCase {
         input_dim: 20,
         hidden_dims: vec![15, 12, 9],
@@ -49,8 +55,16 @@ fn each_bug_fails_exactly_its_tensors_in_the_notebooks_part_1_and_a_deep_net() {
         loss: LossKind::CrossEntropy,
         batch: Some(4),
         seed: 3,
+        activation: Activation::Sigmoid,
     };
-    for case in [part1(None), part1(Some(8)), deep] {
+    let cases = [part1(None), part1(Some(8)), deep];
+    let every_activation = Activation::ALL.into_iter().flat_map(|activation| {
+        cases.iter().map(move |case| CheckCase {
+            activation,
+            ..case.clone()
+        })
+    });
+    for case in every_activation {
         for bug in Bug::ALL {
             let report = run_with(&case, bug, |_| {}).expect("a valid case");
             let crashes = bug == Bug::Notebook1dTranspose && case.batch.is_none();
@@ -73,7 +87,13 @@ fn each_bug_fails_exactly_its_tensors_in_the_notebooks_part_1_and_a_deep_net() {
 /// finite differences and PyTorch in the other tests, at the same bar.
 #[test]
 fn each_bug_fails_exactly_its_tensors_on_the_mnist_net() {
-    let mlp = Mlp::<f64>::new(784, &[256], 10, 5);
+    for act in Activation::ALL {
+        each_bug_on_the_mnist_net(act);
+    }
+}
+
+fn each_bug_on_the_mnist_net(act: Activation) {
+    let mlp = Mlp::<f64>::new(784, &[256], 10, 5).with_activation(act);
     let x = DMatrix::from_fn(3, 784, |r, c| ((r * 131 + c * 7) % 17) as f64 / 16.0);
     let labels = [3, 7, 1];
     let cache = mlp.forward_batch(x);
@@ -101,7 +121,11 @@ fn each_bug_fails_exactly_its_tensors_on_the_mnist_net() {
         for (name, (b, r)) in names.clone().zip(tensors(&broken).iter().zip(tensors(&right))) {
             let error = b.iter().zip(&r).map(|(b, r)| (b - r).powi(2)).sum::<f64>().sqrt();
             let failed = error >= TOLERANCE;
-            assert_eq!(failed, must_fail(bug, &name, 3), "{bug:?}: {name} error {error:e}");
+            assert_eq!(
+                failed,
+                must_fail(bug, act, &name, 3),
+                "{bug:?} {act:?}: {name} error {error:e}"
+            );
         }
     }
 }

@@ -3,6 +3,7 @@
 
 mod common;
 
+use backprop_lab::activation::Activation;
 use backprop_lab::gradcheck::CheckCase;
 use backprop_lab::loss::LossKind;
 use common::{assert_a_missing_or_wrong_gradient_fails, assert_passes};
@@ -17,21 +18,27 @@ fn notebook_part1_single_sample_mse_in_browser() {
 
 #[wasm_bindgen_test]
 fn batched_cross_entropy_in_browser() {
-    assert_passes(&CheckCase {
-        input_dim: 20,
-        hidden_dims: vec![15, 8],
-        output_dim: 5,
-        loss: LossKind::CrossEntropy,
-        batch: Some(6),
-        seed: 3,
-    });
+    for activation in Activation::ALL {
+        assert_passes(&CheckCase {
+            input_dim: 20,
+            hidden_dims: vec![15, 8],
+            output_dim: 5,
+            loss: LossKind::CrossEntropy,
+            batch: Some(6),
+            seed: 3,
+            activation,
+        });
+    }
 }
 
 #[wasm_bindgen_test]
 fn a_missing_or_wrong_gradient_fails_its_row_in_browser() {
     assert_a_missing_or_wrong_gradient_fails(&CheckCase::notebook_part1());
-    assert_a_missing_or_wrong_gradient_fails(&CheckCase {
-        batch: Some(3),
-        ..CheckCase::notebook_part1()
-    });
+    for activation in Activation::ALL {
+        assert_a_missing_or_wrong_gradient_fails(&CheckCase {
+            batch: Some(3),
+            activation,
+            ..CheckCase::notebook_part1()
+        });
+    }
 }

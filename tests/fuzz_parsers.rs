@@ -277,7 +277,7 @@ fn form_fields_and_url_values() {
                 String::new()
             }
         };
-        let fields: Vec<String> = (0..7)
+        let fields: Vec<String> = (0..13)
             .map(|k| if pick(k).is_empty() { random() } else { pick(k) })
             .collect();
         let train = TrainForm {
@@ -288,6 +288,12 @@ fn form_fields_and_url_values() {
             seed: &fields[4],
             train_limit: &fields[5],
             bug: &fields[6],
+            act: &fields[7],
+            opt: &fields[8],
+            momentum: &fields[9],
+            wd: &fields[10],
+            beta1: &fields[11],
+            beta2: &fields[12],
         };
         let check = CheckForm {
             input_dim: &fields[0],
@@ -297,6 +303,7 @@ fn form_fields_and_url_values() {
             sample_kind: &fields[4],
             batch: &fields[5],
             seed: &fields[6],
+            act: &fields[7],
         };
         let peak = peak_of(|| {
             for problem in [

@@ -3,6 +3,7 @@
 
 mod common;
 
+use backprop_lab::activation::Activation;
 use backprop_lab::gradcheck::{run, CheckCase};
 use backprop_lab::loss::LossKind;
 use common::{assert_a_missing_or_wrong_gradient_fails, assert_passes};
@@ -35,35 +36,44 @@ fn notebook_part1_single_sample_mse() {
 
 #[test]
 fn batched_cross_entropy() {
-    assert_passes(&CheckCase {
-        input_dim: 20,
-        hidden_dims: vec![15, 8],
-        output_dim: 5,
-        loss: LossKind::CrossEntropy,
-        batch: Some(6),
-        seed: 3,
-    });
+    for activation in Activation::ALL {
+        assert_passes(&CheckCase {
+            input_dim: 20,
+            hidden_dims: vec![15, 8],
+            output_dim: 5,
+            loss: LossKind::CrossEntropy,
+            batch: Some(6),
+            seed: 3,
+            activation,
+        });
+    }
 }
 
 #[test]
 fn no_hidden_layer_and_deep_nets() {
     for hidden in [vec![], vec![7, 6, 5, 4]] {
-        assert_passes(&CheckCase {
-            input_dim: 9,
-            hidden_dims: hidden,
-            output_dim: 3,
-            loss: LossKind::Mse,
-            batch: Some(4),
-            seed: 11,
-        });
+        for activation in Activation::ALL {
+            assert_passes(&CheckCase {
+                input_dim: 9,
+                hidden_dims: hidden.clone(),
+                output_dim: 3,
+                loss: LossKind::Mse,
+                batch: Some(4),
+                seed: 11,
+                activation,
+            });
+        }
     }
 }
 
 #[test]
 fn a_missing_or_wrong_gradient_fails_its_row() {
     assert_a_missing_or_wrong_gradient_fails(&CheckCase::notebook_part1());
-    assert_a_missing_or_wrong_gradient_fails(&CheckCase {
-        batch: Some(3),
-        ..CheckCase::notebook_part1()
-    });
+    for activation in Activation::ALL {
+        assert_a_missing_or_wrong_gradient_fails(&CheckCase {
+            batch: Some(3),
+            activation,
+            ..CheckCase::notebook_part1()
+        });
+    }
 }

@@ -35,6 +35,12 @@ export function initGradcheck(wasm, training) {
   };
   form.sample_kind.addEventListener("change", syncBatchField);
   syncBatchField();
+  // The formulas show the chosen activation and its derivative.
+  const syncActivation = () => {
+    for (const el of document.querySelectorAll("#gradcheck [data-act]")) el.hidden = el.dataset.act !== form.act.value;
+  };
+  form.act.addEventListener("change", syncActivation);
+  syncActivation();
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -49,10 +55,8 @@ export function initGradcheck(wasm, training) {
     say("gc_running");
     await nextPaint();
     try {
-      check = new wasm.GradientCheck(
-        form.input_dim.value, form.hidden_dims.value, form.output_dim.value,
-        form.loss.value, form.sample_kind.value, form.batch.value, form.seed.value, form.bug.value,
-      );
+      const names = ["input_dim", "hidden_dims", "output_dim", "loss", "sample_kind", "batch", "seed", "act", "bug"];
+      check = new wasm.GradientCheck(Object.fromEntries(names.map((name) => [name, form[name].value])));
     } catch (refusal) {
       if (refusal?.ok !== false) throw refusal;
       showFieldError(form, refusal);

@@ -298,9 +298,10 @@ export function initStep(lab, training, drawing) {
   function describe(name) {
     const kind = name.replace(/\d+/g, "{i}");
     return {
-      input: "st_what_input", "fc{i}": "st_what_fc", "sigmoid{i}": "st_what_sigmoid", output: "st_what_output",
-      probs: "st_what_probs", loss: "st_what_loss", grad_output: "st_what_grad_output",
-      "grad_sigmoid{i}": "st_what_grad_sigmoid", "grad_fc{i}": "st_what_grad_fc", grad_input: "st_what_grad_input",
+      input: "st_what_input", "fc{i}": "st_what_fc", "sigmoid{i}": "st_what_sigmoid", "relu{i}": "st_what_relu",
+      "tanh{i}": "st_what_tanh", output: "st_what_output", probs: "st_what_probs", loss: "st_what_loss",
+      grad_output: "st_what_grad_output", "grad_sigmoid{i}": "st_what_grad_sigmoid", "grad_relu{i}": "st_what_grad_sigmoid",
+      "grad_tanh{i}": "st_what_grad_sigmoid", "grad_fc{i}": "st_what_grad_fc", grad_input: "st_what_grad_input",
     }[kind] ?? (name === "layers.0.weight.grad" || (name === "output_layer.weight.grad" && !view?.forward.some((c) => c.name === "fc0"))
       ? "st_what_first_weight_grad" : name.endsWith("weight.grad") ? "st_what_weight_grad" : "st_what_bias_grad");
   }

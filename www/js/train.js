@@ -5,7 +5,8 @@ import { showFieldError, clearFieldErrors, formatNumber, throttledPaint, nextPai
 import { loadMnist, describeDataError, canRetry } from "./data.js";
 import { LossChart, FlowChart } from "./chart.js";
 
-const FIELDS = ["hidden", "lr", "batch", "epochs", "seed", "train_limit", "bug"];
+const FIELDS = ["hidden", "lr", "batch", "epochs", "seed", "train_limit", "bug", "act", "opt", "momentum", "wd", "beta1", "beta2"];
+const SELECTS = { act: "unknown_activation", opt: "unknown_optimizer" };
 
 export function initTraining(wasm, lab) {
   const form = document.getElementById("train-form");
@@ -38,9 +39,29 @@ export function initTraining(wasm, lab) {
   let running = null; // the promise of lab.run while the loop is alive
   let lastProgress = null;
 
+  const values = () => Object.fromEntries(FIELDS.map((name) => [name, form[name].value]));
+  // Only the fields the chosen optimiser reads are shown.
+  const syncOptimizerFields = () => {
+    for (const label of form.querySelectorAll("[data-for-opt]")) label.hidden = !label.dataset.forOpt.split(" ").includes(form.opt.value);
+  };
+  form.opt.addEventListener("change", syncOptimizerFields);
+  /** Put settings into the form; a select refuses a value it does not offer, and says so. */
+  function fill(settings) {
+    for (const name of FIELDS) {
+      if (!(name in settings) || name === "bug") continue;
+      const before = form[name].value;
+      form[name].value = settings[name];
+      if (name in SELECTS && form[name].value !== String(settings[name])) {
+        form[name].value = before;
+        showFieldError(form, { field: name, code: SELECTS[name], args: [String(settings[name]).slice(0, 24)] });
+      }
+    }
+    syncOptimizerFields();
+  }
+
   // Settings from the URL, so a teacher can share a configuration.
   const params = new URLSearchParams(location.search);
-  for (const name of FIELDS) if (params.has(name) && name !== "bug") form[name].value = params.get(name);
+  fill(Object.fromEntries(FIELDS.filter((name) => params.has(name)).map((name) => [name, params.get(name)])));
 
   function setState(state, key, args = []) {
     statusEl.dataset.state = state;
@@ -173,7 +194,7 @@ export function initTraining(wasm, lab) {
     trainError.hidden = true;
     // The status pointed at that message: it is gone, so is the pointer.
     if (statusEl.dataset.state === "error" && dataError.hidden) setState("ready", "state_ready", readySizes);
-    const result = lab.configure(...FIELDS.map((name) => form[name].value));
+    const result = lab.configure(values());
     if (!result.ok) {
       if (form.querySelector(`[data-error-for="${result.field}"]`)) showFieldError(form, result);
       else showTrainError(result);
@@ -193,17 +214,17 @@ export function initTraining(wasm, lab) {
 
   /** A new run for the runs list: its settings as the form holds them. */
   function startRun(continued = false, rows = []) {
-    const config = Object.fromEntries(FIELDS.map((name) => [name, form[name].value]));
+    const config = values();
     const id = Date.now().toString(36);
     window.dispatchEvent(new CustomEvent("run-started", { detail: { config, continued, id, rows } }));
   }
   /** The run's name on the chart once the next run keeps it: its settings, and any bug. */
   function runLabel() {
     const bug = form.bug.value;
-    const settings = { lr: form.lr.value, hidden: form.hidden.value, batch: form.batch.value };
+    const settings = { lr: form.lr.value, hidden: form.hidden.value, batch: form.batch.value, act: form.act.value, opt: form.opt.value };
     return {
       tag: bug ? `bug_${bug}_name` : "chart_run_right",
-      text: () => [`lr ${settings.lr}`, settings.hidden || "—", `${t("rn_batch")} ${settings.batch}`,
+      text: () => [settings.act, t(`opt_${settings.opt}`), `lr ${settings.lr}`, settings.hidden || "—", `${t("rn_batch")} ${settings.batch}`,
         ...(bug ? [t(`bug_${bug}_name`)] : [])].join(" · "),
     };
   }
@@ -272,7 +293,7 @@ export function initTraining(wasm, lab) {
   buttons.continue.addEventListener("click", async () => {
     clearFieldErrors(form);
     trainError.hidden = true;
-    const result = lab.continue_training(...FIELDS.filter((name) => name !== "bug").map((name) => form[name].value));
+    const result = lab.continue_training(values());
     if (!result.ok) {
       if (form.querySelector(`[data-error-for="${result.field}"]`)) showFieldError(form, result);
       else showTrainError(result);
@@ -312,8 +333,8 @@ export function initTraining(wasm, lab) {
   for (const button of document.querySelectorAll("[data-preset]")) {
     button.addEventListener("click", () => {
       const preset = wasm.preset(button.dataset.preset);
-      for (const name of FIELDS) if (name in preset) form[name].value = preset[name];
       clearFieldErrors(form);
+      fill(preset);
       presetNote.hidden = button.dataset.preset !== "deep_sigmoid";
       presetNote.textContent = presetNote.hidden ? "" : t("deep_sigmoid_note");
     });
@@ -359,8 +380,7 @@ export function initTraining(wasm, lab) {
   /** One click from the drawing pad: the Fast preset for one epoch. */
   function quickTrain() {
     if (buttons.start.disabled) return;
-    const preset = wasm.preset("fast");
-    for (const name of FIELDS) if (name in preset) form[name].value = preset[name];
+    fill(wasm.preset("fast"));
     form.epochs.value = "1";
     form.train_limit.value = "";
     buttons.start.click();
@@ -408,16 +428,17 @@ export function initTraining(wasm, lab) {
   /** Fill the form with a run's settings (from the runs list). */
   function applySettings(config) {
     if (form.hidden.disabled) return;
-    for (const name of FIELDS) if (name in config && name !== "bug") form[name].value = config[name];
     clearFieldErrors(form);
+    fill(config);
   }
 
   /** Go on with a run saved at an epoch end (autosave.js), exactly where it was. */
   async function resumeRun(saved) {
-    for (const name of FIELDS) if (name in saved.config) form[name].value = saved.config[name];
     clearFieldErrors(form);
+    fill(saved.config);
+    form.bug.value = saved.config.bug ?? "";
     trainError.hidden = true;
-    const result = lab.resume(...FIELDS.map((name) => form[name].value), saved.weights, saved.rows);
+    const result = lab.resume(values(), saved.weights, saved.rows);
     if (!result.ok) {
       showTrainError(result);
       return;
