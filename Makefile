@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: setup serve test lint unit browser-unit build e2e bench exchange fixtures fuzz mutants
+.PHONY: setup serve test lint unit browser-unit build e2e bench soak exchange fixtures fuzz mutants
 
 setup:
 	scripts/setup.sh
@@ -36,6 +36,12 @@ e2e:
 
 bench: setup build
 	scripts/bench.sh
+
+# The Assignment preset's 25 epochs through the page: wasm memory, JS heap and the
+# longest main-thread task after each epoch, and whether memory stays flat (also the
+# end of `make bench`). Not part of `make test`. Figures in docs/performance.md.
+soak: setup build
+	node scripts/soak.mjs
 
 # Weights through a safetensors file both ways with the notebook's CustomMLP in PyTorch
 # (also the end of `make bench`).

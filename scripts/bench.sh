@@ -27,3 +27,5 @@ done
 NATIVE_BENCH="$native" PYTORCH_BENCH="$pytorch" node scripts/bench.mjs
 # Weights exchanged with the notebook's CustomMLP in real PyTorch, both ways.
 if $have_pytorch; then node scripts/notebook_exchange.mjs; fi
+# The Assignment preset's 25 epochs: memory flat, the page never blocked (make soak).
+node scripts/soak.mjs

@@ -27,8 +27,33 @@ const CACHE = "backprop-lab-${version}";
 const PRECACHE = ${JSON.stringify(precache)};
 
 self.addEventListener("install", (event) => {
-  event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(PRECACHE)));
+  event.waitUntil((async () => {
+    const cache = await caches.open(CACHE);
+    await cache.addAll(PRECACHE);
+    // The ?data= files of the pages open now: a first visit fetched them before this
+    // worker could see them, and a new version's cache starts without them. A file that
+    // cannot be had now is cached when it next comes.
+    const pages = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
+    await Promise.allSettled(pages.flatMap((page) => dataFiles(page.url)).map((url) => cache.add(url)));
+  })());
 });
+
+// The MNIST files a page at \`address\` loads with ?data=, found as data.js's dataBase()
+// finds them; none for a page outside this worker's scope or on its own data.
+function dataFiles(address) {
+  if (!address.startsWith(self.registration.scope)) return [];
+  const custom = new URL(address).searchParams.get("data");
+  if (!custom) return [];
+  let base;
+  try {
+    base = new URL(custom, address);
+  } catch (_) {
+    return [];
+  }
+  if (!["http:", "https:"].includes(base.protocol)) return [];
+  if (!base.pathname.endsWith("/")) base.pathname += "/";
+  return PRECACHE.filter((f) => /^data\\/[^/]+-ubyte(\\.gz)?$/.test(f)).map((f) => new URL(f.slice(5), base).href);
+}
 
 self.addEventListener("activate", (event) => {
   event.waitUntil((async () => {

@@ -1,5 +1,6 @@
 // Nothing lost: a run saved at its epoch ends survives a reload and goes on to the same
-// weights, to the bit, as a run never interrupted.
+// weights, to the bit, as a run never interrupted. A browser that refuses storage
+// (blocked, or full) gets one note, and training goes on without the saves.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { servedBuildAndBrowser, openPage } from "./harness.mjs";
@@ -77,4 +78,59 @@ test("leaving mid-epoch asks first, and Discard forgets the saved run", async ()
   await page.waitForTimeout(300);
   assert.equal(await page.isHidden('[data-testid="resume-banner"]'), true);
   await page.close();
+});
+
+/**
+ * Train a short run of two epochs on `page` and check what a browser that refuses storage
+ * must give: one note naming the refusal, both epochs, no page error, nothing offered.
+ */
+async function trainsWithOneNote(page, errors, refusal) {
+  await page.waitForSelector('[data-testid="train-status"][data-state="ready"]', { timeout: 60_000 });
+  await page.click('[data-testid="train-start"]');
+  await page.waitForSelector('[data-testid="train-status"][data-state="done"]', { timeout: 120_000 });
+  await page.waitForSelector('[data-testid="autosave-note"]:not([hidden])', { timeout: 10_000 });
+  assert.match(await page.textContent('[data-testid="autosave-note"]'),
+    new RegExp(`^This browser does not let the page save runs \\(${refusal}\\): training goes on, but a reload will lose it\\.$`));
+  const notes = page.getByText("does not let the page save runs");
+  assert.equal(await notes.count(), 1, "one note");
+  assert.deepEqual(await rows(page).then((r) => r.map(([epoch]) => epoch)), ["1", "2"], "training went on to the end");
+  for (const banner of ["train-error", "data-error", "resume-banner"]) {
+    assert.equal(await page.isHidden(`[data-testid="${banner}"]`), true, banner);
+  }
+  assert.deepEqual(errors, []);
+}
+
+const SHORT = "?lang=en&train_limit=3200&epochs=2&lr=0.5";
+
+test("a browser that blocks storage (private mode) gets one note, and training goes on", async () => {
+  const page = await shared.browser.context.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e));
+  // As Chromium does where site data is blocked: IndexedDB and localStorage both refuse.
+  await page.addInitScript(() => {
+    IDBFactory.prototype.open = () => {
+      throw new DOMException("Failed to execute 'open' on 'IDBFactory': access to the Indexed Database API is denied in this context.", "SecurityError");
+    };
+    Object.defineProperty(window, "localStorage", {
+      get: () => { throw new DOMException("Failed to read the 'localStorage' property from 'Window': Access is denied for this document.", "SecurityError"); },
+    });
+  });
+  await page.goto(`${shared.server.url}${SHORT}`);
+  await page.waitForSelector("body[data-ready=true]", { timeout: 30_000 });
+  await trainsWithOneNote(page, errors, "SecurityError");
+  await page.close();
+});
+
+test("storage that is full gets one note, and training goes on", async () => {
+  const { page, errors } = await openPage(shared.browser.context, `${shared.server.url}${SHORT}`);
+  // A real quota, far below one save (the weights alone are 800 KB): the write fails.
+  const cdp = await shared.browser.context.newCDPSession(page);
+  const origin = new URL(shared.server.url).origin;
+  await cdp.send("Storage.overrideQuotaForOrigin", { origin, quotaSize: 1024 });
+  try {
+    await trainsWithOneNote(page, errors, "QuotaExceededError");
+  } finally {
+    await cdp.send("Storage.overrideQuotaForOrigin", { origin }); // the quota back, for the other tests
+    await page.close();
+  }
 });

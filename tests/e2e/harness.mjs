@@ -26,9 +26,11 @@ const TYPES = {
  * Buffer served instead of the file, or to null for a 404, or to a function
  * `(req, res, realBytes)` that answers by hand (a fault); or to a list of such answers
  * given in turn (the last one repeats), where `undefined` serves the real file. The
- * returned `requests` counts the requests for each path below PREFIX.
+ * returned `requests` counts the requests for each path below PREFIX. With `cors`, the
+ * data under MIRROR may be read from any origin (Access-Control-Allow-Origin: *), as a
+ * data host for `?data=` on another origin must allow.
  */
-export async function serveDist(overrides = {}, dist = DIST) {
+export async function serveDist(overrides = {}, dist = DIST, { cors = false } = {}) {
   const requests = {};
   if (!fs.existsSync(path.join(dist, "index.html"))) {
     throw new Error(`no release build in ${dist}: run \`trunk build --release\` first`);
@@ -39,7 +41,8 @@ export async function serveDist(overrides = {}, dist = DIST) {
     if (url.pathname.startsWith(MIRROR)) {
       const file = path.join(dist, "data", path.basename(url.pathname));
       if (!fs.existsSync(file)) return res.writeHead(404).end("not found");
-      return res.writeHead(200, { "content-type": "application/gzip" }).end(fs.readFileSync(file));
+      const headers = { "content-type": "application/gzip", ...(cors && { "access-control-allow-origin": "*" }) };
+      return res.writeHead(200, headers).end(fs.readFileSync(file));
     }
     if (!url.pathname.startsWith(PREFIX)) {
       res.writeHead(404).end("outside the course folder");

@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { serveDist, launchBrowser, openPage, drawStrokes, line, prediction, DIST } from "./harness.mjs";
+import { serveDist, launchBrowser, openPage, drawStrokes, line, prediction, DIST, MIRROR } from "./harness.mjs";
 
 /** Open the page and wait until its service worker controls it, with everything cached. */
 async function visitOnce(context, url) {
@@ -61,3 +61,36 @@ test("a new deployment is offered as a reload, and never mixes versions", async 
     await server.close();
   }
 });
+
+// `?data=` from another place: another folder of the page's host, or another origin (one
+// that allows the page to read it). The first visit fetches them before its worker runs:
+// the worker fetches them again as it installs.
+for (const where of ["another folder of the host", "another origin"]) {
+  test(`MNIST loaded with ?data= from ${where} is there offline after one visit`, async () => {
+    const server = await serveDist();
+    const dataHost = where === "another origin" ? await serveDist({}, DIST, { cors: true }) : server;
+    const browser = await launchBrowser({ serviceWorkers: "allow" });
+    try {
+      const data = new URL(MIRROR, dataHost.url).href;
+      const url = `${server.url}?lang=en&train_limit=3200&epochs=1&lr=0.5&data=${encodeURIComponent(data)}`;
+      const { page, errors } = await visitOnce(browser.context, url);
+      await server.close();
+      if (dataHost !== server) await dataHost.close(); // offline: neither the page's host nor the data's answers
+      await page.reload();
+      await page.waitForSelector("body[data-ready=true]", { timeout: 30_000 });
+      const status = await page.waitForSelector('[data-testid="train-status"]:is([data-state="ready"], [data-state="error"])', { timeout: 60_000 });
+      assert.equal(await status.getAttribute("data-state"), "ready", await page.textContent('[data-testid="data-error"]'));
+      const fetched = await page.evaluate(() => performance.getEntriesByType("resource").map((e) => e.name));
+      assert.ok(fetched.includes(`${data}train-images-idx3-ubyte.gz`), fetched.join(" "));
+      assert.ok(!fetched.some((name) => name.includes("/course/mlp/data/")), "nothing from the page's own data folder");
+      await page.click('[data-testid="train-start"]');
+      await page.waitForSelector('[data-testid="train-status"][data-state="done"]', { timeout: 120_000 });
+      assert.ok(Number(await page.getAttribute('[data-testid="epoch-table"] tbody tr', "data-test-accuracy")) > 50);
+      assert.deepEqual(errors, []);
+    } finally {
+      await browser.close();
+      await server.close();
+      if (dataHost !== server) await dataHost.close();
+    }
+  });
+}
