@@ -4,10 +4,11 @@
 
 use crate::kernels::{sparse, Nonzeros};
 use crate::mnist::Dataset;
+use crate::optim::OptimizerKind;
 use crate::train::{Progress, TrainConfig, Trainer};
 use nalgebra::DMatrix;
 
-/// Throughput of the notebook's configuration.
+/// Throughput of a training configuration.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Throughput {
     pub samples_per_s: f64,
@@ -20,11 +21,38 @@ pub struct Throughput {
     pub first_layer_flop_per_sample: f64,
 }
 
-/// Time `batches` training steps of the Assignment preset back to back, then one
-/// evaluation of `test`. `now_ms` is the clock (`Instant` natively, `performance.now()`
-/// in the browser).
-pub fn measure_throughput(train: &Dataset, test: &Dataset, batches: usize, now_ms: impl Fn() -> f64) -> Throughput {
-    let config = TrainConfig::assignment();
+/// The Assignment preset with the optimiser `name` (`sgd`, `momentum`, `nesterov` or
+/// `adam`, at Adam's usual lr 0.001), as `make bench` times each.
+pub fn config_with_optimizer(name: &str) -> Option<TrainConfig> {
+    let (optimizer, learning_rate) = match name {
+        "sgd" => (OptimizerKind::PLAIN_SGD, 0.01),
+        "momentum" => (OptimizerKind::MOMENTUM, 0.01),
+        "nesterov" => (
+            OptimizerKind::Sgd {
+                momentum: OptimizerKind::DEFAULT_MOMENTUM,
+                nesterov: true,
+            },
+            0.01,
+        ),
+        "adam" => (OptimizerKind::ADAM, 0.001),
+        _ => return None,
+    };
+    Some(TrainConfig {
+        optimizer,
+        learning_rate,
+        ..TrainConfig::assignment()
+    })
+}
+
+/// Time `batches` training steps of `config` back to back, then one evaluation of
+/// `test`. `now_ms` is the clock (`Instant` natively, `performance.now()` in the browser).
+pub fn measure_throughput(
+    train: &Dataset,
+    test: &Dataset,
+    config: TrainConfig,
+    batches: usize,
+    now_ms: impl Fn() -> f64,
+) -> Throughput {
     let (batch_size, hidden) = (config.batch_size, config.hidden_dims[0] as f64);
     let mut trainer = Trainer::new(config, train.len());
     let start = now_ms();

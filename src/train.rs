@@ -265,7 +265,8 @@ pub struct GradFlow {
     pub x: f64,
     /// `||dL/dW_i||_2`
     pub grad_norms: Vec<f64>,
-    /// `||lr * dL/dW_i||_2 / ||W_i||_2`: how far one step moves the weights.
+    /// `||W_i after - W_i before||_2 / ||W_i||_2`: how far the step moved the weights (for
+    /// plain SGD, `||lr * dL/dW_i|| / ||W_i||`).
     pub update_ratios: Vec<f64>,
 }
 
@@ -273,9 +274,10 @@ impl GradFlow {
     /// From the step just taken in `work`. The fused step never stores the first layer's
     /// weight gradient `G^T X`; its norm comes from `||G^T X||^2 = sum((G G^T) . (X X^T))`,
     /// two B x B products instead of an (out x in) one.
-    fn of(mlp: &Mlp<f32>, work: &Workspace, learning_rate: f64, x: f64) -> Self {
+    /// `before`: each layer's weight before the step.
+    fn of(mlp: &Mlp<f32>, before: &[DMatrix<f32>], work: &Workspace, x: f64) -> Self {
         let norm = |m: &DMatrix<f32>| m.iter().map(|&v| (v as f64).powi(2)).sum::<f64>().sqrt();
-        let weights = mlp.layers.iter().chain([&mlp.output_layer]).map(|l| norm(&l.weight));
+        let weights = mlp.layers.iter().chain([&mlp.output_layer]).map(|l| &l.weight);
         let grads = &work.grads;
         let fused = matches!(work.cache.input, Input::Sparse(_));
         let grad_norms = grads
@@ -294,16 +296,61 @@ impl GradFlow {
                 squared.max(0.0).sqrt()
             });
         let grad_norms: Vec<f64> = grad_norms.collect();
-        let update_ratios = grad_norms
-            .iter()
-            .zip(weights)
-            .map(|(g, w)| learning_rate * g / w.max(f64::MIN_POSITIVE))
+        let update_ratios = weights
+            .zip(before)
+            .map(|(after, before)| {
+                let step = after
+                    .iter()
+                    .zip(before.iter())
+                    .map(|(&a, &b)| (a as f64 - b as f64).powi(2));
+                step.sum::<f64>().sqrt() / norm(after).max(f64::MIN_POSITIVE)
+            })
             .collect();
         GradFlow {
             x,
             grad_norms,
             update_ratios,
         }
+    }
+}
+
+/// Where a run paused inside an epoch: what a save made on Pause keeps besides the
+/// weights, the optimiser and the rows (the data order is replayed from the seed).
+#[derive(Clone, Debug, PartialEq)]
+pub struct MidEpoch {
+    /// Batches of the epoch already trained.
+    pub batches_done: usize,
+    pub loss_sum: f64,
+    pub loss_average: f64,
+    pub loss_average_weight: f64,
+    pub epoch_ms: f64,
+}
+
+impl MidEpoch {
+    /// As five numbers, for the save.
+    pub fn to_numbers(&self) -> [f64; 5] {
+        [
+            self.batches_done as f64,
+            self.loss_sum,
+            self.loss_average,
+            self.loss_average_weight,
+            self.epoch_ms,
+        ]
+    }
+
+    /// Back from [`to_numbers`](Self::to_numbers); `None` unless they can be one.
+    pub fn from_numbers(numbers: &[f64]) -> Option<Self> {
+        let &[batches, loss_sum, loss_average, loss_average_weight, epoch_ms] = numbers else {
+            return None;
+        };
+        let whole = batches.fract() == 0.0 && (1.0..1e9).contains(&batches);
+        (whole && numbers.iter().all(|n| n.is_finite())).then_some(MidEpoch {
+            batches_done: batches as usize,
+            loss_sum,
+            loss_average,
+            loss_average_weight,
+            epoch_ms,
+        })
     }
 }
 
@@ -409,6 +456,32 @@ impl Trainer {
         trainer
     }
 
+    /// Where the run stands inside an epoch, when it stopped between two of its batches
+    /// (paused); `None` at an epoch's end, while evaluating, and once finished.
+    pub fn mid_epoch(&self) -> Option<MidEpoch> {
+        (matches!(self.phase, Phase::Training) && self.next_batch > 0).then_some(MidEpoch {
+            batches_done: self.next_batch,
+            loss_sum: self.epoch_loss_sum,
+            loss_average: self.loss_average,
+            loss_average_weight: self.loss_average_weight,
+            epoch_ms: self.epoch_ms,
+        })
+    }
+
+    /// A run [`resume`](Self::resume)d at the point `at` inside its next epoch, with the
+    /// weights and optimiser it had there; `None` when `at` lies past the epoch's end.
+    pub fn within_epoch(mut self, at: MidEpoch) -> Option<Self> {
+        if at.batches_done >= self.batches_per_epoch() {
+            return None;
+        }
+        self.next_batch = at.batches_done;
+        self.epoch_loss_sum = at.loss_sum;
+        self.loss_average = at.loss_average;
+        self.loss_average_weight = at.loss_average_weight;
+        self.epoch_ms = at.epoch_ms;
+        Some(self)
+    }
+
     /// Go on after `history`'s epochs: numbering, the table and the epoch count continue.
     pub fn after(mut self, history: Vec<EpochStats>) -> Self {
         self.epoch = history.len();
@@ -459,14 +532,23 @@ impl Trainer {
         train.fill_batch(&self.order[start..end], &mut self.work.cache.input, &mut self.labels);
         let learning_rate = self.config.learning_rate as f32;
         let record = self.next_batch.is_multiple_of(grad_flow_interval(batches));
+        let before: Vec<DMatrix<f32>> = match record {
+            true => self
+                .mlp
+                .layers
+                .iter()
+                .chain([&self.mlp.output_layer])
+                .map(|l| l.weight.clone())
+                .collect(),
+            false => Vec::new(),
+        };
         let (mlp, work, labels, optimizer) = (&mut self.mlp, &mut self.work, &self.labels, &mut self.optimizer);
         let outcome = match self.config.bug {
             Bug::None if optimizer.is_plain_sgd() => train_step(mlp, work, labels, learning_rate),
             bug => train_step_plain(mlp, work, labels, optimizer, bug),
         };
         let x = self.epoch as f64 + (self.next_batch + 1) as f64 / batches as f64;
-        let flow =
-            (record && outcome.is_ok()).then(|| GradFlow::of(&self.mlp, &self.work, self.config.learning_rate, x));
+        let flow = (record && outcome.is_ok()).then(|| GradFlow::of(&self.mlp, &before, &self.work, x));
         self.grad_flow.extend(flow.clone());
         self.next_batch += 1;
         let loss = outcome.map_err(|loss| {
@@ -888,8 +970,23 @@ pub(crate) mod tests {
         softmax_cross_entropy(&cache.output, &labels, &mut grad_output);
         let mut grads = Grads::default();
         mlp.backward(&cache, &grad_output, &mut grads, Scope::Full);
+        let before: Vec<DMatrix<f32>> = mlp
+            .layers
+            .iter()
+            .chain([&mlp.output_layer])
+            .map(|l| l.weight.clone())
+            .collect();
         train_step(&mut mlp, &mut work, &labels, 0.5).expect("a step");
-        let flow = GradFlow::of(&mlp, &work, 0.5, 0.0);
+        let flow = GradFlow::of(&mlp, &before, &work, 0.0);
+        // Plain SGD moves each weight by lr * its gradient: the ratio is that, measured.
+        for (l, ratio) in flow.update_ratios.iter().enumerate() {
+            let w = &mlp.linear(l).weight;
+            let expected = 0.5 * flow.grad_norms[l] / w.iter().map(|&v| (v as f64).powi(2)).sum::<f64>().sqrt();
+            assert!(
+                (ratio - expected).abs() < 1e-3 * expected,
+                "layer {l}: {ratio} vs {expected}"
+            );
+        }
         let stored = grads.layers[0]
             .weight
             .iter()
@@ -1009,6 +1106,62 @@ pub(crate) mod tests {
             }
             assert_ne!(forgetful.mlp, straight.mlp, "{config:?}");
         }
+    }
+
+    #[test]
+    fn a_run_paused_mid_epoch_and_resumed_from_its_save_ends_the_same() {
+        let (train, test) = (synthetic(300, 1), synthetic(120, 2));
+        let adam = TrainConfig {
+            optimizer: OptimizerKind::ADAM,
+            ..small(0.01)
+        };
+        for config in [small(0.5), adam] {
+            let straight = run(config.clone());
+            let mut first = Trainer::new(config.clone(), train.len());
+            // Pause in the second epoch, after 4 of its batches.
+            while first.history.is_empty() || first.mid_epoch().is_none_or(|m| m.batches_done < 4) {
+                first.step(&train, &test, 1.0).expect("no divergence");
+            }
+            let at = first.mid_epoch().expect("paused inside an epoch");
+            let saved = crate::weights::export_run(&first.mlp, &first.optimizer, &Default::default()).expect("export");
+            let (imported, optimizer) = crate::weights::import_run(&saved, config.new_optimizer()).expect("import");
+            let at = MidEpoch::from_numbers(&at.to_numbers()).expect("numbers");
+            let resumed = Trainer::resume(
+                config.clone(),
+                imported.mlp,
+                optimizer,
+                first.history.clone(),
+                train.len(),
+            );
+            let mut resumed = resumed.within_epoch(at).expect("inside the epoch");
+            while !resumed.is_finished() {
+                resumed.step(&train, &test, 1.0).expect("no divergence");
+            }
+            assert_eq!(resumed.mlp, straight.mlp, "{config:?}");
+            let losses = |t: &Trainer| {
+                t.history
+                    .iter()
+                    .map(|s| (s.avg_loss, s.test_accuracy))
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(
+                losses(&resumed),
+                losses(&straight),
+                "the epoch's average counts the batches before the pause"
+            );
+        }
+        assert_eq!(
+            MidEpoch::from_numbers(&[0.0, 1.0, 1.0, 1.0, 1.0]),
+            None,
+            "no batch: an epoch end"
+        );
+        assert_eq!(MidEpoch::from_numbers(&[2.5, 1.0, 1.0, 1.0, 1.0]), None);
+        assert_eq!(MidEpoch::from_numbers(&[2.0, f64::NAN, 1.0, 1.0, 1.0]), None);
+        let far = MidEpoch::from_numbers(&[99.0, 1.0, 1.0, 1.0, 1.0]).expect("numbers");
+        assert!(
+            Trainer::new(small(0.5), 300).within_epoch(far).is_none(),
+            "10 batches an epoch"
+        );
     }
 
     #[test]

@@ -12,7 +12,7 @@ use crate::mnist::{self, Dataset};
 use crate::optim::{Optimizer, OptimizerKind};
 use crate::predict::{classify, next_misclassified};
 use crate::problem::{FieldError, Problem};
-use crate::train::{Diverged, EpochStats, GradFlow, Progress, TrainConfig, Trainer};
+use crate::train::{Diverged, EpochStats, GradFlow, MidEpoch, Progress, TrainConfig, Trainer};
 use crate::units;
 use crate::weights;
 use js_sys::{Array, Float32Array, Float64Array, Function, Object, Promise, Reflect, Uint32Array, Uint8Array};
@@ -1051,14 +1051,21 @@ impl Lab {
         object(&[("ok", true.into()), ("batches", batches.into())])
     }
 
-    /// What a reload needs to go on with this run from its last epoch end: `{epochs,
-    /// weights, rows}` (`rows`: 6 numbers an epoch: epoch, avg loss, test accuracy, test
-    /// loss, seconds, samples/s), also while the next epoch trains. `null` before an epoch.
+    /// What a reload needs to go on with this run exactly: `{epochs, batch, weights,
+    /// rows, within}`. Paused inside an epoch, the run as it is (`batch` of that epoch
+    /// done, `within` the 5 numbers of [`MidEpoch`](crate::train::MidEpoch)); else as the
+    /// last epoch ended (`batch` 0, `within` empty), also while the next one trains.
+    /// `rows`: 6 numbers an epoch (epoch, avg loss, test accuracy, test loss, seconds,
+    /// samples/s). `null` when there is nothing to go on from.
     pub fn snapshot(&self) -> JsValue {
         let s = self.state.borrow();
-        let Some((trainer, (mlp, optimizer))) = s.trainer.as_ref().and_then(|t| Some((t, t.epoch_end.as_ref()?)))
-        else {
+        let Some(trainer) = s.trainer.as_ref() else {
             return JsValue::NULL;
+        };
+        let (mlp, optimizer, within) = match (trainer.mid_epoch().filter(|_| !s.running), &trainer.epoch_end) {
+            (Some(at), _) => (&trainer.mlp, &trainer.optimizer, at.to_numbers().to_vec()),
+            (None, Some((mlp, optimizer))) => (mlp, optimizer, Vec::new()),
+            (None, None) => return JsValue::NULL,
         };
         let Ok(weights) = weights::export_run(mlp, optimizer, &BTreeMap::new()) else {
             return JsValue::NULL;
@@ -1079,14 +1086,16 @@ impl Lab {
             .collect();
         object(&[
             ("epochs", (trainer.history.len() as u32).into()),
+            ("batch", within.first().map_or(0, |&b| b as u32).into()),
             ("weights", Uint8Array::from(weights.as_slice()).into()),
             ("rows", Float64Array::from(rows.as_slice()).into()),
+            ("within", Float64Array::from(within.as_slice()).into()),
         ])
     }
 
-    /// Go on with a saved run (see `snapshot`) from its last epoch end, exactly as if it
+    /// Go on with a saved run (see `snapshot`) from where it was saved, exactly as if it
     /// had never stopped. Refused, with nothing changed, when the save does not fit.
-    pub fn resume(&self, fields: &JsValue, saved_weights: &[u8], rows: &[f64]) -> JsValue {
+    pub fn resume(&self, fields: &JsValue, saved_weights: &[u8], rows: &[f64], within: &[f64]) -> JsValue {
         let mut s = self.state.borrow_mut();
         let fields = train_fields(fields);
         let (config, train_size) = match s.run_settings(&train_form(&fields)) {
@@ -1113,12 +1122,20 @@ impl Lab {
                 samples_per_s: r[5],
             })
             .collect();
-        if history.is_empty() || history.len() >= config.epochs {
+        let at_epoch_end = within.is_empty();
+        if (at_epoch_end && history.is_empty()) || history.len() >= config.epochs {
             return problem("train", &Problem::new("resume_mismatch", &[]));
         }
+        let trainer = Trainer::resume(config, mlp, optimizer, history, train_size);
+        let trainer = match at_epoch_end {
+            true => trainer,
+            false => match MidEpoch::from_numbers(within).and_then(|at| trainer.within_epoch(at)) {
+                Some(trainer) => trainer,
+                None => return problem("train", &Problem::new("resume_mismatch", &[])),
+            },
+        };
         s.request = None;
         s.imported = None;
-        let trainer = Trainer::resume(config, mlp, optimizer, history, train_size);
         let batches = trainer.batches_per_epoch() as u32;
         s.trainer = Some(trainer);
         object(&[("ok", true.into()), ("batches", batches.into())])
@@ -1305,15 +1322,19 @@ impl Lab {
         ])
     }
 
-    /// For `make bench`: `batches` steps of the notebook's configuration back to back (no
-    /// yields), one evaluation of the test set, and the first layer's kernel in L1.
+    /// For `make bench`: `batches` steps of the notebook's configuration with the optimiser
+    /// `optimizer` (`sgd`, `momentum`, `nesterov`, `adam`) back to back (no yields), one
+    /// evaluation of the test set, and the first layer's kernel in L1.
     /// Returns `{samplesPerS, evalSeconds, kernelGflopPerS, firstLayerFlopPerSample}`.
-    pub fn benchmark(&self, batches: u32) -> JsValue {
+    pub fn benchmark(&self, batches: u32, optimizer: &str) -> JsValue {
         let session = self.state.borrow();
         let (Some(train), Some(test)) = (&session.train, &session.test) else {
             return problem("train", &Problem::new("train_no_data", &[]));
         };
-        let figures = crate::bench::measure_throughput(train, test, batches as usize, now_ms);
+        let Some(config) = crate::bench::config_with_optimizer(optimizer) else {
+            return problem("opt", &Problem::new("unknown_optimizer", &[&optimizer]));
+        };
+        let figures = crate::bench::measure_throughput(train, test, config, batches as usize, now_ms);
         object(&[
             ("samplesPerS", figures.samples_per_s.into()),
             ("evalSeconds", figures.eval_seconds.into()),

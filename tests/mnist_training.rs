@@ -27,7 +27,11 @@ fn reference() -> Value {
 
 /// `[low, high]` of `key.field` in the reference (of `field`, when `key` is empty).
 fn band(reference: &Value, key: &str, field: &str) -> (f64, f64) {
-    let pair = if key.is_empty() { &reference[field] } else { &reference[key][field] };
+    let pair = if key.is_empty() {
+        &reference[field]
+    } else {
+        &reference[key][field]
+    };
     (pair[0].as_f64().expect("a number"), pair[1].as_f64().expect("a number"))
 }
 
@@ -112,7 +116,11 @@ fn other_activations_and_optimisers_land_in_pytorch_bands() {
             );
             let what = format!("{key} epoch {}", stats.epoch);
             assert_within(&format!("{what} loss"), stats.avg_loss, (loss.0 * 0.95, loss.1 * 1.05));
-            assert_within(&format!("{what} accuracy"), stats.test_accuracy, (accuracy.0 - 0.5, accuracy.1 + 0.5));
+            assert_within(
+                &format!("{what} accuracy"),
+                stats.test_accuracy,
+                (accuracy.0 - 0.5, accuracy.1 + 0.5),
+            );
         }
     }
 }
@@ -121,7 +129,12 @@ fn other_activations_and_optimisers_land_in_pytorch_bands() {
 const REFERENCE_RUNS: [(&str, Activation, OptimizerKind, f64); 5] = [
     ("relu_sgd_lr0.01", Activation::Relu, OptimizerKind::PLAIN_SGD, 0.01),
     ("tanh_sgd_lr0.01", Activation::Tanh, OptimizerKind::PLAIN_SGD, 0.01),
-    ("sigmoid_momentum_lr0.01", Activation::Sigmoid, OptimizerKind::MOMENTUM, 0.01),
+    (
+        "sigmoid_momentum_lr0.01",
+        Activation::Sigmoid,
+        OptimizerKind::MOMENTUM,
+        0.01,
+    ),
     ("sigmoid_adam_lr0.001", Activation::Sigmoid, OptimizerKind::ADAM, 0.001),
     ("relu_adam_lr0.001", Activation::Relu, OptimizerKind::ADAM, 0.001),
 ];

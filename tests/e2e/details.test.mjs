@@ -205,7 +205,7 @@ test("the pad is reached from the keyboard and says it needs a pointer; an inval
   await page.fill('[data-testid="tr-lr"]', "abc");
   await page.click('[data-testid="train-start"]');
   await waitForText(page, '#train-form [data-error-for="lr"]', /not a number/);
-  await page.click('[data-testid="tr-hidden"]');
+  await page.focus('[data-testid="tr-opt"]');
   await page.keyboard.press("Tab");
   const ring = await page.evaluate(() => {
     const el = document.activeElement;

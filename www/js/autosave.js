@@ -1,6 +1,7 @@
-// Nothing lost: a run is saved in IndexedDB at every epoch end (its settings, its rows,
-// its weights as a safetensors file), and after a reload the page offers to go on from
-// there, exactly as if it had never stopped. Rust makes and reads the save.
+// Nothing lost: a run is saved in IndexedDB at every epoch end and on Pause (its settings,
+// its rows, its weights and optimiser state as a safetensors file, and where in the epoch
+// it paused), and after a reload the page offers to go on from there, exactly as if it had
+// never stopped. Rust makes and reads the save.
 import { t, onLanguageChange } from "./i18n.js";
 
 const DB = "backprop-lab";
@@ -32,36 +33,41 @@ export function initAutosave(lab, training) {
   let current = null; // {id, config} of the run being saved
   let saved = null; // what the banner offers
   let unsaved = false; // batches trained since the last save
-  let blocked = false;
+  let blocked = null; // why the browser refused a save, once it has
 
   function showBanner() {
     banner.hidden = !saved;
-    if (saved) text.textContent = t("as_offer", [saved.epochs, saved.config.epochs, saved.name ?? ""]);
+    if (!saved) return;
+    text.textContent = saved.batch
+      ? t("as_offer_paused", [saved.batch, saved.epochs + 1, saved.config.epochs, saved.name ?? ""])
+      : t("as_offer", [saved.epochs, saved.config.epochs, saved.name ?? ""]);
   }
 
   window.addEventListener("run-started", (e) => {
     const c = e.detail.config;
-    current = e.detail.continued ? null : { id: e.detail.id, config: c, name: `lr ${c.lr} · ${c.hidden || "—"}` };
+    const optimiser = c.opt && c.opt !== "sgd" ? ` · ${c.opt}` : "";
+    current = e.detail.continued ? null : { id: e.detail.id, config: c, name: `${c.act || "sigmoid"}${optimiser} · lr ${c.lr} · ${c.hidden || "—"}` };
     saved = null;
     showBanner();
   });
   window.addEventListener("model-moved", () => { unsaved = true; });
   // In a task of its own: the epoch's end already has the chart, table and matrix to do.
-  window.addEventListener("epoch-done", (e) => setTimeout(() => saveEpoch(e.detail.epoch)));
-  async function saveEpoch(epoch) {
+  window.addEventListener("epoch-done", (e) => setTimeout(() => saveRun(e.detail.epoch >= Number(current?.config.epochs))));
+  // Paused: the run as it stands, inside its epoch.
+  window.addEventListener("train-state", (e) => { if (e.detail === "paused") saveRun(false); });
+  async function saveRun(finished) {
     if (!current || blocked) return;
-    const snapshot = lab.snapshot(); // the weights as that epoch ended, kept by Rust
+    const snapshot = lab.snapshot(); // the run as it paused, or as its last epoch ended: kept by Rust
     if (!snapshot) return;
     unsaved = false;
-    const finished = epoch >= Number(current.config.epochs);
     try {
       // A finished run has nothing to go on with: it stays in Runs compared.
       if (finished) await forget();
-      else await save({ ...current, epochs: snapshot.epochs, weights: snapshot.weights, rows: snapshot.rows, savedAt: Date.now() });
+      else await save({ ...current, epochs: snapshot.epochs, batch: snapshot.batch, weights: snapshot.weights, rows: snapshot.rows, within: snapshot.within, savedAt: Date.now() });
     } catch (error) {
-      blocked = true; // full, or private mode: one note, and training goes on
+      blocked = error?.name ?? String(error); // full, or private mode: one note, and training goes on
       note.hidden = false;
-      note.textContent = t("as_blocked", [error?.name ?? String(error)]);
+      note.textContent = t("as_blocked", [blocked]);
     }
   }
   // Leaving mid-epoch loses the batches since the last save: the browser asks first.
@@ -92,6 +98,6 @@ export function initAutosave(lab, training) {
   });
   onLanguageChange(() => {
     showBanner();
-    if (!note.hidden && blocked) note.textContent = t("as_blocked", [""]);
+    if (!note.hidden && blocked) note.textContent = t("as_blocked", [blocked]);
   });
 }

@@ -119,7 +119,7 @@ export class LossChart {
 const LAYER_COLOURS = ["#1a7f37", "#2f6fdf", "#8250df", "#bf3989", "#d9480f", "#9a6700", "#0a7480", "#57606a"];
 
 /**
- * The gradient flow: each layer's ||dL/dW|| (solid) and update ratio ||lr dW|| / ||W||
+ * The gradient flow: each layer's ||dL/dW|| (solid) and update ratio ||ΔW|| / ||W||
  * (dashed) on log scales, five points an epoch. Draws only while on screen.
  */
 export class FlowChart {

@@ -242,7 +242,7 @@ export function initGradcheck(wasm, training) {
     showBugNote();
   });
   bugNote.querySelector("button").addEventListener("click", () => {
-    if (!training.trainWithBug(form.bug.value)) say("bug_train_wait");
+    if (!training.trainWithBug(form.bug.value, form.act.value)) say("bug_train_wait");
   });
   showBugNote();
 

@@ -7,7 +7,12 @@ import { saveFile } from "./ui.js";
 const STORAGE_KEY = "backprop-lab-runs";
 const MAX_RUNS = 30; // the oldest go first: localStorage holds a few MB
 const COLOURS = ["#2f6fdf", "#d9480f", "#1a7f37", "#8250df", "#bf3989", "#9a6700", "#0a7480", "#57606a"];
-const SETTINGS = ["hidden", "lr", "batch", "epochs", "seed", "train_limit"];
+const SETTINGS = ["hidden", "lr", "batch", "epochs", "seed", "train_limit", "act", "opt", "momentum", "wd", "beta1", "beta2"];
+/** The settings a run's optimiser reads (runs saved before there was a choice used sigmoid and SGD). */
+const readBy = (config) => SETTINGS.filter((key) => ({
+  momentum: ["momentum", "nesterov"].includes(config.opt), beta1: config.opt === "adam", beta2: config.opt === "adam",
+  wd: Number(config.wd) > 0,
+}[key] ?? true));
 
 export function initRuns(training) {
   const list = document.getElementById("runs-list");
@@ -30,10 +35,12 @@ export function initRuns(training) {
     try { localStorage.setItem(STORAGE_KEY, JSON.stringify(runs)); } catch (_) { /* full or blocked: kept for this visit */ }
   }
 
-  /** `lr 0.5 · 256 · seed 1`, and the bug when there was one. */
+  /** `sigmoid · SGD · lr 0.5 · 256 · seed 1`, and the bug when there was one. */
   function name(run) {
     const c = run.config;
-    const parts = [`lr ${c.lr}`, c.hidden === "" ? "—" : c.hidden, `${t("rn_batch")} ${c.batch}`, `${t("rn_seed")} ${c.seed}`];
+    const optimiser = [t(`opt_${c.opt || "sgd"}`), ...(c.opt === "adam" ? [`β ${c.beta1}, ${c.beta2}`] : []),
+      ...(["momentum", "nesterov"].includes(c.opt) ? [`μ ${c.momentum}`] : []), ...(Number(c.wd) > 0 ? [`wd ${c.wd}`] : [])];
+    const parts = [c.act || "sigmoid", optimiser.join(" "), `lr ${c.lr}`, c.hidden === "" ? "—" : c.hidden, `${t("rn_batch")} ${c.batch}`, `${t("rn_seed")} ${c.seed}`];
     if (c.train_limit) parts.push(`${c.train_limit} ${t("rn_images")}`);
     if (c.bug) parts.push(t(`bug_${c.bug}_name`));
     if (run.continued) parts.push(t("rn_continued"));
@@ -44,7 +51,7 @@ export function initRuns(training) {
   function shareUrl(run) {
     const url = new URL(location.href);
     url.search = "";
-    for (const key of SETTINGS) if (run.config[key] !== "") url.searchParams.set(key, run.config[key]);
+    for (const key of readBy(run.config)) if ((run.config[key] ?? "") !== "") url.searchParams.set(key, run.config[key]);
     const lang = new URLSearchParams(location.search).get("lang");
     if (lang) url.searchParams.set("lang", lang);
     return url.href;
@@ -58,7 +65,7 @@ export function initRuns(training) {
     for (const run of selected) {
       for (const row of run.rows) {
         lines.push([quote(name(run)), run.id, row.epoch, row.avgLoss, row.testAccuracy, row.seconds ?? "", row.samplesPerS ?? "",
-          row.testLoss, ...SETTINGS.map((k) => quote(run.config[k])), quote(run.config.bug ?? "")].join(","));
+          row.testLoss, ...SETTINGS.map((k) => quote(run.config[k] ?? "")), quote(run.config.bug ?? "")].join(","));
       }
     }
     return `${lines.join("\n")}\n`;

@@ -397,10 +397,12 @@ export function initTraining(wasm, lab) {
     return true;
   }
 
-  /** Train from scratch with the backward pass broken by `bug`, beside the last run. */
-  function trainWithBug(bug) {
+  /** Train from scratch with the backward pass broken by `bug`, in a net of the
+   *  activation `act` (the check's), beside the last run. */
+  function trainWithBug(bug, act) {
     if (buttons.start.disabled) return false;
     form.bug.value = bug;
+    form.act.value = act;
     startingWithBug = true;
     buttons.start.click();
     document.getElementById("train").scrollIntoView({ behavior: "smooth" });
@@ -438,7 +440,7 @@ export function initTraining(wasm, lab) {
     fill(saved.config);
     form.bug.value = saved.config.bug ?? "";
     trainError.hidden = true;
-    const result = lab.resume(values(), saved.weights, saved.rows);
+    const result = lab.resume(values(), saved.weights, saved.rows, saved.within ?? new Float64Array());
     if (!result.ok) {
       showTrainError(result);
       return;
