@@ -239,6 +239,9 @@ impl<T: Float> Grads<T> {
 pub enum Scope {
     /// Every parameter's gradient and dL/dinput: the gradient check's view.
     Full,
+    /// Every parameter's gradient, not dL/dinput (which no update reads): the training
+    /// step of an optimiser with state, `train::train_step_plain`.
+    Params,
     /// All but the first layer's weight gradient and dL/dinput: the training step
     /// (`train::train_step`) sums that gradient and applies it in one pass.
     AllButFirstWeight,
@@ -405,6 +408,9 @@ impl<T: Float> Mlp<T> {
             layer.backward(x, grad, into); // layer.weight.grad = grad.T @ x; layer.bias.grad = grad.sum(0)
             if bug == Bug::BiasMean {
                 into.bias /= T::of(grad.nrows() as f64); // bug: layer.bias.grad = grad.mean(0)
+            }
+            if l == 0 && scope == Scope::Params {
+                break; // dL/dinput: nothing trains on it
             }
             let grad_below = below.last_mut().unwrap_or(&mut grads.input);
             layer.backward_input(grad, grad_below); // grad = grad @ layer.weight

@@ -241,7 +241,7 @@ pub fn train_step_plain(
     if !loss.is_finite() || loss > DIVERGED_LOSS {
         return Err(loss);
     }
-    mlp.backward_with(cache, grad_output, grads, Scope::Full, bug);
+    mlp.backward_with(cache, grad_output, grads, Scope::Params, bug);
     optimizer.step(mlp, grads);
     Ok(loss)
 }
@@ -1221,11 +1221,13 @@ pub(crate) mod tests {
         let labels = [0, 1, 2, 3, 1, 0];
         for hidden in [vec![33], vec![]] {
             let mut separate = Mlp::<f32>::new(40, &hidden, 4, 5);
-            let mut fused = separate.clone();
+            let (mut fused, mut plain) = (separate.clone(), separate.clone());
             let mut work = Workspace {
                 cache: Cache::of(Input::new(x.clone())),
                 ..Workspace::default()
             };
+            let mut plain_work = work.clone();
+            let mut optimizer = Optimizer::new(OptimizerKind::PLAIN_SGD, 0.3, 0.0);
             assert!(matches!(work.cache.input, Input::Sparse(_)));
             for _ in 0..3 {
                 let cache = separate.forward_batch(x.clone());
@@ -1236,6 +1238,10 @@ pub(crate) mod tests {
                 sgd_step(&mut separate, &grads, 0.3);
                 train_step(&mut fused, &mut work, &labels, 0.3).expect("no divergence");
                 assert_eq!(separate, fused, "the same weights, to the bit ({hidden:?})");
+                // The path of the optimisers with state (no dL/dinput) too.
+                train_step_plain(&mut plain, &mut plain_work, &labels, &mut optimizer, Bug::None)
+                    .expect("no divergence");
+                assert_eq!(separate, plain, "the plain path, to the bit ({hidden:?})");
             }
             assert_ne!(
                 separate,
