@@ -12,7 +12,7 @@ export const STRINGS = {
     seed: "Random seed",
 
     gc_title: "1 · Are my gradients right?",
-    gc_intro: "The model is the assignment's CustomMLP: {Linear → Sigmoid} × len(hidden_dims) → Linear. Its backward pass is written by hand. Here it is compared with central finite differences computed in double precision, tensor by tensor.",
+    gc_intro: "The model is the assignment's CustomMLP: {Linear → Sigmoid} × len(hidden_dims) → Linear (or ReLU, tanh in place of the sigmoid: choose the activation below). Its backward pass is written by hand. Here it is compared with central finite differences computed in double precision, tensor by tensor.",
     gc_how: "What is checked, and how",
     gc_forward_label: "Forward pass (cached under the notebook's names input, fc{i}, sigmoid{i} (relu{i}, tanh{i} for those activations), output):",
     gc_backward_label: "Backward pass, from the loss gradient g back to every weight, bias and the input:",
@@ -380,7 +380,7 @@ export const STRINGS = {
     seed: "随机种子",
 
     gc_title: "1 · 我的梯度对吗？",
-    gc_intro: "模型即作业中的 CustomMLP：{Linear → Sigmoid} × len(hidden_dims) → Linear，反向传播为手写。这里逐个张量与双精度中心有限差分比较。",
+    gc_intro: "模型即作业中的 CustomMLP：{Linear → Sigmoid} × len(hidden_dims) → Linear（也可在下方把 sigmoid 换成 ReLU 或 tanh），反向传播为手写。这里逐个张量与双精度中心有限差分比较。",
     gc_how: "检验什么、如何检验",
     gc_forward_label: "前向传播（缓存名与笔记本一致：input、fc{i}、sigmoid{i}（其他激活函数为 relu{i}、tanh{i}）、output）：",
     gc_backward_label: "反向传播：从损失梯度 g 回传到每个权重、偏置和输入：",
