@@ -25,7 +25,7 @@ async function epochRows(page) {
     trs.map((tr) => ({ epoch: Number(tr.dataset.epoch), loss: Number(tr.dataset.avgLoss), accuracy: Number(tr.dataset.testAccuracy), testLoss: Number(tr.cells[3].textContent) })));
 }
 
-test("trains, pauses and resumes exactly, downloads the CSV, and never blocks the page for 50 ms", async () => {
+test("trains, pauses and resumes exactly, downloads the CSV, and never blocks the page", async () => {
   const settings = `${shared.server.url}?lang=en&train_limit=50000&epochs=3&lr=0.5&batch=64&seed=7`;
   const sevenStrokes = [line(70, 50, 210, 50), line(210, 50, 120, 245)];
   // The same run without a pause, for comparison to the bit.
@@ -91,7 +91,7 @@ test("trains, pauses and resumes exactly, downloads the CSV, and never blocks th
   assert.equal(png.subarray(1, 4).toString(), "PNG", "the chart downloads as a PNG");
   assert.ok(png.length > 5000, `a real picture, ${png.length} bytes`);
 
-  assert.deepEqual(await longTasksSince(startedAt), [], "no main-thread task over 50 ms while training");
+  assert.deepEqual(await longTasksSince(startedAt), [], "no main-thread task blocks the page while training");
   assert.deepEqual(errors, []);
 });
 
