@@ -438,7 +438,8 @@ impl Trainer {
 
     /// The run `config` describes, resumed at the end of `history`'s epochs with `mlp` and
     /// `optimizer`, as they were then: the data order is reshuffled as often as those
-    /// epochs did, so the run goes on exactly as if it had never stopped.
+    /// epochs did, so the run goes on exactly as if it had never stopped. With all its
+    /// epochs done, the run is restored finished.
     pub fn resume(
         config: TrainConfig,
         mlp: Mlp<f32>,
@@ -452,6 +453,10 @@ impl Trainer {
             trainer.order.shuffle(&mut trainer.rng);
         }
         trainer.epoch = history.len();
+        trainer.total_ms = history.iter().map(|e| e.seconds * 1000.0).sum();
+        if trainer.epoch >= trainer.config.epochs {
+            trainer.phase = Phase::Finished; // a finished run, restored to be used
+        }
         trainer.history = history;
         trainer
     }
@@ -479,6 +484,7 @@ impl Trainer {
         self.loss_average = at.loss_average;
         self.loss_average_weight = at.loss_average_weight;
         self.epoch_ms = at.epoch_ms;
+        self.total_ms += at.epoch_ms;
         Some(self)
     }
 
@@ -1150,6 +1156,12 @@ pub(crate) mod tests {
                 "the epoch's average counts the batches before the pause"
             );
         }
+        let finished = run(small(0.5));
+        let (mlp, optimizer) = (finished.mlp.clone(), finished.optimizer.clone());
+        let restored = Trainer::resume(small(0.5), mlp, optimizer, finished.history.clone(), 300);
+        assert!(restored.is_finished(), "all its epochs done: restored finished");
+        let seconds: f64 = finished.history.iter().map(|e| e.seconds).sum();
+        assert_eq!(restored.live().elapsed_s, seconds, "the run's training time so far");
         assert_eq!(
             MidEpoch::from_numbers(&[0.0, 1.0, 1.0, 1.0, 1.0]),
             None,

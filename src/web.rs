@@ -1123,7 +1123,12 @@ impl Lab {
             })
             .collect();
         let at_epoch_end = within.is_empty();
-        if (at_epoch_end && history.is_empty()) || history.len() >= config.epochs {
+        // At an epoch end: at least one epoch, and at most all (a finished run, restored).
+        let fits = match at_epoch_end {
+            true => (1..=config.epochs).contains(&history.len()),
+            false => history.len() < config.epochs,
+        };
+        if !fits {
             return problem("train", &Problem::new("resume_mismatch", &[]));
         }
         let trainer = Trainer::resume(config, mlp, optimizer, history, train_size);
@@ -1136,9 +1141,18 @@ impl Lab {
         };
         s.request = None;
         s.imported = None;
-        let batches = trainer.batches_per_epoch() as u32;
+        let (batches, finished, elapsed) = (
+            trainer.batches_per_epoch() as u32,
+            trainer.is_finished(),
+            trainer.live().elapsed_s,
+        );
         s.trainer = Some(trainer);
-        object(&[("ok", true.into()), ("batches", batches.into())])
+        object(&[
+            ("ok", true.into()),
+            ("batches", batches.into()),
+            ("finished", finished.into()),
+            ("elapsedS", elapsed.into()),
+        ])
     }
 
     /// The page's model as a weights file for the notebook: `{ok, bytes, name}`.

@@ -33,6 +33,9 @@ test("every activation's derivative passes the check, and the sigmoid's derivati
     await page.selectOption('[data-testid="break-backward"]', "derivative_from_fc");
     const fromFc = await checkRows(page);
     assert.equal(Object.values(fromFc).every(Boolean), act === "relu", `${act}, derivative from fc`);
+    // The note says what the table shows, for this activation.
+    const note = await page.textContent("#bug-note-text");
+    assert.match(note, act === "relu" ? /harmless/ : /tanh'\(z\) = 1 − t²/, note);
   }
   await page.selectOption('[data-testid="gc-act"]', "sigmoid");
   await page.selectOption('[data-testid="break-backward"]', "sigmoid_derivative");

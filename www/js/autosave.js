@@ -1,4 +1,4 @@
-// Nothing lost: a run is saved in IndexedDB at every epoch end and on Pause (its settings,
+// Nothing lost: a run is saved in IndexedDB at every epoch end (the last one too) and on Pause (its settings,
 // its rows, its weights and optimiser state as a safetensors file, and where in the epoch
 // it paused), and after a reload the page offers to go on from there, exactly as if it had
 // never stopped. Rust makes and reads the save.
@@ -35,35 +35,38 @@ export function initAutosave(lab, training) {
   let unsaved = false; // batches trained since the last save
   let blocked = null; // why the browser refused a save, once it has
 
+  const continueButton = banner.querySelector('[data-testid="resume-continue"]');
   function showBanner() {
     banner.hidden = !saved;
     if (!saved) return;
-    text.textContent = saved.batch
-      ? t("as_offer_paused", [saved.batch, saved.epochs + 1, saved.config.epochs, saved.name ?? ""])
-      : t("as_offer", [saved.epochs, saved.config.epochs, saved.name ?? ""]);
+    const finished = saved.epochs >= Number(saved.config.epochs);
+    text.textContent = finished ? t("as_offer_finished", [saved.epochs, saved.name ?? ""])
+      : saved.batch ? t("as_offer_paused", [saved.batch, saved.epochs + 1, saved.config.epochs, saved.name ?? ""])
+        : t("as_offer", [saved.epochs, saved.config.epochs, saved.name ?? ""]);
+    continueButton.dataset.i18n = finished ? "as_restore" : "as_continue";
+    continueButton.textContent = t(continueButton.dataset.i18n);
   }
 
   window.addEventListener("run-started", (e) => {
     const c = e.detail.config;
-    const optimiser = c.opt && c.opt !== "sgd" ? ` · ${c.opt}` : "";
+    const optimiser = { momentum: " · momentum", nesterov: " · Nesterov", adam: " · Adam" }[c.opt] ?? "";
     current = e.detail.continued ? null : { id: e.detail.id, config: c, name: `${c.act || "sigmoid"}${optimiser} · lr ${c.lr} · ${c.hidden || "—"}` };
     saved = null;
     showBanner();
   });
   window.addEventListener("model-moved", () => { unsaved = true; });
   // In a task of its own: the epoch's end already has the chart, table and matrix to do.
-  window.addEventListener("epoch-done", (e) => setTimeout(() => saveRun(e.detail.epoch >= Number(current?.config.epochs))));
-  // Paused: the run as it stands, inside its epoch.
-  window.addEventListener("train-state", (e) => { if (e.detail === "paused") saveRun(false); });
-  async function saveRun(finished) {
+  // At an epoch's end (the last one too: a finished run's model is kept to be restored),
+  // and when paused, as the run stands inside its epoch.
+  window.addEventListener("epoch-done", () => setTimeout(saveRun));
+  window.addEventListener("train-state", (e) => { if (e.detail === "paused") saveRun(); });
+  async function saveRun() {
     if (!current || blocked) return;
     const snapshot = lab.snapshot(); // the run as it paused, or as its last epoch ended: kept by Rust
     if (!snapshot) return;
     unsaved = false;
     try {
-      // A finished run has nothing to go on with: it stays in Runs compared.
-      if (finished) await forget();
-      else await save({ ...current, epochs: snapshot.epochs, batch: snapshot.batch, weights: snapshot.weights, rows: snapshot.rows, within: snapshot.within, savedAt: Date.now() });
+      await save({ ...current, epochs: snapshot.epochs, batch: snapshot.batch, weights: snapshot.weights, rows: snapshot.rows, within: snapshot.within, savedAt: Date.now() });
     } catch (error) {
       blocked = error?.name ?? String(error); // full, or private mode: one note, and training goes on
       note.hidden = false;
@@ -90,7 +93,7 @@ export function initAutosave(lab, training) {
   window.addEventListener("data-ready", async () => {
     try {
       const found = await load();
-      if (found && found.epochs < Number(found.config.epochs) && training.state() === "ready") {
+      if (found && found.epochs <= Number(found.config.epochs) && training.state() === "ready") {
         saved = found;
         showBanner();
       }

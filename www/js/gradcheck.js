@@ -1,6 +1,6 @@
 // Section 1: the gradient check. Rust parses, validates and computes; this file only
 // reads the form and renders the rows it gets back.
-import { t, onLanguageChange } from "./i18n.js";
+import { t, hasString, onLanguageChange } from "./i18n.js";
 import { showFieldError, clearFieldErrors, nextPaint, formatNumber } from "./ui.js";
 
 export function initGradcheck(wasm, training) {
@@ -39,7 +39,7 @@ export function initGradcheck(wasm, training) {
   const syncActivation = () => {
     for (const el of document.querySelectorAll("#gradcheck [data-act]")) el.hidden = el.dataset.act !== form.act.value;
   };
-  form.act.addEventListener("change", syncActivation);
+  form.act.addEventListener("change", () => { syncActivation(); showBugNote(); });
   syncActivation();
 
   form.addEventListener("submit", async (event) => {
@@ -229,7 +229,9 @@ export function initGradcheck(wasm, training) {
     const bug = form.bug.value;
     bugNote.hidden = bug === "none";
     bugNote.dataset.bug = bug;
-    if (bug !== "none") document.getElementById("bug-note-text").textContent = t(`bug_${bug}_note`);
+    // Some mistakes read differently in a ReLU or tanh net: their notes say so.
+    const own = `bug_${bug}_note_${form.act.value}`;
+    if (bug !== "none") document.getElementById("bug-note-text").textContent = t(hasString(own) ? own : `bug_${bug}_note`);
     bugNote.querySelector("button").hidden = bug === "none" || bug === "notebook_1d_transpose";
   }
   form.bug.addEventListener("change", () => {

@@ -144,8 +144,14 @@ export const STRINGS = {
     bug_notebook_1d_transpose_name: "The notebook's 1-D grad.T @ x",
     bug_no_sigmoid_derivative_note: "Bug: the line grad = grad * s * (1 - s) is skipped, so the gradient reaching each hidden layer is dL/dsigmoid, not dL/dfc. Every hidden layer's weight and bias (and the input) fail; output_layer passes, as nothing above it changed. Trained, it still learns, sometimes faster: s(1 − s) is at most 1/4, so leaving it out only makes the hidden layers' steps larger. A falling loss does not make a gradient right; only the check does.",
     bug_derivative_from_fc_note: "Bug: the derivative is taken from the pre-activation, grad * fc * (1 - fc), instead of from the cached sigmoid output s. σ'(z) = s(1 − s) needs s = σ(z), not z. Every hidden layer's weight and bias (and the input) fail; output_layer passes. Trained, fc(1 − fc) can be large and of either sign, so the run may blow up.",
+    bug_no_sigmoid_derivative_note_relu: "Bug: the line grad = grad * (fc > 0), ReLU's derivative, is skipped, so the gradient reaching each hidden layer is dL/drelu, not dL/dfc: units that were off (fc ≤ 0) still get a gradient. Every hidden layer's weight and bias (and the input) fail; output_layer passes.",
+    bug_no_sigmoid_derivative_note_tanh: "Bug: the line grad = grad * (1 - t ** 2), tanh's derivative, is skipped, so the gradient reaching each hidden layer is dL/dtanh, not dL/dfc. Every hidden layer's weight and bias (and the input) fail; output_layer passes. 1 − t² is at most 1, so training still moves, with steps that are too large.",
+    bug_derivative_from_fc_note_relu: "In a ReLU net this mistake is harmless: ReLU's derivative [fc > 0] read from relu(fc) instead of fc is the same, since relu(fc) > 0 exactly where fc > 0. Every row passes. Choose sigmoid or tanh to see it fail.",
+    bug_derivative_from_fc_note_tanh: "Bug: tanh's derivative is taken from the pre-activation, grad * (1 - fc ** 2), instead of from the cached output t: tanh'(z) = 1 − t² needs t = tanh(z), not z. Every hidden layer's weight and bias (and the input) fail; output_layer passes. Where |fc| > 1 the factor turns negative, so training can go the wrong way.",
+    bug_sigmoid_derivative_note_sigmoid: "In a sigmoid net this line, grad * a * (1 - a), is the right one: every row passes. Choose ReLU or tanh above: there the sigmoid's derivative copied from the notebook is wrong, and every hidden layer fails.",
+    gc_formula_legend: "(x: what the layer read, ℓ: the loss)",
     bug_bias_mean_note: "Bug: layer.bias.grad = grad.mean(0) instead of grad.sum(0). The loss already averages over the batch, so dividing again shrinks every bias gradient by B. Every bias fails in a batch of 2 or more; with one sample the mean is the sum, so everything passes.",
-    bug_fc_as_layer_input_note: "Bug: layer.weight.grad = grad.T @ fc{i-1} uses the pre-activation of the layer beneath instead of what the layer really read, sigmoid{i-1}. Every weight above the first fails; every bias and layers.0.weight (which reads the input) pass. Trained, it may still learn: a wrong gradient can point downhill. Only the check tells right from wrong.",
+    bug_fc_as_layer_input_note: "Bug: layer.weight.grad = grad.T @ fc{i-1} uses the pre-activation of the layer beneath instead of what the layer really read, its activation (sigmoid{i-1}, or relu{i-1}, tanh{i-1}). Every weight above the first fails; every bias and layers.0.weight (which reads the input) pass. Trained, it may still learn: a wrong gradient can point downhill. Only the check tells right from wrong.",
     bug_grad_output_sign_note: "Bug: grad_output = target − prediction, the sign flipped. Every gradient is the negative of the right one, so everything fails, and training climbs the loss instead of descending it.",
     bug_notebook_1d_transpose_note: "The notebook's own crash: with a 1-D sample x of shape (in,), grad is 1-D too, and grad.T @ x is a dot product of two vectors of different lengths. Run the check with one 1-D sample to see PyTorch's error and the fix.",
     bug_train: "Train with this bug",
@@ -208,6 +214,8 @@ export const STRINGS = {
     sw_confirm: "Training is running: the reload ends it (its last epoch end is saved). Reload now?",
     as_offer: "A run was saved after epoch {0} of {1} ({2}). Go on from there, exactly as if it had never stopped?",
     as_offer_paused: "A run was saved when it paused, after batch {0} of epoch {1} of {2} ({3}). Go on from there, exactly as if it had never stopped?",
+    as_offer_finished: "A finished run of {0} epochs was kept ({1}). Restore its model, to download its weights, draw or train on?",
+    as_restore: "Restore it",
     as_continue: "Continue the saved run",
     as_discard: "Discard it",
     as_blocked: "This browser does not let the page save runs ({0}): training goes on, but a reload will lose it.",
@@ -512,8 +520,14 @@ export const STRINGS = {
     bug_notebook_1d_transpose_name: "笔记本中的一维 grad.T @ x",
     bug_no_sigmoid_derivative_note: "错误：跳过了 grad = grad * s * (1 - s) 这一行，于是传到各隐藏层的是 dL/dsigmoid 而不是 dL/dfc。所有隐藏层的权重和偏置（以及输入）都不通过；output_layer 通过，因为它上面的部分没有变。用它训练仍然能学，有时还更快：s(1 − s) 最大只有 1/4，漏掉它只会让隐藏层的步子更大。损失下降不能说明梯度正确；只有梯度检查能说明。",
     bug_derivative_from_fc_note: "错误：导数用预激活值计算，grad * fc * (1 - fc)，而不是用缓存的 sigmoid 输出 s。σ'(z) = s(1 − s) 需要的是 s = σ(z)，不是 z。所有隐藏层的权重和偏置（以及输入）都不通过；output_layer 通过。用它训练时，fc(1 − fc) 可能很大、正负都有，训练可能发散。",
+    bug_no_sigmoid_derivative_note_relu: "错误：跳过了 ReLU 的导数 grad = grad * (fc > 0) 这一行，于是传到各隐藏层的是 dL/drelu 而不是 dL/dfc：未激活的单元（fc ≤ 0）也得到了梯度。所有隐藏层的权重和偏置（以及输入）都不通过；output_layer 通过。",
+    bug_no_sigmoid_derivative_note_tanh: "错误：跳过了 tanh 的导数 grad = grad * (1 - t ** 2) 这一行，于是传到各隐藏层的是 dL/dtanh 而不是 dL/dfc。所有隐藏层的权重和偏置（以及输入）都不通过；output_layer 通过。1 − t² 最大为 1，所以训练仍会前进，只是步子过大。",
+    bug_derivative_from_fc_note_relu: "在 ReLU 网络里这个错误无害：ReLU 的导数 [fc > 0] 用 relu(fc) 代替 fc 来算结果一样，因为 relu(fc) > 0 恰好当 fc > 0。所有行都通过。选 sigmoid 或 tanh 才能看到它出错。",
+    bug_derivative_from_fc_note_tanh: "错误：tanh 的导数用预激活值计算，grad * (1 - fc ** 2)，而不是用缓存的输出 t：tanh'(z) = 1 − t² 需要的是 t = tanh(z)，不是 z。所有隐藏层的权重和偏置（以及输入）都不通过；output_layer 通过。|fc| > 1 处这个因子变为负数，训练可能朝错误方向走。",
+    bug_sigmoid_derivative_note_sigmoid: "在 sigmoid 网络里 grad * a * (1 - a) 这一行正是对的：所有行都通过。在上面选 ReLU 或 tanh：那里从笔记本照抄的 sigmoid 导数是错的，所有隐藏层都不通过。",
+    gc_formula_legend: "（x：该层读入的值，ℓ：损失）",
     bug_bias_mean_note: "错误：layer.bias.grad = grad.mean(0)，应为 grad.sum(0)。损失已经对批次取了平均，再除一次会让每个偏置梯度缩小 B 倍。批大小为 2 及以上时所有偏置都不通过；只有一个样本时平均就是求和，所以全部通过。",
-    bug_fc_as_layer_input_note: "错误：layer.weight.grad = grad.T @ fc{i-1} 用了下面一层的预激活值，而不是本层实际读入的 sigmoid{i-1}。第一层以上的所有权重都不通过；所有偏置和 layers.0.weight（它读入的是输入）都通过。用它训练仍可能会学：错误的梯度也可能指向下坡。只有检查能分辨对错。",
+    bug_fc_as_layer_input_note: "错误：layer.weight.grad = grad.T @ fc{i-1} 用了下面一层的预激活值，而不是本层实际读入的激活值（sigmoid{i-1}，或 relu{i-1}、tanh{i-1}）。第一层以上的所有权重都不通过；所有偏置和 layers.0.weight（它读入的是输入）都通过。用它训练仍可能会学：错误的梯度也可能指向下坡。只有检查能分辨对错。",
     bug_grad_output_sign_note: "错误：grad_output = 目标 − 预测，符号反了。每个梯度都是正确值的相反数，所以全部不通过，训练时损失会上升而不是下降。",
     bug_notebook_1d_transpose_note: "笔记本本身会遇到的崩溃：一维样本 x 的形状是 (in,)，grad 也是一维，grad.T @ x 就成了两个长度不同的向量的点积。用“一个一维样本”运行检查，可以看到 PyTorch 的报错和修正方法。",
     bug_train: "带着这个错误训练",
@@ -576,6 +590,8 @@ export const STRINGS = {
     sw_confirm: "训练正在进行：刷新会结束它（已保存到上一轮结束时）。现在刷新吗？",
     as_offer: "有一次训练保存在第 {0} 轮（共 {1} 轮）之后（{2}）。要从那里原样接着训练吗？",
     as_offer_paused: "有一次训练在暂停时保存：第 {1} 轮（共 {2} 轮）的第 {0} 批之后（{3}）。要从那里原样接着训练吗？",
+    as_offer_finished: "保留了一次已完成的训练，共 {0} 轮（{1}）。要恢复它的模型，用来下载权重、画数字或接着训练吗？",
+    as_restore: "恢复",
     as_continue: "继续保存的训练",
     as_discard: "丢弃",
     as_blocked: "此浏览器不允许本页保存训练（{0}）：训练会继续，但刷新页面后将丢失。",
@@ -771,6 +787,11 @@ export function t(key, args = []) {
 }
 
 /** The locale the page writes figures in: its own language's, not the browser's. */
+/** Whether `key` is a string the page has (some have variants, e.g. per activation). */
+export function hasString(key) {
+  return key in STRINGS.en;
+}
+
 export function locale() {
   return current === "zh" ? "zh-CN" : "en-US";
 }

@@ -434,7 +434,8 @@ export function initTraining(wasm, lab) {
     fill(config);
   }
 
-  /** Go on with a run saved at an epoch end (autosave.js), exactly where it was. */
+  /** Go on with a run saved at an epoch end or on Pause (autosave.js), exactly where it
+   *  was; a finished one is restored to be used. */
   async function resumeRun(saved) {
     clearFieldErrors(form);
     fill(saved.config);
@@ -459,6 +460,11 @@ export function initTraining(wasm, lab) {
     statusEl.dataset.epoch = String(rows.length);
     continued = false;
     window.dispatchEvent(new Event("model-changed"));
+    if (result.finished) { // restored to be used: its weights, the pad, Continue training
+      window.dispatchEvent(new Event("model-settled"));
+      setState("done", "state_done", [rows.length, rows.at(-1).testAccuracy.toFixed(2), result.elapsedS.toFixed(1)]);
+      return;
+    }
     setState("training", "state_training", [rows.length, form.epochs.value, 0, "…", "…", "…", "…"]);
     await nextPaint();
     if (statusEl.dataset.state === "training" && !running) run();
