@@ -119,7 +119,7 @@ export function initGradcheck(wasm, training) {
       return;
     }
     const passed = result.rows.filter((r) => r.passed).length;
-    const broken = result.bug && result.bug !== "none" ? `${t("bug_with", [t(`bug_${result.bug}_name`)])} ` : "";
+    const broken = result.bug && result.bug !== "none" ? t("bug_with", [t(`bug_${result.bug}_name`)]) : "";
     summary.textContent = broken + t("gc_summary", [
       formatNumber(result.loss), formatNumber(result.outputError),
       t(result.outputPassed ? "pass" : "fail"), passed, result.rows.length, result.tolerance.toExponential(0),
