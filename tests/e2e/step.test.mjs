@@ -89,6 +89,13 @@ test("the panel lays open test image 0 with the untrained model, every card in t
   await page.keyboard.press("ArrowLeft");
   await page.keyboard.type("1");
   assert.equal(await page.inputValue('[data-testid="step-index"]'), "12", "the caret moved, not the image");
+  // Up and down step from the field, as a number field's arrows do.
+  await page.fill('[data-testid="step-index"]', "2");
+  await page.keyboard.press("ArrowUp");
+  await page.waitForFunction(() => document.getElementById("step").dataset.index === "3");
+  assert.equal(await page.inputValue('[data-testid="step-index"]'), "3");
+  await page.keyboard.press("ArrowDown");
+  await page.waitForFunction(() => document.getElementById("step").dataset.index === "2");
   await page.fill('[data-testid="step-index"]', "1");
   await page.click('[data-testid="step-run"]');
   await page.waitForFunction(() => document.getElementById("step").dataset.index === "1");

@@ -334,6 +334,11 @@ export function initStep(lab, training, drawing) {
   runButton.addEventListener("click", () => { source = { kind: "test" }; show(); });
   index.addEventListener("keydown", (event) => {
     if (event.key === "Enter") { event.preventDefault(); runButton.click(); }
+    // In the field the arrows left and right move the caret; up and down step, as a number field's do.
+    if (["ArrowUp", "ArrowDown"].includes(event.key) && !runButton.disabled) {
+      event.preventDefault();
+      goTo(current() + (event.key === "ArrowUp" ? 1 : -1));
+    }
   });
   // Arrow keys step through test images from anywhere in the panel but a text field's caret.
   panel.addEventListener("keydown", (event) => {
