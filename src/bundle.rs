@@ -4,6 +4,7 @@
 //! central differences when that is quick). Under a failing table, a hint reads the
 //! pattern of failures.
 
+use crate::activation::Activation;
 use crate::bug::Bug;
 use crate::gradcheck::{loss_and_grad, Checker, Target, TOLERANCE};
 use crate::loss::LossKind;
@@ -107,6 +108,18 @@ fn input(file: &File, inputs: usize) -> Result<(DMatrix<f64>, bool), Problem> {
         return Err(Problem::new("st_not_finite", &[&"input"]));
     }
     Ok((DMatrix::from_row_slice(rows, inputs, values), one_sample))
+}
+
+/// The hidden activation the metadata names (`sigmoid`, `relu`, `tanh`); the notebook's
+/// sigmoid when it names none.
+fn activation(file: &File) -> Result<Activation, Problem> {
+    match file.metadata.get("activation").map(|a| a.trim().to_lowercase()) {
+        None => Ok(Activation::Sigmoid),
+        Some(name) => Activation::from_name(&name).ok_or_else(|| {
+            let shown: String = name.chars().take(24).collect();
+            Problem::new("st_unknown_activation", &[&shown])
+        }),
+    }
 }
 
 /// The loss the metadata names, or the one the target's dtype implies.
@@ -268,6 +281,7 @@ pub fn check(bytes: &[u8]) -> Result<BundleReport, Problem> {
     }
     let extra = |k: &str| k == "input" || k == "target" || k.starts_with("grad.");
     let (mlp, _) = model_from(&file, None, None, extra)?;
+    let mlp = mlp.with_activation(activation(&file)?);
     let inputs = mlp.layers.first().unwrap_or(&mlp.output_layer).inputs();
     let (x, one_sample) = input(&file, inputs)?;
     let loss_kind = loss_kind(&file)?;

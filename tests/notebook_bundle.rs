@@ -34,6 +34,11 @@ fn i64s(name: &str, shape: Vec<usize>, values: &[i64]) -> Entry {
 
 /// A safetensors file, written out by hand as `save_file` lays it out.
 fn write(entries: &[Entry], loss: Option<&str>) -> Vec<u8> {
+    write_with(entries, &loss.map(|l| format!(r#""loss":"{l}""#)).unwrap_or_default())
+}
+
+/// A bundle whose `__metadata__` holds `metadata` (`"key":"value"` pairs), if any.
+fn write_with(entries: &[Entry], metadata: &str) -> Vec<u8> {
     let (mut header, mut data): (Vec<String>, Vec<u8>) = (Vec::new(), Vec::new());
     for (name, dtype, shape, bytes) in entries {
         let start = data.len();
@@ -43,8 +48,8 @@ fn write(entries: &[Entry], loss: Option<&str>) -> Vec<u8> {
             data.len()
         ));
     }
-    if let Some(loss) = loss {
-        header.push(format!(r#""__metadata__":{{"loss":"{loss}"}}"#));
+    if !metadata.is_empty() {
+        header.push(format!(r#""__metadata__":{{{metadata}}}"#));
     }
     let header = format!("{{{}}}", header.join(","));
     let mut file = (header.len() as u64).to_le_bytes().to_vec();
@@ -54,7 +59,11 @@ fn write(entries: &[Entry], loss: Option<&str>) -> Vec<u8> {
 }
 
 fn fixture(name: &str) -> Value {
-    let text = std::fs::read_to_string(format!("tests/fixtures/pytorch/{name}.json")).expect("a fixture");
+    fixture_in("pytorch", name)
+}
+
+fn fixture_in(folder: &str, name: &str) -> Value {
+    let text = std::fs::read_to_string(format!("tests/fixtures/{folder}/{name}.json")).expect("a fixture");
     serde_json::from_str(&text).expect("JSON")
 }
 
@@ -378,4 +387,24 @@ fn zero_and_misshapen_gradients_half_precision_and_loose_names() {
         check(&write(&no_grads, Some("mse"))).expect_err("refused").code,
         "bundle_no_grads"
     );
+}
+
+#[test]
+fn a_relu_or_tanh_net_is_checked_with_the_activation_its_metadata_names() {
+    for name in ["relu_batch8_mse", "tanh_single_sample_mse"] {
+        let f = fixture_in("pytorch-more", name);
+        let act = f["activation"].as_str().expect("an activation");
+        let entries = bundle(&f, |_, _| {}, f64s);
+        let named = write_with(&entries, &format!(r#""loss":"mse","activation":"{act}""#));
+        assert_eq!(failing(&named), (vec![], None), "{name}, named {act}");
+        // Unnamed, the page takes the notebook's sigmoid: another forward pass, so every
+        // gradient differs from its reference.
+        let (failed, _) = failing(&write(&entries, Some("mse")));
+        assert!(failed.contains(&"layers.0.weight".to_string()), "{name}: {failed:?}");
+    }
+    let gelu = write_with(
+        &bundle(&fixture("batch8_mse"), |_, _| {}, f64s),
+        r#""activation":"gelu""#,
+    );
+    assert_eq!(check(&gelu).unwrap_err().code, "st_unknown_activation");
 }
