@@ -62,6 +62,16 @@ impl OptimizerKind {
         }
     }
 
+    /// Whether it reads the training form's field `field` (`momentum`, `beta1`, `beta2`;
+    /// every other field, it does).
+    pub fn reads(self, field: &str) -> bool {
+        match field {
+            "momentum" => matches!(self, OptimizerKind::Sgd { momentum, .. } if momentum > 0.0),
+            "beta1" | "beta2" => matches!(self, OptimizerKind::Adam { .. }),
+            _ => true,
+        }
+    }
+
     /// Its settings as the training form's fields (`opt`, `momentum`, `beta1`, `beta2`);
     /// the fields it does not read keep their defaults.
     pub fn fields(self) -> [(&'static str, String); 4] {
@@ -117,9 +127,9 @@ impl<T: Float> Optimizer<T> {
 
     /// `optimizer.step()`: every parameter, from `backward`'s gradients and the state.
     pub fn step(&mut self, mlp: &mut Mlp<T>, grads: &Grads<T>) {
-        let sizes: Vec<usize> = grads.params().map(<[T]>::len).collect();
-        let fresh = || sizes.iter().map(|&n| vec![T::zero(); n]).collect::<Vec<_>>();
-        if !self.is_plain_sgd() && self.first.len() != sizes.len() {
+        // The state is made at the first step, as torch.optim does: nothing is allocated after.
+        let fresh = || grads.params().map(|g| vec![T::zero(); g.len()]).collect::<Vec<_>>();
+        if !self.is_plain_sgd() && self.first.len() != grads.params().count() {
             self.first = fresh();
             self.second = match self.kind {
                 OptimizerKind::Adam { .. } => fresh(),
@@ -191,6 +201,15 @@ mod tests {
             (after - predicted).abs() < 0.01 * lr * squared,
             "{after} vs {predicted}"
         );
+    }
+
+    #[test]
+    fn each_optimizer_reads_only_its_fields() {
+        let read = |kind: OptimizerKind| ["momentum", "beta1", "beta2", "lr"].map(|f| kind.reads(f));
+        assert_eq!(read(OptimizerKind::PLAIN_SGD), [false, false, false, true]);
+        assert_eq!(read(OptimizerKind::MOMENTUM), [true, false, false, true]);
+        assert_eq!(read(OptimizerKind::ADAM), [false, true, true, true]);
+        assert_eq!(OptimizerKind::ADAM.fields()[0], ("opt", "adam".to_string()));
     }
 
     #[test]

@@ -9,7 +9,7 @@ use crate::form::{self, CheckForm, TrainForm};
 use crate::gradcheck::{self, CheckReport, Checker};
 use crate::inspect::{inspect, StepView, TensorView};
 use crate::mnist::{self, Dataset};
-use crate::optim::{Optimizer, OptimizerKind};
+use crate::optim::Optimizer;
 use crate::predict::{classify, next_misclassified};
 use crate::problem::{FieldError, Problem};
 use crate::train::{Diverged, EpochStats, GradFlow, MidEpoch, Progress, TrainConfig, Trainer};
@@ -1188,12 +1188,12 @@ impl Lab {
             ]),
         };
         if !untouched {
-            let read = |name: &str| match (c.optimizer, name) {
-                (OptimizerKind::Adam { .. }, "momentum") | (OptimizerKind::Sgd { .. }, "beta1" | "beta2") => false,
-                (kind, "momentum") => kind != OptimizerKind::PLAIN_SGD,
-                _ => true,
-            };
-            for (name, value) in c.optimizer.fields().into_iter().filter(|(name, _)| read(name)) {
+            for (name, value) in c
+                .optimizer
+                .fields()
+                .into_iter()
+                .filter(|(name, _)| c.optimizer.reads(name))
+            {
                 metadata.insert(if name == "opt" { "optimizer" } else { name }.to_string(), value);
             }
         }

@@ -304,7 +304,6 @@ pub fn import_run(bytes: &[u8], mut optimizer: Optimizer<f32>) -> Result<(Import
         let mut states = states.into_iter().map(|(_, b)| b);
         optimizer.first = states.next().unwrap_or_default();
         optimizer.second = states.next().unwrap_or_default();
-        optimizer.steps = steps;
     } else if !optimizer.is_plain_sgd() && steps > 0 {
         return Err(Problem::new("resume_mismatch", &[]));
     }
