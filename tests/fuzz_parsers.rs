@@ -12,36 +12,40 @@ use backprop_lab::{bundle, weights};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::cell::Cell;
 
+// Counted per thread: the test harness allocates on its own threads (a finished test's
+// captured output) while another test measures.
 struct Counting;
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
+thread_local! {
+    static LIVE: Cell<usize> = const { Cell::new(0) };
+    static PEAK: Cell<usize> = const { Cell::new(0) };
+}
 
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let live = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
-        PEAK.fetch_max(live, Ordering::Relaxed);
+        let _ = LIVE.try_with(|live| {
+            live.set(live.get() + layout.size());
+            let _ = PEAK.try_with(|peak| peak.set(peak.get().max(live.get())));
+        });
         unsafe { System.alloc(layout) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        let _ = LIVE.try_with(|live| live.set(live.get().saturating_sub(layout.size())));
         unsafe { System.dealloc(ptr, layout) }
     }
 }
 
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
-/// One measured parse at a time: the counter is the process's.
-static MEASURING: Mutex<()> = Mutex::new(());
 
-/// Run `parse` and return the most it had allocated at once beyond what was live before.
+/// Run `parse` and return the most it had allocated at once beyond what was live before,
+/// on this thread.
 fn peak_of(parse: impl FnOnce()) -> usize {
-    let before = LIVE.load(Ordering::Relaxed);
-    PEAK.store(before, Ordering::Relaxed);
+    let before = LIVE.with(Cell::get);
+    PEAK.with(|peak| peak.set(before));
     parse();
-    PEAK.load(Ordering::Relaxed).saturating_sub(before)
+    PEAK.with(Cell::get).saturating_sub(before)
 }
 
 /// How many mutants each target gets; `FUZZ_ITERATIONS` raises it (`make fuzz`).
@@ -112,7 +116,6 @@ fn fuzz(
     budget: impl Fn(usize) -> usize,
     parse: impl Fn(&[u8]) -> bool,
 ) {
-    let _one_at_a_time = MEASURING.lock().unwrap_or_else(|e| e.into_inner());
     let mut rng = StdRng::seed_from_u64(seed);
     let (mut accepted, mut refused) = (0, 0);
     for input in valid {
@@ -228,7 +231,6 @@ fn safetensors_weights_and_bundles() {
 /// Random, hostile and huge strings into every form field.
 #[test]
 fn form_fields_and_url_values() {
-    let _one_at_a_time = MEASURING.lock().unwrap_or_else(|e| e.into_inner());
     let mut rng = StdRng::seed_from_u64(7);
     let hostile = [
         "",
