@@ -74,7 +74,7 @@ fuzz: setup
 # Mutation testing of the teaching core: every mutant cargo-mutants makes of these files
 # must fail a test, or be listed in docs/testing.md as unable to matter. Not part of
 # `make test`: it takes over an hour here. Results in mutants.out/.
-MUTATED := mlp loss activation optim gradcheck digit mnist train
+MUTATED := model/mlp model/loss model/activation model/optim model/bug check/gradcheck check/inspect views/digit files/mnist train/mod
 CARGO_MUTANTS_VERSION := 27.1.0
 mutants: setup
 	cargo mutants --version 2>/dev/null | grep -q "$(CARGO_MUTANTS_VERSION)" || \

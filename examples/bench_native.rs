@@ -3,7 +3,7 @@
 //! and Adam). Prints JSON lines. `make bench` runs it.
 
 use backprop_lab::bench::{config_with_optimizer, measure_throughput};
-use backprop_lab::mnist::load_local;
+use backprop_lab::files::mnist::load_local;
 use std::time::Instant;
 
 /// FLOP per sample of a dense 784-256-10 training step: 3 products per layer, 2 FLOP each.

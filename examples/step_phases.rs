@@ -1,8 +1,8 @@
 //! Where a training step's time goes, natively: each phase timed over an epoch of the
 //! notebook's configuration. Prints JSON lines (milliseconds per batch).
 
-use backprop_lab::mlp::Mlp;
-use backprop_lab::mnist::load_local;
+use backprop_lab::files::mnist::load_local;
+use backprop_lab::model::mlp::Mlp;
 use backprop_lab::train::{train_step, Workspace};
 use std::time::Instant;
 

@@ -1,7 +1,7 @@
 //! A full native run of a preset on the real MNIST files, printing the report CSV.
 //! `cargo run --release --example train_native -- [assignment|fast] [epochs]`
 
-use backprop_lab::mnist::load_local;
+use backprop_lab::files::mnist::load_local;
 use backprop_lab::train::{Progress, TrainConfig, Trainer};
 use std::time::Instant;
 

@@ -2,9 +2,9 @@
 //! back, one evaluation of the test set, and the first layer's kernel alone. Not tests:
 //! this machine is shared, so timings are printed, never asserted.
 
+use crate::files::mnist::Dataset;
 use crate::kernels::{sparse, Nonzeros};
-use crate::mnist::Dataset;
-use crate::optim::OptimizerKind;
+use crate::model::optim::OptimizerKind;
 use crate::train::{Progress, TrainConfig, Trainer};
 use nalgebra::DMatrix;
 

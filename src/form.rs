@@ -1,17 +1,17 @@
 //! What the page's two forms send, parsed and checked in Rust so `cargo test` covers it:
 //! the training form into a [`TrainConfig`], the gradient-check form into a
-//! [`CheckCase`]. A refusal is a [`FieldError`] naming the field; `web.rs` only passes
+//! [`CheckCase`]. A refusal is a [`FieldError`] naming the field; `web` only passes
 //! strings in and results out.
 
-use crate::activation::Activation;
-use crate::bug::Bug;
-use crate::gradcheck::{self, CheckCase, MAX_BATCH, MAX_DIM};
-use crate::loss::LossKind;
-use crate::mlp::parameter_count;
-use crate::mnist::{CLASSES, IMAGE_PIXELS};
-use crate::optim::OptimizerKind;
+use crate::check::gradcheck::{self, CheckCase, MAX_BATCH, MAX_DIM};
+use crate::files::mnist::{CLASSES, IMAGE_PIXELS};
+use crate::model::activation::Activation;
+use crate::model::bug::Bug;
+use crate::model::loss::LossKind;
+use crate::model::mlp::{parameter_count, MAX_LAYERS, MAX_PARAMETERS};
+use crate::model::optim::OptimizerKind;
 use crate::problem::{FieldError, Problem};
-use crate::train::{TrainConfig, MAX_PARAMETERS};
+use crate::train::TrainConfig;
 use std::num::IntErrorKind;
 
 /// The training form's fields, as typed.
@@ -244,10 +244,6 @@ fn parse_dims(text: &str, max_width: usize) -> Result<Vec<usize>, Problem> {
         })
         .collect()
 }
-
-/// The most hidden layers either form takes: deeper sigmoid nets do not learn, and each
-/// layer costs the page time however narrow it is.
-pub const MAX_LAYERS: usize = 64;
 
 /// The most multiply-adds one training step may take (batch x parameters): about a
 /// second of the page's time, beyond which it stops answering clicks.

@@ -1,11 +1,11 @@
 //! "Break the backward": each classic mistake fails the gradient check on exactly the
 //! tensors it touches, and passes the rest.
 
-use backprop_lab::activation::Activation;
-use backprop_lab::bug::Bug;
-use backprop_lab::gradcheck::{run_with, CheckCase, CheckReport, TOLERANCE};
-use backprop_lab::loss::{softmax_cross_entropy, LossKind};
-use backprop_lab::mlp::{Grads, Mlp, Scope};
+use backprop_lab::check::gradcheck::{run_with, CheckCase, CheckReport, TOLERANCE};
+use backprop_lab::model::activation::Activation;
+use backprop_lab::model::bug::Bug;
+use backprop_lab::model::loss::{softmax_cross_entropy, LossKind};
+use backprop_lab::model::mlp::{Grads, Mlp, Scope};
 use nalgebra::DMatrix;
 
 /// Whether `bug` must spoil the tensor `name` (a parameter, or `input` for dL/dinput) in

@@ -3,9 +3,9 @@
 
 mod common;
 
-use backprop_lab::activation::Activation;
-use backprop_lab::gradcheck::CheckCase;
-use backprop_lab::loss::LossKind;
+use backprop_lab::check::gradcheck::CheckCase;
+use backprop_lab::model::activation::Activation;
+use backprop_lab::model::loss::LossKind;
 use common::{assert_a_missing_or_wrong_gradient_fails, assert_passes};
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 

@@ -1,7 +1,7 @@
 //! Parsers of outside bytes where usize is 32 bits: `wasm-pack test --headless --chrome`.
 #![cfg(target_arch = "wasm32")]
 
-use backprop_lab::mnist::parse_images;
+use backprop_lab::files::mnist::parse_images;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
 wasm_bindgen_test_configure!(run_in_browser);

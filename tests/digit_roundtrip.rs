@@ -1,11 +1,11 @@
-//! The canvas preprocessing (`src/digit.rs`) on real MNIST test digits: scaled up into a
+//! The canvas preprocessing (`src/views/digit.rs`) on real MNIST test digits: scaled up into a
 //! 280x280 RGBA canvas as a browser would hand it over, then prepared again.
 #![cfg(not(target_arch = "wasm32"))]
 
-use backprop_lab::digit::preprocess;
-use backprop_lab::mnist::{load_local, IMAGE_PIXELS, IMAGE_SIDE};
-use backprop_lab::predict::predicted_classes;
+use backprop_lab::files::mnist::{load_local, IMAGE_PIXELS, IMAGE_SIDE};
+use backprop_lab::model::loss::predicted_classes;
 use backprop_lab::train::{TrainConfig, Trainer};
+use backprop_lab::views::digit::preprocess;
 use nalgebra::DMatrix;
 
 const CANVAS: usize = 280;

@@ -6,9 +6,10 @@
 //! returns a value or a typed refusal, never panics, and never allocates much more than
 //! its input justifies. `make fuzz` runs the same mutations many more times.
 
+use backprop_lab::check::bundle;
+use backprop_lab::files::mnist::{parse_images, parse_labels};
+use backprop_lab::files::weights;
 use backprop_lab::form::{check_case, test_index, train_config, CheckForm, TrainForm};
-use backprop_lab::mnist::{parse_images, parse_labels};
-use backprop_lab::{bundle, weights};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -185,7 +186,7 @@ fn idx_files_raw_and_gzipped() {
 
 /// A small model's weights file, and where its header length lives.
 fn weights_file(hidden: &[usize]) -> Vec<u8> {
-    let mlp = backprop_lab::mlp::Mlp::<f32>::new(784, hidden, 10, 1);
+    let mlp = backprop_lab::model::mlp::Mlp::<f32>::new(784, hidden, 10, 1);
     weights::export(&mlp, &Default::default()).expect("export")
 }
 
@@ -201,7 +202,7 @@ fn safetensors_weights_and_bundles() {
         weights::import(b).is_ok()
     });
     // A Part 1 bundle: the weights of a 4-[3]-2 net with input, target and gradients.
-    let mlp = backprop_lab::mlp::Mlp::<f64>::new(4, &[3], 2, 1);
+    let mlp = backprop_lab::model::mlp::Mlp::<f64>::new(4, &[3], 2, 1);
     let mut header = Vec::new();
     let mut data: Vec<u8> = Vec::new();
     let mut add = |name: &str, dtype: &str, shape: &[usize], bytes: Vec<u8>| {

@@ -2,9 +2,9 @@
 //! "Inside one step": the panel's cards hold what PyTorch autograd computes on the same
 //! weights and sample, and the SGD step it reports is the real one.
 
-use backprop_lab::bug::Bug;
-use backprop_lab::inspect::{inspect, StepView, TensorView};
-use backprop_lab::mlp::Mlp;
+use backprop_lab::check::inspect::{inspect, StepView, TensorView};
+use backprop_lab::model::bug::Bug;
+use backprop_lab::model::mlp::Mlp;
 use serde_json::Value;
 
 fn card<'a>(view: &'a StepView, name: &str) -> &'a TensorView {

@@ -4,9 +4,9 @@
 
 use backprop_lab::kernels::dense::{g_w_f32, gt_x_f32, naive_g_w, naive_gt_x, naive_x_wt, x_wt_f32};
 use backprop_lab::kernels::gemm::{gemm, Operands};
-use backprop_lab::loss::softmax_cross_entropy;
-use backprop_lab::mlp::{Cache, Grads, Input, Mlp, Scope};
-use backprop_lab::optim::sgd_step;
+use backprop_lab::model::loss::softmax_cross_entropy;
+use backprop_lab::model::mlp::{Cache, Grads, Input, Mlp, Scope};
+use backprop_lab::model::optim::sgd_step;
 use backprop_lab::train::{train_step, Workspace};
 use nalgebra::DMatrix;
 #[cfg(target_arch = "wasm32")]

@@ -3,9 +3,9 @@
 //! settings (`tests/fixtures/reference/pytorch_notebook_run.json`).
 #![cfg(not(target_arch = "wasm32"))]
 
-use backprop_lab::activation::Activation;
-use backprop_lab::mnist::{load_local as mnist, Dataset};
-use backprop_lab::optim::OptimizerKind;
+use backprop_lab::files::mnist::{load_local as mnist, Dataset};
+use backprop_lab::model::activation::Activation;
+use backprop_lab::model::optim::OptimizerKind;
 use backprop_lab::train::{EpochStats, TrainConfig, Trainer};
 use serde_json::Value;
 

@@ -2,8 +2,8 @@
 //! "Check my notebook's backward": bundles made from PyTorch's own fixtures, right and
 //! with the classic mistakes seeded, and broken bundles.
 
-use backprop_lab::bundle::{check, Hint};
-use backprop_lab::loss::LossKind;
+use backprop_lab::check::bundle::{check, Hint};
+use backprop_lab::model::loss::LossKind;
 use serde_json::Value;
 
 /// A tensor of a bundle: name, dtype, shape and its little-endian bytes.
@@ -289,8 +289,8 @@ fn a_broken_bundle_names_its_problem() {
 
 #[test]
 fn gradients_saved_in_f32_are_held_to_a_bar_of_their_own_size() {
-    use backprop_lab::loss::mse;
-    use backprop_lab::mlp::{Grads, Mlp, Scope};
+    use backprop_lab::model::loss::mse;
+    use backprop_lab::model::mlp::{Grads, Mlp, Scope};
     use nalgebra::DMatrix;
     // Part 1's batch with targets 1000 times larger: gradients in the hundreds, whose f32
     // rounding alone is far above 1e-6.

@@ -6,8 +6,8 @@
 
 mod pytorch_fixtures;
 
-use backprop_lab::mlp::{Grads, Mlp, Scope};
-use backprop_lab::optim::{Optimizer, OptimizerKind};
+use backprop_lab::model::mlp::{Grads, Mlp, Scope};
+use backprop_lab::model::optim::{Optimizer, OptimizerKind};
 use nalgebra::DMatrix;
 use pytorch_fixtures::{as_batch, fixtures, loss_on, model, set_params, tensor};
 use serde_json::Value;

@@ -6,8 +6,8 @@
 
 mod pytorch_fixtures;
 
-use backprop_lab::float::Float;
-use backprop_lab::mlp::{Grads, Scope};
+use backprop_lab::model::float::Float;
+use backprop_lab::model::mlp::{Grads, Scope};
 use nalgebra::DMatrix;
 use pytorch_fixtures::{as_batch, error_norm, fixtures, loss_on, model, tensor};
 use serde_json::Value;

@@ -4,6 +4,6 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = backprop_lab::mnist::parse_images("fuzz", data);
-    let _ = backprop_lab::mnist::parse_labels("fuzz", data);
+    let _ = backprop_lab::files::mnist::parse_images("fuzz", data);
+    let _ = backprop_lab::files::mnist::parse_labels("fuzz", data);
 });

@@ -4,5 +4,5 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = backprop_lab::weights::import(data);
+    let _ = backprop_lab::files::weights::import(data);
 });

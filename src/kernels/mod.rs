@@ -8,7 +8,7 @@
 //! | [`sparse`] | the first layer's products over only the inked pixels of a batch |
 //! | [`exp`] | a branch-free `e^x` in f32, so a layer's sigmoid vectorises |
 //!
-//! Which kernel a float type uses is chosen by [`crate::float::Float`]; this module
+//! Which kernel a float type uses is chosen by [`crate::model::float::Float`]; this module
 //! depends on nalgebra alone.
 
 pub mod dense;

@@ -1,7 +1,7 @@
 //! Helpers shared by the integration tests (each test file uses some of them).
 #![allow(dead_code)]
 
-use backprop_lab::gradcheck::{run, CheckCase, TOLERANCE};
+use backprop_lab::check::gradcheck::{run, CheckCase, TOLERANCE};
 
 /// Run a gradient check and fail, naming the tensor, unless every row and the forward
 /// pass pass the notebook's bar. Prints the table.
@@ -25,8 +25,8 @@ pub fn assert_passes(case: &CheckCase) {
 /// The check with `layers.0.weight`'s gradient left out, and with one element of
 /// `output_layer.bias`'s nudged by 1e-5: both rows fail, every other row passes.
 pub fn assert_a_missing_or_wrong_gradient_fails(case: &CheckCase) {
-    use backprop_lab::gradcheck::run_with;
-    let report = run_with(case, backprop_lab::bug::Bug::None, |grads| {
+    use backprop_lab::check::gradcheck::run_with;
+    let report = run_with(case, backprop_lab::model::bug::Bug::None, |grads| {
         grads.layers[0].weight = nalgebra::DMatrix::zeros(0, 0);
         grads.output_layer.bias[0] += 1e-5;
     })

@@ -2,10 +2,10 @@
 //! shared by the gradient parity test and the optimiser replay.
 #![allow(dead_code)] // each test uses its part
 
-use backprop_lab::activation::Activation;
-use backprop_lab::float::Float;
-use backprop_lab::loss::{mse, softmax_cross_entropy, LossKind};
-use backprop_lab::mlp::Mlp;
+use backprop_lab::model::activation::Activation;
+use backprop_lab::model::float::Float;
+use backprop_lab::model::loss::{mse, softmax_cross_entropy, LossKind};
+use backprop_lab::model::mlp::Mlp;
 use nalgebra::DMatrix;
 use serde_json::Value;
 use std::path::{Path, PathBuf};

@@ -1,5 +1,5 @@
 // Every user-facing string, in English and Chinese. Error codes from Rust
-// (`src/fields.rs` Problem codes) are keys here too; {0}, {1} are their arguments.
+// (`src/problem.rs` codes) are keys here too; {0}, {1} are their arguments.
 export const STRINGS = {
   en: {
     title: "Backprop Lab",
@@ -8,7 +8,7 @@ export const STRINGS = {
     loading_wasm: "Loading WebAssembly…",
     wasm_failed: "The WebAssembly module failed to load: {0}. Reload the page; if it persists, the site may be incomplete.",
     panic: "Internal error (Rust panic): {0}. The page may need a reload.",
-    footer: "Forward and backward passes are written by hand in src/mlp.rs; gradients are checked against finite differences and PyTorch autograd.",
+    footer: "Forward and backward passes are written by hand in src/model/mlp.rs; gradients are checked against finite differences and PyTorch autograd.",
     seed: "Random seed",
 
     gc_title: "1 · Are my gradients right?",
@@ -17,7 +17,7 @@ export const STRINGS = {
     gc_forward_label: "Forward pass (cached under the notebook's names input, fc{i}, sigmoid{i} (relu{i}, tanh{i} for those activations), output):",
     gc_backward_label: "Backward pass, from the loss gradient g back to every weight, bias and the input:",
     gc_numeric_label: "Reference: nudge each parameter up and down and watch the loss change:",
-    gc_code: "Code: src/mlp.rs (forward, then backward, each line beside the notebook's Python), src/loss.rs, src/gradcheck.rs. The output error compares the forward pass with an independent plain-loop forward.",
+    gc_code: "Code: src/model/mlp.rs (forward, then backward, each line beside the notebook's Python), src/model/loss.rs, src/check/gradcheck.rs. The output error compares the forward pass with an independent plain-loop forward.",
     gc_input_dim: "Input dimension",
     gc_hidden_dims: "Hidden dimensions",
     gc_output_dim: "Output dimension",
@@ -384,7 +384,7 @@ export const STRINGS = {
     loading_wasm: "正在加载 WebAssembly…",
     wasm_failed: "WebAssembly 模块加载失败：{0}。请刷新页面；若仍失败，站点文件可能不完整。",
     panic: "内部错误（Rust panic）：{0}。可能需要刷新页面。",
-    footer: "前向与反向传播在 src/mlp.rs 中手写；梯度与有限差分及 PyTorch 自动求导对照检验。",
+    footer: "前向与反向传播在 src/model/mlp.rs 中手写；梯度与有限差分及 PyTorch 自动求导对照检验。",
     seed: "随机种子",
 
     gc_title: "1 · 我的梯度对吗？",
@@ -393,7 +393,7 @@ export const STRINGS = {
     gc_forward_label: "前向传播（缓存名与笔记本一致：input、fc{i}、sigmoid{i}（其他激活函数为 relu{i}、tanh{i}）、output）：",
     gc_backward_label: "反向传播：从损失梯度 g 回传到每个权重、偏置和输入：",
     gc_numeric_label: "参照：把每个参数上下微调，观察损失的变化：",
-    gc_code: "代码：src/mlp.rs（先前向、后反向，每行旁注笔记本中对应的 Python）、src/loss.rs、src/gradcheck.rs。输出误差将前向结果与独立的逐元素循环实现比较。",
+    gc_code: "代码：src/model/mlp.rs（先前向、后反向，每行旁注笔记本中对应的 Python）、src/model/loss.rs、src/check/gradcheck.rs。输出误差将前向结果与独立的逐元素循环实现比较。",
     gc_input_dim: "输入维度",
     gc_hidden_dims: "隐藏层维度",
     gc_output_dim: "输出维度",

@@ -1,4 +1,4 @@
-// Section 4: inside one training step. Rust computes every tensor (src/inspect.rs);
+// Section 4: inside one training step. Rust computes every tensor (src/check/inspect.rs);
 // this file chooses the sample, lays the cards out and maps numbers to colours.
 import { t, onLanguageChange } from "./i18n.js";
 import { showFieldError, clearFieldErrors, formatNumber } from "./ui.js";

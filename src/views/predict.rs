@@ -1,14 +1,9 @@
 //! Classifying with the current weights: forward, softmax, arg-max.
 
-use crate::loss::softmax;
-use crate::mlp::{Cache, Input, Mlp};
-use crate::mnist::Dataset;
+use crate::files::mnist::Dataset;
+use crate::model::loss::{predicted_classes, softmax};
+use crate::model::mlp::{Cache, Input, Mlp};
 use nalgebra::DMatrix;
-
-/// The arg-max class of each row of logits (B, classes).
-pub fn predicted_classes(logits: &DMatrix<f32>) -> impl Iterator<Item = usize> + '_ {
-    logits.row_iter().map(|row| row.transpose().imax())
-}
 
 /// What the model makes of one input.
 #[derive(Clone, Debug, PartialEq)]
@@ -66,7 +61,7 @@ mod tests {
 
     #[test]
     fn the_next_mistake_is_found_from_where_the_search_starts() {
-        let data = crate::train::tests::synthetic(600, 3);
+        let data = crate::test_support::synthetic(600, 3);
         let mlp = Mlp::<f32>::new(784, &[], 10, 1);
         let wrong = |i: usize| classify(&mlp, &data.input(i)).class != data.label(i);
         let all: Vec<usize> = (0..600).filter(|&i| wrong(i)).collect();
@@ -81,7 +76,7 @@ mod tests {
         let mut perfect = Mlp::<f32>::new(784, &[], 10, 1);
         perfect.output_layer.weight.fill(0.0);
         perfect.output_layer.bias.fill(0.0);
-        let one_class = crate::train::tests::synthetic(1, 3); // a single image, of class 0
+        let one_class = crate::test_support::synthetic(1, 3); // a single image, of class 0
         assert_eq!(next_misclassified(&perfect, &one_class, 0), None, "ties go to class 0");
     }
 }

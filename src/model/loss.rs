@@ -6,7 +6,7 @@
 //!   `L = mean_b [ logsumexp(z_b) - z_b[y_b] ]`; `dL/dz = (softmax(z) - onehot(y)) / B`.
 //!   Fused and stable: the max logit is subtracted before exponentiating.
 
-use crate::float::Float;
+use crate::model::float::Float;
 use nalgebra::DMatrix;
 
 /// MSE value; writes dL/doutput into `grad`.   output, target, grad: (B, out)
@@ -61,6 +61,11 @@ pub fn softmax<T: Float>(logits: &[T]) -> Vec<T> {
 pub enum LossKind {
     Mse,
     CrossEntropy,
+}
+
+/// The arg-max class of each row of logits (B, classes).
+pub fn predicted_classes(logits: &DMatrix<f32>) -> impl Iterator<Item = usize> + '_ {
+    logits.row_iter().map(|row| row.transpose().imax())
 }
 
 #[cfg(test)]

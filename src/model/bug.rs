@@ -1,5 +1,5 @@
 //! "Break the backward": classic mistakes in a hand-written backward pass. Each swaps one
-//! line of [`Mlp::backward_with`](crate::mlp::Mlp::backward_with) for a wrong one, so the
+//! line of [`Mlp::backward_with`](crate::model::mlp::Mlp::backward_with) for a wrong one, so the
 //! gradient check can show which tensors it spoils.
 
 /// One line of the backward pass, written wrong on purpose. `None` is the right pass.

@@ -7,13 +7,22 @@
 //! fills [`Grads`]. Each line of either carries the notebook's Python as its comment.
 //! Shapes follow PyTorch: a batch is `(B, features)`, a weight `(out, in)`.
 
-use crate::activation::{sigmoid_grad_from_output, Activation};
-use crate::bug::{Bug, ShapeCrash};
-use crate::float::Float;
 use crate::kernels::{resize, sparse, Nonzeros};
+use crate::model::activation::{sigmoid_grad_from_output, Activation};
+use crate::model::bug::{Bug, ShapeCrash};
+use crate::model::float::Float;
 use nalgebra::{DMatrix, DVector};
 use rand::{Rng, SeedableRng};
 use std::borrow::Cow;
+
+/// The most hidden layers a model may have: deeper sigmoid nets do not learn, and each
+/// layer costs the page time however narrow it is.
+pub const MAX_LAYERS: usize = 64;
+
+/// The most weights and biases a model may have (two hidden layers of 4096 fit): 100 MB
+/// of them, as much again for their gradients, and a third of a second per batch in the
+/// browser. Much more stalls the page while it initialises, and can run out of wasm's 4 GB.
+pub const MAX_PARAMETERS: usize = 25_000_000;
 
 /// The batch the network reads, x: (B, in). An MNIST batch is mostly blank paper, so
 /// it is kept as its nonzero entries and the first layer visits only those; any other
@@ -517,7 +526,7 @@ impl<T: Float> Mlp<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::loss::mse;
+    use crate::model::loss::mse;
 
     #[test]
     fn sparse_first_layer_matches_finite_differences() {

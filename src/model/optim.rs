@@ -2,8 +2,8 @@
 //! momentum, Nesterov and weight decay) and Adam. Each update reads the gradients
 //! `backward` left and the optimiser's own state, kept beside the model.
 
-use crate::float::Float;
-use crate::mlp::{Grads, Mlp};
+use crate::model::float::Float;
+use crate::model::mlp::{Grads, Mlp};
 
 /// `optimizer.step()` for one tensor of plain SGD: p -= lr * grad.
 pub fn sgd<T: Float>(param: &mut [T], grad: &[T], learning_rate: T) {
@@ -177,8 +177,8 @@ impl<T: Float> Optimizer<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::loss::mse;
-    use crate::mlp::Scope;
+    use crate::model::loss::mse;
+    use crate::model::mlp::Scope;
     use nalgebra::DMatrix;
 
     #[test]

@@ -7,7 +7,7 @@
 //! 4. pasted into 28x28 so its centre of mass sits at the centre;
 //! 5. scaled to [0, 1] like the training images.
 
-use crate::mnist::{IMAGE_PIXELS, IMAGE_SIDE};
+use crate::files::mnist::{IMAGE_PIXELS, IMAGE_SIDE};
 
 /// MNIST fits each digit into a 20x20 box inside the 28x28 image.
 const BOX: usize = 20;

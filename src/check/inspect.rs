@@ -2,12 +2,12 @@
 //! under the notebook's names, each with its equation and the notebook's line. In f64,
 //! from the model's weights, so the numbers are the maths' and not f32 rounding's.
 
-use crate::activation::Activation;
-use crate::bug::{Bug, ShapeCrash};
-use crate::float::Float;
-use crate::loss::{softmax, softmax_cross_entropy};
-use crate::mlp::{Cache, Grads, Mlp};
-use crate::optim::sgd_step;
+use crate::model::activation::Activation;
+use crate::model::bug::{Bug, ShapeCrash};
+use crate::model::float::Float;
+use crate::model::loss::{softmax, softmax_cross_entropy};
+use crate::model::mlp::{Cache, Grads, Mlp};
+use crate::model::optim::sgd_step;
 use nalgebra::{DMatrix, DVector};
 
 /// One card of the panel: a tensor and what explains it.

@@ -1,20 +1,20 @@
 //! The wasm boundary: the only file with `#[wasm_bindgen]`. It passes the page's strings
 //! to Rust and turns Rust's results into plain JS objects; it computes nothing itself.
 
-use crate::bug::{Bug, ShapeCrash};
-use crate::bundle::{self, BundleReport, Hint};
-use crate::digit::{self, Drawing};
-use crate::evaluate::{Confusion, Evaluation, Score};
+use crate::check::bundle::{self, BundleReport, Hint};
+use crate::check::gradcheck::{self, CheckReport, Checker};
+use crate::check::inspect::{inspect, StepView, TensorView};
+use crate::files::mnist::{self, Dataset};
+use crate::files::weights;
 use crate::form::{self, CheckForm, TrainForm};
-use crate::gradcheck::{self, CheckReport, Checker};
-use crate::inspect::{inspect, StepView, TensorView};
-use crate::mnist::{self, Dataset};
-use crate::optim::Optimizer;
-use crate::predict::{classify, next_misclassified};
+use crate::model::bug::{Bug, ShapeCrash};
+use crate::model::optim::Optimizer;
 use crate::problem::{FieldError, Problem};
+use crate::train::evaluate::{Confusion, Evaluation, Score};
 use crate::train::{Diverged, EpochStats, GradFlow, MidEpoch, Progress, TrainConfig, Trainer};
-use crate::units;
-use crate::weights;
+use crate::views::digit::{self, Drawing};
+use crate::views::predict::{classify, next_misclassified};
+use crate::views::units;
 use js_sys::{Array, Float32Array, Float64Array, Function, Object, Promise, Reflect, Uint32Array, Uint8Array};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -195,8 +195,8 @@ fn bundle_to_js(report: &BundleReport) -> JsValue {
         Some(Hint::FirstWrong(name)) => ("bundle_hint_first_wrong", vec![name.clone()]),
     };
     let loss = match report.loss_kind {
-        crate::loss::LossKind::Mse => "mse",
-        crate::loss::LossKind::CrossEntropy => "cross_entropy",
+        crate::model::loss::LossKind::Mse => "mse",
+        crate::model::loss::LossKind::CrossEntropy => "cross_entropy",
     };
     object(&[
         ("ok", true.into()),
@@ -219,7 +219,7 @@ fn bundle_to_js(report: &BundleReport) -> JsValue {
 /// `null` when a file of `bytes` bytes may be read, else the problem (before reading it).
 #[wasm_bindgen]
 pub fn check_file_size(bytes: f64) -> JsValue {
-    let limit = crate::tensors::MAX_FILE_BYTES;
+    let limit = crate::files::tensors::MAX_FILE_BYTES;
     if bytes > limit as f64 {
         let mb = (bytes / (1024.0 * 1024.0)).ceil();
         return problem(

@@ -5,10 +5,10 @@
 //! A tensor passes when ||manual - numeric||_2 < 1e-6, the notebook's bar. The forward pass
 //! is also checked, against a plain-loop forward written independently of `Mlp`.
 
-use crate::activation::{sigmoid, Activation};
-use crate::bug::{Bug, ShapeCrash};
-use crate::loss::{mse, softmax_cross_entropy, LossKind};
-use crate::mlp::{parameter_count, Grads, Mlp, Scope};
+use crate::model::activation::{sigmoid, Activation};
+use crate::model::bug::{Bug, ShapeCrash};
+use crate::model::loss::{mse, softmax_cross_entropy, LossKind};
+use crate::model::mlp::{parameter_count, Grads, Mlp, Scope};
 use crate::problem::{FieldError, Problem};
 use nalgebra::{DMatrix, DVector};
 use rand::{Rng, SeedableRng};

@@ -2,8 +2,8 @@
 //! does (its bias, its pull on each digit, the test images that excite it most), and
 //! which units a drawn digit lights up for the digit the model picks.
 
-use crate::mlp::Mlp;
-use crate::mnist::{Dataset, IMAGE_PIXELS};
+use crate::files::mnist::{Dataset, IMAGE_PIXELS};
+use crate::model::mlp::Mlp;
 use nalgebra::{DMatrix, DVector};
 
 /// The first layer's weights, one row (a 28x28 tile) per unit.
@@ -72,7 +72,14 @@ pub fn unit(mlp: &Mlp<f32>, test: &Dataset, unit: usize, top: usize) -> Option<U
                     .filter(|(&ink, _)| ink != 0)
                     .map(|(&ink, &w)| w * (ink as f32 / 255.0))
                     .sum::<f32>();
-            (i, if squash { crate::activation::sigmoid(z) } else { z })
+            (
+                i,
+                if squash {
+                    crate::model::activation::sigmoid(z)
+                } else {
+                    z
+                },
+            )
         })
         .collect();
     excited.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
@@ -135,7 +142,7 @@ pub fn lit(mlp: &Mlp<f32>, x: &[f32]) -> Option<Lit> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::predict::classify;
+    use crate::views::predict::classify;
 
     #[test]
     fn tiles_are_the_weights_row_by_row_each_with_its_own_scale() {
@@ -155,7 +162,7 @@ mod tests {
 
     #[test]
     fn a_units_top_images_are_those_its_activation_ranks_first() {
-        let test = crate::train::tests::synthetic(200, 4);
+        let test = crate::test_support::synthetic(200, 4);
         let mlp = Mlp::<f32>::new(784, &[6], 10, 3);
         let u = unit(&mlp, &test, 2, 5).unwrap();
         assert_eq!(u.bias, mlp.layers[0].bias[2]);
@@ -203,7 +210,7 @@ mod tests {
         let cache = deep.forward_sample(&DVector::from_vec(x));
         let logit_from = |s0: &DMatrix<f32>| {
             let s1 = (s0 * deep.layers[1].weight.transpose() + deep.layers[1].bias.transpose())
-                .map(crate::activation::sigmoid);
+                .map(crate::model::activation::sigmoid);
             (s1 * deep.output_layer.weight.transpose() + deep.output_layer.bias.transpose())[(0, lit.winner)]
         };
         for j in [0, 3, 7] {

@@ -3,7 +3,7 @@
 //! The backward pass multiplies dL/d(out) by the derivative at each element. Sigmoid and
 //! tanh write it from their cached output; ReLU from the pre-activation `fc`.
 
-use crate::float::Float;
+use crate::model::float::Float;
 use nalgebra::DMatrix;
 
 /// A hidden layer's activation: `torch.sigmoid` (the notebook's), `torch.relu` or `torch.tanh`.

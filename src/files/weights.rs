@@ -2,14 +2,12 @@
 //! file (`layers.{i}.weight` `(out, in)`, `layers.{i}.bias` `(out,)`, `output_layer.*`).
 //! The architecture is read from the shapes; every refusal names the tensor at fault.
 
-use crate::activation::Activation;
-use crate::form::MAX_LAYERS;
-use crate::mlp::Mlp;
-use crate::mnist::{CLASSES, IMAGE_PIXELS};
-use crate::optim::{Optimizer, OptimizerKind};
+use crate::files::mnist::{CLASSES, IMAGE_PIXELS};
+use crate::files::tensors::{self, File, Values};
+use crate::model::activation::Activation;
+use crate::model::mlp::{Mlp, MAX_LAYERS, MAX_PARAMETERS};
+use crate::model::optim::{Optimizer, OptimizerKind};
 use crate::problem::Problem;
-use crate::tensors::{self, File, Values};
-use crate::train::MAX_PARAMETERS;
 use std::collections::BTreeMap;
 
 /// What the file's numbers were, as the page says it: `F32`, or `F16, F32` for a mix.
@@ -157,7 +155,7 @@ pub fn model_from(
     if let Some(wanted) = output_dim.filter(|&d| d != below) {
         return Err(Problem::new("st_output_dim", &[&below, &wanted]));
     }
-    let parameters = crate::mlp::parameter_count(inputs, &widths, below);
+    let parameters = crate::model::mlp::parameter_count(inputs, &widths, below);
     if parameters > MAX_PARAMETERS {
         return Err(Problem::new("too_many_parameters", &[&parameters, &MAX_PARAMETERS]));
     }
@@ -222,7 +220,7 @@ pub fn export(mlp: &Mlp<f32>, metadata: &BTreeMap<String, String>) -> Result<Vec
 
 /// The optimiser's state tensors and their names: `momentum_buffer` (SGD), `exp_avg`
 /// and `exp_avg_sq` (Adam), as `torch.optim` calls them.
-fn state_tensors<T: crate::float::Float>(optimizer: &Optimizer<T>) -> Vec<(&'static str, &Vec<Vec<T>>)> {
+fn state_tensors<T: crate::model::float::Float>(optimizer: &Optimizer<T>) -> Vec<(&'static str, &Vec<Vec<T>>)> {
     match optimizer.kind {
         OptimizerKind::Sgd { .. } => vec![("momentum_buffer", &optimizer.first)],
         OptimizerKind::Adam { .. } => vec![("exp_avg", &optimizer.first), ("exp_avg_sq", &optimizer.second)],
@@ -362,8 +360,8 @@ mod tests {
             let mut optimizer = Optimizer::<f32>::new(kind, 0.01, 0.001);
             for _ in 0..2 {
                 let cache = mlp.forward_batch(x.clone());
-                let mut grads = crate::mlp::Grads::default();
-                mlp.backward(&cache, &cache.output, &mut grads, crate::mlp::Scope::Full);
+                let mut grads = crate::model::mlp::Grads::default();
+                mlp.backward(&cache, &cache.output, &mut grads, crate::model::mlp::Scope::Full);
                 optimizer.step(&mut mlp, &grads);
             }
             let bytes = export_run(&mlp, &optimizer, &metadata()).unwrap();

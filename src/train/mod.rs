@@ -2,16 +2,18 @@
 //! between steps: a step trains one batch, or evaluates one chunk of the test set.
 //!
 //! Everything uses the hand-written forward and backward of [`Mlp`]; the caller
-//! (natively a plain loop, in the browser `web.rs`) decides when to call `step`.
+//! (natively a plain loop, in the browser `web`) decides when to call `step`.
 
-use crate::activation::Activation;
-use crate::bug::Bug;
-use crate::evaluate::Evaluation;
+pub mod evaluate;
+
+use crate::files::mnist::{Dataset, CLASSES, IMAGE_PIXELS};
 use crate::kernels::{resize, sparse};
-use crate::loss::softmax_cross_entropy;
-use crate::mlp::{Cache, Grads, Input, Mlp, Scope};
-use crate::mnist::{Dataset, CLASSES, IMAGE_PIXELS};
-use crate::optim::{sgd, sgd_step, Optimizer, OptimizerKind};
+use crate::model::activation::Activation;
+use crate::model::bug::Bug;
+use crate::model::loss::softmax_cross_entropy;
+use crate::model::mlp::{Cache, Grads, Input, Mlp, Scope};
+use crate::model::optim::{sgd, sgd_step, Optimizer, OptimizerKind};
+use crate::train::evaluate::Evaluation;
 use nalgebra::DMatrix;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -21,11 +23,6 @@ use rand::SeedableRng;
 const SMOOTHING: f64 = 0.98;
 /// A batch loss above this (20x chance level for 10 classes) means training diverged.
 pub const DIVERGED_LOSS: f32 = 46.0;
-
-/// The most weights and biases a model may have (two hidden layers of 4096 fit): 100 MB
-/// of them, as much again for their gradients, and a third of a second per batch in the
-/// browser. Much more stalls the page while it initialises, and can run out of wasm's 4 GB.
-pub const MAX_PARAMETERS: usize = 25_000_000;
 
 /// The settings a run uses; defaults are the assignment's.
 #[derive(Clone, Debug, PartialEq)]
@@ -663,28 +660,7 @@ impl Trainer {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-
-    /// Ten separable "digits" as sparse as MNIST's: class c inks a block of 78 pixels of
-    /// its own, and about one other pixel in ten is noise. About 20% of the pixels are
-    /// inked, so training takes the sparse, fused path that MNIST takes.
-    pub(crate) fn synthetic(count: usize, salt: u64) -> Dataset {
-        let mut rng = StdRng::seed_from_u64(salt);
-        let mut pixels = vec![0u8; count * IMAGE_PIXELS];
-        let labels: Vec<u8> = (0..count).map(|i| (i % CLASSES) as u8).collect();
-        for (i, &label) in labels.iter().enumerate() {
-            let image = &mut pixels[i * IMAGE_PIXELS..(i + 1) * IMAGE_PIXELS];
-            for (p, v) in image.iter_mut().enumerate() {
-                *v = if p / 78 == label as usize {
-                    200
-                } else if rand::Rng::random_bool(&mut rng, 0.1) {
-                    rand::Rng::random_range(&mut rng, 1..=255)
-                } else {
-                    0
-                };
-            }
-        }
-        Dataset::new("synthetic", pixels, "synthetic", labels).unwrap()
-    }
+    use crate::test_support::synthetic;
 
     /// One hidden sigmoid layer written out in plain f64 loops, apart from `Mlp`, `loss`
     /// and `optim`: (W1, b1, W2, b2), W row by row.
@@ -1072,8 +1048,8 @@ pub(crate) mod tests {
         // What a reload keeps: the settings, the rows, and the weights and optimiser state
         // as a weights file.
         let (mlp, optimizer) = first.epoch_end.as_ref().expect("an epoch ended");
-        let saved = crate::weights::export_run(mlp, optimizer, &Default::default()).expect("export");
-        let (imported, optimizer) = crate::weights::import_run(&saved, config.new_optimizer()).expect("import");
+        let saved = crate::files::weights::export_run(mlp, optimizer, &Default::default()).expect("export");
+        let (imported, optimizer) = crate::files::weights::import_run(&saved, config.new_optimizer()).expect("import");
         let mut resumed = Trainer::resume(
             config.clone(),
             imported.mlp,
@@ -1094,7 +1070,7 @@ pub(crate) mod tests {
         };
         assert_eq!(figures(&resumed), figures(&straight));
         // Without replaying the shuffles, the order, and so the weights, would differ.
-        let (imported, optimizer) = crate::weights::import_run(&saved, config.new_optimizer()).expect("import");
+        let (imported, optimizer) = crate::files::weights::import_run(&saved, config.new_optimizer()).expect("import");
         let mut naive = Trainer::with_model(config.clone(), imported.mlp.clone(), train.len());
         naive.optimizer = optimizer;
         (naive.epoch, naive.history) = (1, first.history.clone());
@@ -1129,8 +1105,10 @@ pub(crate) mod tests {
                 first.step(&train, &test, 1.0).expect("no divergence");
             }
             let at = first.mid_epoch().expect("paused inside an epoch");
-            let saved = crate::weights::export_run(&first.mlp, &first.optimizer, &Default::default()).expect("export");
-            let (imported, optimizer) = crate::weights::import_run(&saved, config.new_optimizer()).expect("import");
+            let saved =
+                crate::files::weights::export_run(&first.mlp, &first.optimizer, &Default::default()).expect("export");
+            let (imported, optimizer) =
+                crate::files::weights::import_run(&saved, config.new_optimizer()).expect("import");
             let at = MidEpoch::from_numbers(&at.to_numbers()).expect("numbers");
             let resumed = Trainer::resume(
                 config.clone(),

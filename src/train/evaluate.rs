@@ -1,11 +1,11 @@
 //! A model scored on the test set in chunks the page can yield between: the accuracy,
 //! the mean cross-entropy, the confusion matrix and each image's answer, from one pass.
 
+use crate::files::mnist::{Dataset, CLASSES};
 use crate::kernels::resize;
-use crate::loss::softmax_cross_entropy;
-use crate::mlp::{Cache, Input, Mlp};
-use crate::mnist::{Dataset, CLASSES};
-use crate::predict::predicted_classes;
+use crate::model::loss::predicted_classes;
+use crate::model::loss::softmax_cross_entropy;
+use crate::model::mlp::{Cache, Input, Mlp};
 use nalgebra::DMatrix;
 
 /// Test images per step: large enough to be efficient, small enough for a frame.
@@ -143,11 +143,11 @@ impl Evaluation {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::predict::classify;
+    use crate::views::predict::classify;
 
     #[test]
     fn the_matrix_and_answers_match_a_plain_loop_and_the_accuracy() {
-        let test = crate::train::tests::synthetic(1234, 5);
+        let test = crate::test_support::synthetic(1234, 5);
         let mut mlp = Mlp::<f32>::new(784, &[12], 10, 2);
         mlp.output_layer.bias[3] += 0.5; // some digits right, some wrong
         let mut evaluation = Evaluation::default();

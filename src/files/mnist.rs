@@ -4,9 +4,9 @@
 //! IDX: a big-endian header `00 00 08 nd` (type u8, `nd` dimensions), then `nd` u32
 //! sizes, then the data. Images are `nd = 3` (count, 28, 28), labels `nd = 1` (count).
 
-use crate::float::Float;
 use crate::kernels::Nonzeros;
-use crate::mlp::Input;
+use crate::model::float::Float;
+use crate::model::mlp::Input;
 use crate::problem::Problem;
 use flate2::read::MultiGzDecoder;
 use nalgebra::DMatrix;
@@ -249,7 +249,7 @@ impl Dataset {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mlp::Cache;
+    use crate::model::mlp::Cache;
     use flate2::{write::GzEncoder, Compression};
     use std::io::Write;
 
@@ -300,7 +300,7 @@ mod tests {
         let data = Dataset::new("i", pixels, "l", vec![3, 4]).unwrap();
         let order = [1, 0];
         let expected = DMatrix::from_fn(2, IMAGE_PIXELS, |b, p| data.image(order[b])[p] as f64 / 255.0);
-        let mlp = crate::mlp::Mlp::<f64>::new(IMAGE_PIXELS, &[8], 10, 1);
+        let mlp = crate::model::mlp::Mlp::<f64>::new(IMAGE_PIXELS, &[8], 10, 1);
         let (mut cache, mut y) = (Cache::of(Input::Dense(DMatrix::zeros(0, 0))), Vec::new());
         data.fill_batch(&order, &mut cache.input, &mut y);
         assert!(
@@ -310,7 +310,7 @@ mod tests {
         assert_eq!(y, vec![4, 3]);
         assert!((&*cache.get("input").unwrap() - &expected).amax() < 1e-15);
         mlp.forward(&mut cache);
-        let reference = crate::mlp::Input::Dense(expected);
+        let reference = crate::model::mlp::Input::Dense(expected);
         let mut dense = Cache::of(reference);
         mlp.forward(&mut dense);
         let reference = dense.output;

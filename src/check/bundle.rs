@@ -4,14 +4,14 @@
 //! central differences when that is quick). Under a failing table, a hint reads the
 //! pattern of failures.
 
-use crate::activation::Activation;
-use crate::bug::Bug;
-use crate::gradcheck::{loss_and_grad, Checker, Target, TOLERANCE};
-use crate::loss::LossKind;
-use crate::mlp::{Grads, Mlp, Scope};
+use crate::check::gradcheck::{loss_and_grad, Checker, Target, TOLERANCE};
+use crate::files::tensors::{self, File, Values};
+use crate::files::weights::model_from;
+use crate::model::activation::Activation;
+use crate::model::bug::Bug;
+use crate::model::loss::LossKind;
+use crate::model::mlp::{Grads, Mlp, Scope};
 use crate::problem::Problem;
-use crate::tensors::{self, File, Values};
-use crate::weights::model_from;
 use nalgebra::DMatrix;
 
 /// Longest the central-difference check of the page's own backward may take; a larger
