@@ -11,45 +11,27 @@ use crate::model::loss::LossKind;
 use crate::model::mlp::{parameter_count, MAX_LAYERS, MAX_PARAMETERS};
 use crate::model::optim::OptimizerKind;
 use crate::problem::{FieldError, Problem};
+use crate::schema::{self, FormKind, Values};
 use crate::train::TrainConfig;
 use std::num::IntErrorKind;
 
-/// The training form's fields, as typed.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct TrainForm<'a> {
-    pub hidden: &'a str,
-    pub lr: &'a str,
-    pub batch: &'a str,
-    pub epochs: &'a str,
-    pub seed: &'a str,
-    /// Empty: the whole training set.
-    pub train_limit: &'a str,
-    /// A [`Bug`] code to train with; empty or `none` for the right backward pass.
-    pub bug: &'a str,
-    /// `sigmoid` (or empty), `relu` or `tanh`
-    pub act: &'a str,
-    /// `sgd` (or empty), `momentum`, `nesterov` or `adam`
-    pub opt: &'a str,
-    /// SGD's momentum, in (0, 1); read for `momentum` and `nesterov` only.
-    pub momentum: &'a str,
-    /// L2 weight decay, in [0, 1]; empty means 0.
-    pub wd: &'a str,
-    /// Adam's betas, each in [0, 1); read for `adam` only.
-    pub beta1: &'a str,
-    pub beta2: &'a str,
+/// The text of field `name`; a field the page did not send is empty.
+fn text<'a>(values: &'a Values, name: &str) -> &'a str {
+    values.get(name).map_or("", String::as_str)
 }
 
-/// The training form as a run's settings; refusals name `hidden`, `lr`, `batch`,
-/// `epochs`, `seed`, `train_limit`, `bug`, `act`, `opt`, `momentum`, `wd`, `beta1` or `beta2`.
-pub fn train_config(form: &TrainForm<'_>) -> Result<TrainConfig, FieldError> {
+/// The training form (fields named as in [`schema::TRAIN_FIELDS`]) as a run's settings;
+/// a refusal names its field.
+pub fn train_config(values: &Values) -> Result<TrainConfig, FieldError> {
     let on = |field| move |problem| FieldError::new(field, problem);
-    let hidden_dims = parse_dims(form.hidden, 4096).map_err(on("hidden"))?;
+    let field = |name| text(values, name);
+    let hidden_dims = parse_dims(field("hidden"), schema::MAX_WIDTH).map_err(on("hidden"))?;
     let parameters = parameter_count(IMAGE_PIXELS, &hidden_dims, CLASSES);
     if parameters > MAX_PARAMETERS {
         let problem = Problem::new("too_many_parameters", &[&parameters, &MAX_PARAMETERS]);
         return Err(FieldError::new("hidden", problem));
     }
-    let batch_size = parse_count(form.batch, 1, 4096).map_err(on("batch"))?;
+    let batch_size = parse_count(field("batch"), 1, schema::MAX_TRAIN_BATCH).map_err(on("batch"))?;
     if batch_size * parameters > MAX_STEP_WORK {
         let problem = Problem::new(
             "batch_too_costly",
@@ -59,48 +41,63 @@ pub fn train_config(form: &TrainForm<'_>) -> Result<TrainConfig, FieldError> {
     }
     Ok(TrainConfig {
         hidden_dims,
-        learning_rate: parse_positive(form.lr, 100.0).map_err(on("lr"))?,
+        learning_rate: parse_positive(field("lr"), schema::MAX_LEARNING_RATE).map_err(on("lr"))?,
         batch_size,
-        epochs: parse_count(form.epochs, 1, 1000).map_err(on("epochs"))?,
-        seed: parse_seed(form.seed).map_err(on("seed"))?,
-        train_limit: match form.train_limit.trim() {
+        epochs: parse_count(field("epochs"), 1, schema::MAX_EPOCHS).map_err(on("epochs"))?,
+        seed: parse_seed(field("seed")).map_err(on("seed"))?,
+        train_limit: match field("train_limit").trim() {
             "" => None,
-            text => Some(parse_count(text, 1, 60_000).map_err(on("train_limit"))?),
+            text => Some(parse_count(text, 1, schema::MAX_TRAIN_LIMIT).map_err(on("train_limit"))?),
         },
-        bug: parse_bug(form.bug).map_err(on("bug"))?,
-        activation: parse_activation(form.act).map_err(on("act"))?,
-        optimizer: parse_optimizer(form)?,
-        weight_decay: match form.wd.trim() {
+        bug: parse_bug(field("bug")).map_err(on("bug"))?,
+        activation: parse_activation(field("act")).map_err(on("act"))?,
+        optimizer: parse_optimizer(values)?,
+        weight_decay: match field("wd").trim() {
             "" => 0.0,
             text => parse_fraction(text, true).map_err(on("wd"))?,
         },
     })
 }
 
-/// The hidden activation: `sigmoid` (or empty), `relu` or `tanh`.
-pub fn parse_activation(name: &str) -> Result<Activation, Problem> {
-    match name {
-        "" => Ok(Activation::Sigmoid),
-        name => Activation::from_name(name).ok_or_else(|| Problem::new("unknown_activation", &[&echo(name)])),
+/// The value of a choice field, named by its value or its label in any case; empty for
+/// `empty`.
+fn parse_choice(
+    form: FormKind,
+    name: &str,
+    text: &str,
+    empty: &'static str,
+    unknown: &'static str,
+) -> Result<&'static str, Problem> {
+    match text.trim() {
+        "" => Ok(empty),
+        text => schema::choice_value(form, name, text).ok_or_else(|| Problem::new(unknown, &[&echo(text)])),
     }
+}
+
+/// The hidden activation: `sigmoid` (or empty), `relu` or `tanh`, or their labels.
+pub fn parse_activation(name: &str) -> Result<Activation, Problem> {
+    let value = parse_choice(FormKind::Train, "act", name, "sigmoid", "unknown_activation")?;
+    Ok(Activation::from_name(value).unwrap_or_default())
 }
 
 /// The optimiser and the fields it reads: `momentum` for `momentum` and `nesterov`,
 /// `beta1` and `beta2` for `adam` (with PyTorch's eps, 1e-8).
-fn parse_optimizer(form: &TrainForm<'_>) -> Result<OptimizerKind, FieldError> {
+fn parse_optimizer(values: &Values) -> Result<OptimizerKind, FieldError> {
     let on = |field| move |problem| FieldError::new(field, problem);
     let momentum = || {
-        let momentum = parse_fraction(form.momentum, false).map_err(on("momentum"))?;
+        let typed = text(values, "momentum");
+        let momentum = parse_fraction(typed, false).map_err(on("momentum"))?;
         match momentum > 0.0 {
             true => Ok(momentum),
             false => Err(FieldError::new(
                 "momentum",
-                Problem::new("not_positive", &[&echo(form.momentum)]),
+                Problem::new("not_positive", &[&echo(typed)]),
             )),
         }
     };
-    Ok(match form.opt {
-        "" | "sgd" => OptimizerKind::PLAIN_SGD,
+    let name =
+        parse_choice(FormKind::Train, "opt", text(values, "opt"), "sgd", "unknown_optimizer").map_err(on("opt"))?;
+    Ok(match name {
         "momentum" => OptimizerKind::Sgd {
             momentum: momentum()?,
             nesterov: false,
@@ -110,25 +107,18 @@ fn parse_optimizer(form: &TrainForm<'_>) -> Result<OptimizerKind, FieldError> {
             nesterov: true,
         },
         "adam" => OptimizerKind::Adam {
-            beta1: parse_fraction(form.beta1, false).map_err(on("beta1"))?,
-            beta2: parse_fraction(form.beta2, false).map_err(on("beta2"))?,
+            beta1: parse_fraction(text(values, "beta1"), false).map_err(on("beta1"))?,
+            beta2: parse_fraction(text(values, "beta2"), false).map_err(on("beta2"))?,
             eps: 1e-8,
         },
-        other => {
-            return Err(FieldError::new(
-                "opt",
-                Problem::new("unknown_optimizer", &[&echo(other)]),
-            ))
-        }
+        _ => OptimizerKind::PLAIN_SGD,
     })
 }
 
 /// A "break the backward" choice: a [`Bug`] code, empty meaning none.
 pub fn parse_bug(code: &str) -> Result<Bug, Problem> {
-    match code {
-        "" => Ok(Bug::None),
-        code => Bug::from_code(code).ok_or_else(|| Problem::new("unknown_bug", &[&echo(code)])),
-    }
+    let value = parse_choice(FormKind::Train, "bug", code, "none", "unknown_bug")?;
+    Ok(Bug::from_code(value).unwrap_or_default())
 }
 
 /// A test image's index, `0..count`, as the step panel's field gives it.
@@ -138,46 +128,38 @@ pub fn test_index(text: &str, count: usize) -> Result<usize, FieldError> {
 
 /// The learning rate field alone, for the one-sample SGD step of "Inside one step".
 pub fn learning_rate(text: &str) -> Result<f64, FieldError> {
-    parse_positive(text, 100.0).map_err(|problem| FieldError::new("lr", problem))
+    parse_positive(text, schema::MAX_LEARNING_RATE).map_err(|problem| FieldError::new("lr", problem))
 }
 
-/// The gradient-check form's fields, as typed.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct CheckForm<'a> {
-    pub input_dim: &'a str,
-    pub hidden_dims: &'a str,
-    pub output_dim: &'a str,
-    /// `mse` or `cross_entropy`
-    pub loss: &'a str,
-    /// `sample`: one 1-D sample, as the notebook's Part 1; `batch`: a batch of `batch`.
-    pub sample_kind: &'a str,
-    pub batch: &'a str,
-    pub seed: &'a str,
-    /// `sigmoid` (or empty), `relu` or `tanh`
-    pub act: &'a str,
+/// The step panel's bug and learning rate, each refused under its own name.
+pub fn step_settings(bug: &str, lr: &str) -> Result<(Bug, f64), FieldError> {
+    let rate = learning_rate(lr)?;
+    Ok((parse_bug(bug).map_err(|p| FieldError::new("bug", p))?, rate))
 }
 
-/// The gradient-check form as a case; refusals name `input_dim`, `hidden_dims`,
-/// `output_dim`, `loss`, `batch` or `seed`. A batch must be given when `sample_kind` is
+/// The gradient-check form (fields named as in [`schema::CHECK_FIELDS`], but for `bug`)
+/// as a case; a refusal names its field. A batch must be given when `sample_kind` is
 /// `batch`.
-pub fn check_case(form: &CheckForm<'_>) -> Result<CheckCase, FieldError> {
+pub fn check_case(values: &Values) -> Result<CheckCase, FieldError> {
     let on = |field| move |problem| FieldError::new(field, problem);
-    let loss = match form.loss {
+    let field = |name| text(values, name);
+    let loss = match parse_choice(FormKind::Check, "loss", field("loss"), "", "unknown_loss").map_err(on("loss"))? {
         "mse" => LossKind::Mse,
         "cross_entropy" => LossKind::CrossEntropy,
-        other => return Err(FieldError::new("loss", Problem::new("unknown_loss", &[&echo(other)]))),
+        _ => return Err(FieldError::new("loss", Problem::new("unknown_loss", &[&""]))),
     };
+    let batched = schema::choice_value(FormKind::Check, "sample_kind", field("sample_kind")) == Some("batch");
     let case = CheckCase {
-        input_dim: parse_count(form.input_dim, 1, MAX_DIM).map_err(on("input_dim"))?,
-        hidden_dims: parse_dims(form.hidden_dims, MAX_DIM).map_err(on("hidden_dims"))?,
-        output_dim: parse_count(form.output_dim, 1, MAX_DIM).map_err(on("output_dim"))?,
+        input_dim: parse_count(field("input_dim"), 1, MAX_DIM).map_err(on("input_dim"))?,
+        hidden_dims: parse_dims(field("hidden_dims"), MAX_DIM).map_err(on("hidden_dims"))?,
+        output_dim: parse_count(field("output_dim"), 1, MAX_DIM).map_err(on("output_dim"))?,
         loss,
-        batch: match form.sample_kind {
-            "batch" => Some(parse_count(form.batch, 1, MAX_BATCH).map_err(on("batch"))?),
-            _ => None,
+        batch: match batched {
+            true => Some(parse_count(field("batch"), 1, MAX_BATCH).map_err(on("batch"))?),
+            false => None,
         },
-        seed: parse_seed(form.seed).map_err(on("seed"))?,
-        activation: parse_activation(form.act).map_err(on("act"))?,
+        seed: parse_seed(field("seed")).map_err(on("seed"))?,
+        activation: parse_activation(field("act")).map_err(on("act"))?,
     };
     gradcheck::validate(&case)?;
     Ok(case)
@@ -288,29 +270,21 @@ fn parse_seed(text: &str) -> Result<u64, Problem> {
 mod tests {
     use super::*;
 
+    /// The training form's defaults with some fields typed over, by name.
+    fn typed(form: FormKind, fields: &[(&'static str, &str)]) -> Values {
+        let mut values = schema::Schema::page().defaults(form);
+        values.extend(fields.iter().map(|&(name, text)| (name, text.to_string())));
+        values
+    }
+
     fn train(hidden: &str, lr: &str, batch: &str, epochs: &str) -> Result<TrainConfig, FieldError> {
-        let form = TrainForm {
-            hidden,
-            lr,
-            batch,
-            epochs,
-            seed: "1",
-            ..TrainForm::default()
-        };
-        train_config(&form)
+        let fields = [("hidden", hidden), ("lr", lr), ("batch", batch), ("epochs", epochs)];
+        train_config(&typed(FormKind::Train, &fields))
     }
 
     #[test]
     fn a_bug_is_chosen_by_its_code_and_nonsense_is_refused() {
-        let form = |bug| TrainForm {
-            hidden: "8",
-            lr: "0.1",
-            batch: "4",
-            epochs: "1",
-            seed: "1",
-            bug,
-            ..TrainForm::default()
-        };
+        let form = |bug| typed(FormKind::Train, &[("hidden", "8"), ("batch", "4"), ("bug", bug)]);
         assert_eq!(train_config(&form("")).unwrap().bug, Bug::None);
         assert_eq!(train_config(&form("bias_mean")).unwrap().bug, Bug::BiasMean);
         let refused = train_config(&form("<b>x</b>")).unwrap_err();
@@ -332,23 +306,8 @@ mod tests {
         assert_eq!(field("256", "abc", "64", "1"), "lr");
         assert_eq!(field("256", "0.1", "0", "1"), "batch");
         assert_eq!(field("256", "0.1", "64", "0"), "epochs");
-        let limit = TrainForm {
-            train_limit: "60001",
-            ..TrainForm::default()
-        };
-        assert_eq!(
-            train_config(&TrainForm {
-                hidden: "8",
-                lr: "1",
-                batch: "1",
-                epochs: "1",
-                seed: "1",
-                ..limit
-            })
-            .unwrap_err()
-            .field,
-            "train_limit"
-        );
+        let limit = typed(FormKind::Train, &[("train_limit", "60001")]);
+        assert_eq!(train_config(&limit).unwrap_err().field, "train_limit");
         // 785 x 4096 + 2 x 4097 x 4096 + 4097 x 10 parameters
         let error = train("4096,4096,4096", "0.1", "64", "1").unwrap_err();
         assert_eq!((error.field, error.problem.code), ("hidden", "too_many_parameters"));
@@ -377,44 +336,71 @@ mod tests {
 
     #[test]
     fn the_check_form_names_the_field() {
-        let form = |input_dim, hidden_dims, output_dim, batch: &'static str, seed| CheckForm {
-            input_dim,
-            hidden_dims,
-            output_dim,
-            loss: "cross_entropy",
-            sample_kind: if batch.is_empty() { "sample" } else { "batch" },
-            batch,
-            seed,
-            act: "",
+        let form = |input_dim, hidden_dims, output_dim, batch: &'static str, seed| {
+            let sample_kind = if batch.is_empty() { "single" } else { "batch" };
+            typed(
+                FormKind::Check,
+                &[
+                    ("input_dim", input_dim),
+                    ("hidden_dims", hidden_dims),
+                    ("output_dim", output_dim),
+                    ("loss", "cross_entropy"),
+                    ("sample_kind", sample_kind),
+                    ("batch", batch),
+                    ("seed", seed),
+                ],
+            )
         };
-        let field = |f: CheckForm<'_>| check_case(&f).unwrap_err().field;
+        let field = |f: Values| check_case(&f).unwrap_err().field;
         assert_eq!(field(form("32", "16,x", "2", "", "1")), "hidden_dims");
         assert_eq!(field(form("-4", "16", "2", "", "1")), "input_dim");
         assert_eq!(field(form("32", "16", "1", "", "1")), "output_dim");
         assert_eq!(field(form("32", "16", "2", "0", "1")), "batch");
         assert_eq!(field(form("32", "16", "2", "", "x")), "seed");
-        assert_eq!(
-            field(CheckForm {
-                loss: "hinge",
-                ..form("32", "16", "2", "", "1")
-            }),
-            "loss"
-        );
-        let part1 = CheckForm {
-            loss: "mse",
-            ..form("32", "16,4", "2", "", "42")
+        let with = |mut values: Values, name, text: &str| {
+            values.insert(name, text.to_string());
+            values
         };
-        assert_eq!(check_case(&part1), Ok(CheckCase::notebook_part1()));
-        let empty_batch = CheckForm {
-            sample_kind: "batch",
-            ..part1
-        };
+        assert_eq!(field(with(form("32", "16", "2", "", "1"), "loss", "hinge")), "loss");
+        let part1 = schema::Schema::page().defaults(FormKind::Check);
+        assert_eq!(check_case(&part1), Ok(CheckCase::notebook_part1()), "the defaults");
+        let empty_batch = with(with(part1, "sample_kind", "batch"), "batch", "");
         let refused = check_case(&empty_batch).unwrap_err();
         assert_eq!(
             (refused.field, refused.problem.code),
             ("batch", "required"),
             "a batch needs its size"
         );
+    }
+
+    #[test]
+    fn the_defaults_are_the_notebooks_and_each_field_is_read_by_its_name() {
+        assert_eq!(
+            train_config(&typed(FormKind::Train, &[])),
+            Ok(TrainConfig::assignment())
+        );
+        for name in schema::TRAIN_FIELDS {
+            let adam = typed(FormKind::Train, &[("opt", "adam"), (name, "x")]);
+            let momentum = typed(FormKind::Train, &[("opt", "momentum"), (name, "x")]);
+            let refused = [train_config(&adam), train_config(&momentum)];
+            let named = refused.iter().filter_map(|r| r.as_ref().err()).any(|e| e.field == name);
+            assert!(named, "{name}: nonsense in it is refused under its own name");
+        }
+        for name in schema::CHECK_FIELDS
+            .into_iter()
+            .filter(|&n| !matches!(n, "bug" | "sample_kind"))
+        {
+            let values = typed(FormKind::Check, &[("sample_kind", "batch"), (name, "x")]);
+            assert_eq!(check_case(&values).unwrap_err().field, name);
+        }
+    }
+
+    #[test]
+    fn a_choice_may_be_named_by_its_label() {
+        let typed = typed(FormKind::Train, &[("act", "ReLU"), ("opt", "Adam"), ("lr", "0.001")]);
+        assert_eq!(train_config(&typed), Ok(TrainConfig::relu_adam()));
+        let unknown = train_config(&self::typed(FormKind::Train, &[("act", "swish")])).unwrap_err();
+        assert_eq!((unknown.field, unknown.problem.code), ("act", "unknown_activation"));
     }
 
     #[test]

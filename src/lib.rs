@@ -12,7 +12,8 @@
 //! | [`train`] | config, evaluate | the training loop one step at a time: batches, epochs, the test set scored in chunks, the gradient flow |
 //! | [`check`] | gradcheck, inspect, bundle | central differences in f64, one step laid open, a student's own gradients checked |
 //! | [`views`] | predict, units, digit | a drawing classified, what the first layer learned |
-//! | [`form`] | | the page's two forms parsed |
+//! | [`schema`], [`form`] | | the page's choices described once (fields, defaults, options, presets), and its forms parsed by those names |
+//! | [`session`] | | the page's run rules: when a run may start, continue or resume, what an export says, which model and evaluation a view uses |
 //! | [`bench`](mod@bench) | | the throughput figures `make bench` prints |
 //! | `web` | | the only `#[wasm_bindgen]` code: JS values to Rust calls and back |
 //!
@@ -27,6 +28,8 @@ pub mod form;
 pub mod kernels;
 pub mod model;
 pub mod problem;
+pub mod schema;
+pub mod session;
 pub mod train;
 pub mod views;
 

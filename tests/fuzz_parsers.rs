@@ -9,7 +9,8 @@
 use backprop_lab::check::bundle;
 use backprop_lab::files::mnist::{parse_images, parse_labels};
 use backprop_lab::files::weights;
-use backprop_lab::form::{check_case, test_index, train_config, CheckForm, TrainForm};
+use backprop_lab::form::{check_case, test_index, train_config};
+use backprop_lab::schema::{Values, CHECK_FIELDS, TRAIN_FIELDS};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -280,34 +281,12 @@ fn form_fields_and_url_values() {
                 String::new()
             }
         };
-        let fields: Vec<String> = (0..13)
+        let fields: Vec<String> = (0..TRAIN_FIELDS.len())
             .map(|k| if pick(k).is_empty() { random() } else { pick(k) })
             .collect();
-        let train = TrainForm {
-            hidden: &fields[0],
-            lr: &fields[1],
-            batch: &fields[2],
-            epochs: &fields[3],
-            seed: &fields[4],
-            train_limit: &fields[5],
-            bug: &fields[6],
-            act: &fields[7],
-            opt: &fields[8],
-            momentum: &fields[9],
-            wd: &fields[10],
-            beta1: &fields[11],
-            beta2: &fields[12],
-        };
-        let check = CheckForm {
-            input_dim: &fields[0],
-            hidden_dims: &fields[1],
-            output_dim: &fields[2],
-            loss: &fields[3],
-            sample_kind: &fields[4],
-            batch: &fields[5],
-            seed: &fields[6],
-            act: &fields[7],
-        };
+        let by_name =
+            |names: &[&'static str]| -> Values { names.iter().copied().zip(fields.iter().cloned()).collect() };
+        let (train, check) = (by_name(&TRAIN_FIELDS), by_name(&CHECK_FIELDS));
         let peak = peak_of(|| {
             for problem in [
                 train_config(&train).err(),

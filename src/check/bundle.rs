@@ -54,6 +54,33 @@ pub enum Hint {
     FirstWrong(String),
 }
 
+impl Hint {
+    /// Its string-table code and the values its text quotes.
+    pub fn code_and_args(&self) -> (&'static str, Vec<String>) {
+        match self {
+            Hint::Missing => ("bundle_hint_missing", vec![]),
+            Hint::Shape(name, got, want) => (
+                "bundle_hint_shape",
+                vec![name.clone(), format!("{got:?}"), format!("{want:?}")],
+            ),
+            Hint::AllZero => ("bundle_hint_all_zero", vec![]),
+            Hint::SigmoidDerivative => ("bundle_hint_sigmoid_derivative", vec![]),
+            Hint::BiasSum => ("bundle_hint_bias_sum", vec![]),
+            Hint::LayerInput => ("bundle_hint_layer_input", vec![]),
+            Hint::Scaled(f) if (f + 1.0).abs() < 1e-6 => ("bundle_hint_sign", vec![]),
+            Hint::Scaled(f) => {
+                let factor = format!("{f:.4}");
+                (
+                    "bundle_hint_scale",
+                    vec![factor.trim_end_matches('0').trim_end_matches('.').to_string()],
+                )
+            }
+            Hint::GradOutput => ("bundle_hint_grad_output", vec![]),
+            Hint::FirstWrong(name) => ("bundle_hint_first_wrong", vec![name.clone()]),
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct BundleReport {
     pub loss_kind: LossKind,
@@ -376,4 +403,21 @@ pub fn check(bytes: &[u8]) -> Result<BundleReport, Problem> {
             vec![x.nrows(), inputs]
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_hint_names_its_code_and_quotes_its_values() {
+        assert_eq!(Hint::Scaled(-1.0).code_and_args(), ("bundle_hint_sign", vec![]));
+        assert_eq!(
+            Hint::Scaled(0.5).code_and_args(),
+            ("bundle_hint_scale", vec!["0.5".to_string()])
+        );
+        assert_eq!(Hint::Scaled(2.0).code_and_args().1, ["2"]);
+        let shape = Hint::Shape("output_layer.weight".into(), vec![2, 4], vec![4, 2]);
+        assert_eq!(shape.code_and_args().1, ["output_layer.weight", "[2, 4]", "[4, 2]"]);
+    }
 }

@@ -84,6 +84,20 @@ fn known_other_format(bytes: &[u8]) -> Option<Problem> {
     }
 }
 
+/// Whether a file of `bytes` bytes may be read, before reading it.
+pub fn check_file_size(bytes: f64) -> Result<(), Problem> {
+    match bytes > MAX_FILE_BYTES as f64 {
+        true => {
+            let mb = (bytes / (1024.0 * 1024.0)).ceil();
+            Err(Problem::new(
+                "st_file_too_large",
+                &[&mb, &(MAX_FILE_BYTES / 1024 / 1024)],
+            ))
+        }
+        false => Ok(()),
+    }
+}
+
 /// Read a whole file: every tensor widened, with its shape and dtype.
 pub fn read(bytes: &[u8]) -> Result<File, Problem> {
     if bytes.len() > MAX_FILE_BYTES {

@@ -63,6 +63,16 @@ pub enum LossKind {
     CrossEntropy,
 }
 
+impl LossKind {
+    /// The form's and a bundle's name: `mse` or `cross_entropy`.
+    pub fn code(self) -> &'static str {
+        match self {
+            LossKind::Mse => "mse",
+            LossKind::CrossEntropy => "cross_entropy",
+        }
+    }
+}
+
 /// The arg-max class of each row of logits (B, classes).
 pub fn predicted_classes(logits: &DMatrix<f32>) -> impl Iterator<Item = usize> + '_ {
     logits.row_iter().map(|row| row.transpose().imax())

@@ -52,6 +52,14 @@ impl OptimizerKind {
         eps: 1e-8,
     };
 
+    /// `torch.optim.SGD(momentum=0.9, nesterov=True)`.
+    pub const NESTEROV: OptimizerKind = OptimizerKind::Sgd {
+        momentum: Self::DEFAULT_MOMENTUM,
+        nesterov: true,
+    };
+    /// Each kind with its defaults, in the order the page lists them.
+    pub const ALL: [OptimizerKind; 4] = [Self::PLAIN_SGD, Self::MOMENTUM, Self::NESTEROV, Self::ADAM];
+
     /// The URL's and the form's name: `sgd`, `momentum`, `nesterov` or `adam`.
     pub fn name(self) -> &'static str {
         match self {

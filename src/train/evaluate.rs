@@ -23,6 +23,24 @@ pub struct Score {
 /// Rows: the true digit; columns: the predicted one.
 pub type Confusion = [[u32; CLASSES]; CLASSES];
 
+/// Each cell as a share of its row (its true digit's images), row by row
+/// (`[truth * 10 + predicted]`); an empty row's shares are 0.
+pub fn row_shares(confusion: &Confusion) -> Vec<f64> {
+    confusion
+        .iter()
+        .flat_map(|row| {
+            let total = row.iter().sum::<u32>().max(1) as f64;
+            row.iter().map(move |&count| count as f64 / total)
+        })
+        .collect()
+}
+
+/// Each digit's recall: the share of its images read right (the diagonal's shares).
+pub fn recall(confusion: &Confusion) -> Vec<f64> {
+    let shares = row_shares(confusion);
+    (0..CLASSES).map(|digit| shares[digit * CLASSES + digit]).collect()
+}
+
 /// What the model said of one test image.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Answer {
@@ -181,5 +199,18 @@ mod tests {
         assert!(rest[0].1 <= first[2].1);
         evaluation.restart();
         assert_eq!(evaluation.confusion(), &[[0; CLASSES]; CLASSES]);
+    }
+
+    #[test]
+    fn shares_are_of_each_row_and_recall_is_the_diagonals() {
+        let mut confusion: Confusion = [[0; CLASSES]; CLASSES];
+        confusion[3][3] = 3;
+        confusion[3][5] = 1;
+        confusion[5][5] = 2;
+        let shares = row_shares(&confusion);
+        assert_eq!((shares[33], shares[35], shares[55]), (0.75, 0.25, 1.0));
+        assert_eq!(shares[0], 0.0, "an empty row");
+        let recall = recall(&confusion);
+        assert_eq!((recall[3], recall[5], recall[0]), (0.75, 1.0, 0.0));
     }
 }

@@ -110,6 +110,36 @@ pub struct EpochStats {
     pub samples_per_s: f64,
 }
 
+impl EpochStats {
+    /// Numbers in a row: epoch, avg loss, test accuracy, test loss, seconds, samples/s.
+    pub const ROW: usize = 6;
+
+    /// The epoch as a row of [`ROW`](Self::ROW) numbers, as a save keeps it.
+    pub fn to_row(&self) -> [f64; Self::ROW] {
+        [
+            self.epoch as f64,
+            self.avg_loss,
+            self.test_accuracy,
+            self.test_loss,
+            self.seconds,
+            self.samples_per_s,
+        ]
+    }
+
+    /// An epoch from a row of [`ROW`](Self::ROW) numbers (missing ones read as 0).
+    pub fn from_row(row: &[f64]) -> Self {
+        let at = |i: usize| row.get(i).copied().unwrap_or(0.0);
+        EpochStats {
+            epoch: at(0) as usize,
+            avg_loss: at(1),
+            test_accuracy: at(2),
+            test_loss: at(3),
+            seconds: at(4),
+            samples_per_s: at(5),
+        }
+    }
+}
+
 /// Figures for the status line, updated every batch.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LiveStats {
