@@ -9,7 +9,7 @@
 //! | [`kernels`] | dense, gemm, sparse, exp | the fast products behind a layer, each beside its plain-loop reference |
 //! | [`model`] | float, activation, bug, mlp, loss, optim | the notebook's `CustomMLP`: forward fills the cache, backward reads it; the losses, the optimisers, and the mistakes of "break the backward" |
 //! | [`files`] | mnist, tensors, weights | IDX and safetensors read and written, every refusal named |
-//! | [`train`] | config, evaluate | the training loop one step at a time: batches, epochs, the test set scored in chunks, the gradient flow |
+//! | [`train`] | evaluate | the training loop one step at a time: batches, epochs, the test set scored in chunks, the gradient flow |
 //! | [`check`] | gradcheck, inspect, bundle | central differences in f64, one step laid open, a student's own gradients checked |
 //! | [`views`] | predict, units, digit | a drawing classified, what the first layer learned |
 //! | [`schema`], [`form`] | | the page's choices described once (fields, defaults, options, presets), and its forms parsed by those names |
