@@ -4,3 +4,4 @@
 pub mod bundle;
 pub mod gradcheck;
 pub mod inspect;
+pub mod lesson;
