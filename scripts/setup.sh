@@ -60,6 +60,16 @@ else
   cp package-lock.json node_modules/.package-lock.json.src
 fi
 
+# wasm-opt on the PATH for a plain `trunk build --release` (Trunk builds offline and
+# finds tools only there): the npm binaryen 132, never Debian's 108 (see TOOLCHAIN.md).
+WASM_OPT_VERSION=132.0.0
+if "$(npm prefix -g)/bin/wasm-opt" --version 2>/dev/null | grep -q "version_${WASM_OPT_VERSION%%.*}"; then
+  step "wasm-opt ${WASM_OPT_VERSION%%.*} on the PATH: present"
+else
+  step "wasm-opt ${WASM_OPT_VERSION%%.*} on the PATH: installing the npm binaryen globally"
+  as_root npm install -g --no-audit --no-fund "binaryen@$WASM_OPT_VERSION"
+fi
+
 step "MNIST: gzipped into www/data (Trunk copies it into dist/)"
 mkdir -p www/data
 for name in train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte; do
