@@ -20,7 +20,9 @@ files.sort();
 const hash = crypto.createHash("sha256");
 for (const file of files) hash.update(file).update(fs.readFileSync(path.join(root, file)));
 const version = hash.digest("hex").slice(0, 16);
-const precache = ["./", ...files.filter((f) => f !== "index.html")];
+// The folder and index.html both: a course may link either, and either first visit must
+// be enough to work offline.
+const precache = ["./", ...files];
 
 const worker = `// Written by scripts/sw.mjs at build time: the app shell and MNIST, cache ${version}.
 const CACHE = "backprop-lab-${version}";
