@@ -3,6 +3,7 @@
 // it paused), and after a reload the page offers to go on from there, exactly as if it had
 // never stopped. Rust makes and reads the save.
 import { t, onLanguageChange } from "./i18n.js";
+import { EPOCH_DONE, MODEL_MOVED, RUN_STARTED, TRAIN_STATE, on } from "./events.js";
 
 const DB = "backprop-lab";
 const STORE = "runs";
@@ -47,19 +48,19 @@ export function initAutosave(lab, training) {
     continueButton.textContent = t(continueButton.dataset.i18n);
   }
 
-  window.addEventListener("run-started", (e) => {
-    const c = e.detail.config;
+  on(RUN_STARTED, (detail) => {
+    const c = detail.config;
     const optimiser = { momentum: " · momentum", nesterov: " · Nesterov", adam: " · Adam" }[c.opt] ?? "";
-    current = e.detail.continued ? null : { id: e.detail.id, config: c, name: `${c.act || "sigmoid"}${optimiser} · lr ${c.lr} · ${c.hidden || "—"}` };
+    current = detail.continued ? null : { id: detail.id, config: c, name: `${c.act || "sigmoid"}${optimiser} · lr ${c.lr} · ${c.hidden || "—"}` };
     saved = null;
     showBanner();
   });
-  window.addEventListener("model-moved", () => { unsaved = true; });
+  on(MODEL_MOVED, () => { unsaved = true; });
   // In a task of its own: the epoch's end already has the chart, table and matrix to do.
   // At an epoch's end (the last one too: a finished run's model is kept to be restored),
   // and when paused, as the run stands inside its epoch.
-  window.addEventListener("epoch-done", () => setTimeout(saveRun));
-  window.addEventListener("train-state", (e) => { if (e.detail === "paused") saveRun(); });
+  on(EPOCH_DONE, () => setTimeout(saveRun));
+  on(TRAIN_STATE, (detail) => { if (detail === "paused") saveRun(); });
   async function saveRun() {
     if (!current || blocked) return;
     const snapshot = lab.snapshot(); // the run as it paused, or as its last epoch ended: kept by Rust

@@ -1,6 +1,7 @@
 // Section 3: the drawing pad. Pointer events (mouse, touch, pen) draw round strokes;
 // Rust prepares the pixels MNIST-style and classifies them with the current weights.
 import { t, locale, onLanguageChange } from "./i18n.js";
+import { MODEL_CHANGED, on } from "./events.js";
 
 const STROKE_CSS_PX = 20; // about MNIST's stroke width relative to a digit filling the pad
 const PREDICT_EVERY_MS = 50;
@@ -184,7 +185,7 @@ export function initDrawing(lab, { quickTrain }) {
   new ResizeObserver(resize).observe(canvas);
   onLanguageChange(render);
   // Follow the model as it learns: re-read the drawing when the weights change.
-  window.addEventListener("model-changed", () => { if (strokes.length) predict(); });
+  on(MODEL_CHANGED, () => { if (strokes.length) predict(); });
   render();
   return {
     pixels,

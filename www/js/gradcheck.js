@@ -2,6 +2,7 @@
 // reads the form and renders the rows it gets back.
 import { t, hasString, onLanguageChange } from "./i18n.js";
 import { showFieldError, clearFieldErrors, nextPaint, formatNumber } from "./ui.js";
+import { BUG_CHOSEN, emit, on } from "./events.js";
 
 export function initGradcheck(wasm, training) {
   const form = document.getElementById("gradcheck-form");
@@ -236,11 +237,11 @@ export function initGradcheck(wasm, training) {
   }
   form.bug.addEventListener("change", () => {
     showBugNote();
-    window.dispatchEvent(new CustomEvent("bug-chosen", { detail: { bug: form.bug.value, from: "gradcheck" } }));
+    emit(BUG_CHOSEN, { bug: form.bug.value, from: "gradcheck" });
   });
-  window.addEventListener("bug-chosen", (e) => {
-    if (e.detail.from === "gradcheck" || check) return;
-    form.bug.value = e.detail.bug;
+  on(BUG_CHOSEN, (detail) => {
+    if (detail.from === "gradcheck" || check) return;
+    form.bug.value = detail.bug;
     showBugNote();
   });
   bugNote.querySelector("button").addEventListener("click", () => {

@@ -2,6 +2,7 @@
 // a gallery of each cell's images, and the first layer's units as tiles. Rust counts,
 // sorts and scores; this file lays the numbers out and maps them to colours.
 import { t, locale, onLanguageChange, formatCount } from "./i18n.js";
+import { EPOCH_DONE, MODEL_CHANGED, MODEL_EVALUATED, MODEL_MOVED, MODEL_SETTLED, RUN_STARTED, on } from "./events.js";
 
 const PAGE = 100; // gallery images at a time
 const REFRESH_MS = 1000; // the mosaic while training, at most
@@ -171,20 +172,20 @@ export function initLearned(lab, step) {
   more.addEventListener("click", () => openCell(cell.truth, cell.predicted, cell.shown));
 
   // Each in a task of its own, apart from the epoch's end.
-  window.addEventListener("epoch-done", (e) => {
-    const { confusion: counts, testAccuracy, epoch } = e.detail;
+  on(EPOCH_DONE, (detail) => {
+    const { confusion: counts, testAccuracy, epoch } = detail;
     if (counts) setTimeout(() => showConfusion(counts, testAccuracy, { key: "cm_after_epoch", args: [epoch] }));
   });
-  window.addEventListener("model-evaluated", (e) => showConfusion(e.detail.confusion, e.detail.accuracy, { key: "cm_loaded", args: [] }));
+  on(MODEL_EVALUATED, (detail) => showConfusion(detail.confusion, detail.accuracy, { key: "cm_loaded", args: [] }));
   // Trained on since the matrix was made: the step panel may now answer otherwise.
-  window.addEventListener("model-moved", () => {
+  on(MODEL_MOVED, () => {
     if (confusion && !confusion.stale) {
       confusion.stale = true;
       renderConfusion();
     }
   });
   // A new run: the matrix described the model before it.
-  window.addEventListener("run-started", () => {
+  on(RUN_STARTED, () => {
     confusion = null;
     cell = null;
     gallery.hidden = true;
@@ -319,12 +320,12 @@ export function initLearned(lab, step) {
     visible = entry.isIntersecting;
     if (visible && mosaicPending) drawMosaic();
   }).observe(section);
-  window.addEventListener("epoch-done", () => setTimeout(() => refreshMosaic(true)));
-  window.addEventListener("model-settled", () => {
+  on(EPOCH_DONE, () => setTimeout(() => refreshMosaic(true)));
+  on(MODEL_SETTLED, () => {
     refreshMosaic(true);
     if (!lab.has_model()) { confusion = null; cell = null; gallery.hidden = true; renderConfusion(); }
   });
-  window.addEventListener("model-changed", () => refreshMosaic());
+  on(MODEL_CHANGED, () => refreshMosaic());
 
   onLanguageChange(() => {
     renderConfusion();

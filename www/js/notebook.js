@@ -3,6 +3,7 @@
 // and writes the files and scores the model; this file moves bytes and shows results.
 import { t, onLanguageChange, formatCount } from "./i18n.js";
 import { nextPaint, saveFile } from "./ui.js";
+import { MODEL_EVALUATED, MODEL_SETTLED, TRAIN_STATE, emit, on } from "./events.js";
 
 export function initNotebook(wasm, lab, training, gradcheck) {
   const exportButton = document.querySelector('[data-testid="weights-export"]');
@@ -37,7 +38,7 @@ export function initNotebook(wasm, lab, training, gradcheck) {
     exportButton.disabled = busy || !lab.has_model() || !["ready", "paused", "done", "error"].includes(state);
     input.disabled = busy || !["ready", "done", "error", "paused"].includes(state);
   }
-  window.addEventListener("train-state", (e) => sync(e.detail));
+  on(TRAIN_STATE, (detail) => sync(detail));
 
   exportButton.addEventListener("click", () => {
     const result = lab.export_weights();
@@ -102,8 +103,8 @@ export function initNotebook(wasm, lab, training, gradcheck) {
       status.dataset.testAccuracy = p.accuracy.toFixed(2);
       status.dataset.testLoss = String(p.loss);
       say("wt_loaded", [file.name, result.arch, result.dtype, p.accuracy.toFixed(2), p.loss.toFixed(4)]);
-      window.dispatchEvent(new CustomEvent("model-evaluated", { detail: { confusion: p.confusion, accuracy: p.accuracy } }));
-      window.dispatchEvent(new Event("model-settled"));
+      emit(MODEL_EVALUATED, { confusion: p.confusion, accuracy: p.accuracy });
+      emit(MODEL_SETTLED);
     } finally {
       busy = false;
       bar.hidden = true;
@@ -130,7 +131,7 @@ export function initNotebook(wasm, lab, training, gradcheck) {
     load(file);
   });
   // A fresh model or a reset: no file stands behind the page's model any more.
-  window.addEventListener("model-settled", () => {
+  on(MODEL_SETTLED, () => {
     const info = lab.model_info();
     if (info.state !== "imported") document.getElementById("weights-metadata-box").hidden = true;
     if (info.state !== "imported" && status.dataset.state === "loaded") {

@@ -3,6 +3,7 @@
 // the ones Rust reported; this file stores, lists and draws them.
 import { t, locale, onLanguageChange } from "./i18n.js";
 import { saveFile } from "./ui.js";
+import { EPOCH_DONE, RUN_STARTED, TRAIN_STATE, on } from "./events.js";
 
 const STORAGE_KEY = "backprop-lab-runs";
 const MAX_RUNS = 30; // the oldest go first: localStorage holds a few MB
@@ -152,8 +153,8 @@ export function initRuns(training) {
     }, [epochs, ...shown.flatMap(({ run }) => [column(run, "avgLoss"), column(run, "testAccuracy")])], container);
   }
 
-  window.addEventListener("run-started", (e) => {
-    const { config, continued, id, rows } = e.detail;
+  on(RUN_STARTED, (detail) => {
+    const { config, continued, id, rows } = detail;
     runs = runs.filter((r) => r.rows.length); // a run stopped before its first epoch
     // A run resumed after a reload goes on in its own entry.
     const same = rows.length ? runs.find((r) => r.rows.length === rows.length && JSON.stringify(r.config) === JSON.stringify(config)) : null;
@@ -164,15 +165,15 @@ export function initRuns(training) {
     save();
     render();
   });
-  window.addEventListener("epoch-done", (e) => {
+  on(EPOCH_DONE, (detail) => {
     if (!current) return;
-    const p = e.detail;
+    const p = detail;
     current.rows.push({ epoch: p.epoch, avgLoss: p.avgLoss, testAccuracy: p.testAccuracy, testLoss: p.testLoss,
       seconds: p.seconds, samplesPerS: p.epochSamplesPerS });
     // A task of its own, apart from the epoch's end: the chart is rebuilt.
     setTimeout(() => { save(); render(); });
   });
-  window.addEventListener("train-state", () => {
+  on(TRAIN_STATE, () => {
     const busy = ["training", "paused"].includes(training.state());
     const remove = list.querySelector(`[data-run="${current?.id}"] [data-act="remove"]`);
     if (remove) remove.disabled = training.state() === "training";

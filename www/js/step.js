@@ -2,6 +2,7 @@
 // this file chooses the sample, lays the cards out and maps numbers to colours.
 import { t, onLanguageChange } from "./i18n.js";
 import { showFieldError, clearFieldErrors, formatNumber } from "./ui.js";
+import { BUG_CHOSEN, DATA_READY, MODEL_SETTLED, emit, on } from "./events.js";
 
 /** Largest side, in CSS pixels, a card's picture is drawn at; bigger ones scroll. */
 const MAX_PICTURE_PX = 448;
@@ -314,18 +315,18 @@ export function initStep(lab, training, drawing) {
     show();
   };
   const current = () => Number.parseInt(index.value, 10) || 0;
-  const on = (id, fn) => panel.querySelector(`[data-testid="${id}"]`).addEventListener("click", fn);
-  on("step-prev", () => goTo(current() - 1));
-  on("step-next", () => goTo(current() + 1));
-  on("step-random", () => goTo(Math.floor(Math.random() * size())));
-  on("step-misclassified", () => {
+  const onClick = (id, fn) => panel.querySelector(`[data-testid="${id}"]`).addEventListener("click", fn);
+  onClick("step-prev", () => goTo(current() - 1));
+  onClick("step-next", () => goTo(current() + 1));
+  onClick("step-random", () => goTo(Math.floor(Math.random() * size())));
+  onClick("step-misclassified", () => {
     if (!lab.has_model() && !training.ensureModel()) return fail({ code: "step_no_model", args: [] });
     const from = source.kind === "test" && view ? current() + 1 : current();
     const found = lab.next_misclassified(from % size());
     if (found === null) say("st_none_wrong");
     else goTo(found);
   });
-  on("step-use-drawing", () => {
+  onClick("step-use-drawing", () => {
     if (!drawing.hasDigit()) return fail({ code: "step_no_drawing", args: [] });
     source = { kind: "drawing" };
     drawnLabel.value = String(drawing.digit() ?? 0);
@@ -348,13 +349,13 @@ export function initStep(lab, training, drawing) {
     goTo(current() + (event.key === "ArrowRight" ? 1 : -1));
   });
   bugSelect.addEventListener("change", () => {
-    window.dispatchEvent(new CustomEvent("bug-chosen", { detail: { bug: bugSelect.value, from: "step" } }));
+    emit(BUG_CHOSEN, { bug: bugSelect.value, from: "step" });
     if (view) show();
   });
   drawnLabel.addEventListener("change", () => { if (view && source.kind === "drawing") show(); });
-  window.addEventListener("bug-chosen", (e) => {
-    if (e.detail.from === "step") return;
-    bugSelect.value = e.detail.bug;
+  on(BUG_CHOSEN, (detail) => {
+    if (detail.from === "step") return;
+    bugSelect.value = detail.bug;
     if (view) show(); // the cards follow the bug on show
   });
   sgdButton.addEventListener("click", () => {
@@ -362,13 +363,13 @@ export function initStep(lab, training, drawing) {
     renderSgd();
   });
   // The model changed for good (a pause, an epoch's end, a reset): the cards follow.
-  window.addEventListener("model-settled", () => { if (view) show(); });
+  on(MODEL_SETTLED, () => { if (view) show(); });
   onLanguageChange(() => {
     if (view) render();
     else if (summary.dataset.key) summary.textContent = t(summary.dataset.key, JSON.parse(summary.dataset.args));
     if (!errorBox.hidden) errorBox.textContent = describeError();
   });
-  window.addEventListener("data-ready", () => { runButton.disabled = false; });
+  on(DATA_READY, () => { runButton.disabled = false; });
   if (size() > 0) runButton.disabled = false;
 
   return {

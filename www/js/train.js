@@ -4,6 +4,7 @@ import { t, onLanguageChange, formatCount } from "./i18n.js";
 import { showFieldError, clearFieldErrors, formatNumber, throttledPaint, nextPaint, saveFile } from "./ui.js";
 import { loadMnist, describeDataError, canRetry } from "./data.js";
 import { LossChart, FlowChart } from "./chart.js";
+import { DATA_READY, EPOCH_DONE, MODEL_CHANGED, MODEL_MOVED, MODEL_SETTLED, RUN_STARTED, TRAIN_STATE, emit } from "./events.js";
 
 const FIELDS = ["hidden", "lr", "batch", "epochs", "seed", "train_limit", "bug", "act", "opt", "momentum", "wd", "beta1", "beta2"];
 const SELECTS = { act: "unknown_activation", opt: "unknown_optimizer" };
@@ -86,7 +87,7 @@ export function initTraining(wasm, lab) {
     const next = { training: "pause", paused: "resume" }[state] ?? (continued ? "continue" : "start");
     const lost = document.activeElement === document.body || document.activeElement?.disabled;
     if (hadFocus && lost && !buttons[next].disabled) buttons[next].focus();
-    window.dispatchEvent(new CustomEvent("train-state", { detail: state }));
+    emit(TRAIN_STATE, state);
   }
   // The pad's one-click training starts only when Start could, and says why not.
   function syncQuickTrain() {
@@ -127,7 +128,7 @@ export function initTraining(wasm, lab) {
     if (p.kind === "batch") chart.addBatch(p);
     if (p.kind === "batch" && !movedSinceEpoch) {
       movedSinceEpoch = true;
-      window.dispatchEvent(new Event("model-moved"));
+      emit(MODEL_MOVED);
     }
     if (p.flow) flowChart.add(p.flow);
     if (p.kind === "batch" || p.kind === "evaluating") scheduleStatus(p);
@@ -135,7 +136,7 @@ export function initTraining(wasm, lab) {
       chart.addEpoch(p);
       addEpochRow(p);
       movedSinceEpoch = false;
-      window.dispatchEvent(new CustomEvent("epoch-done", { detail: p }));
+      emit(EPOCH_DONE, p);
       announcer.textContent = t("announce_epoch", [p.epoch, p.testAccuracy.toFixed(2)]);
     }
   }
@@ -146,7 +147,7 @@ export function initTraining(wasm, lab) {
     const now = performance.now();
     if (!force && now - lastAnnounce < 250) return;
     lastAnnounce = now;
-    window.dispatchEvent(new Event("model-changed"));
+    emit(MODEL_CHANGED);
   }
 
   // The status line and epoch bar repaint on an animation frame, ten times a second.
@@ -216,7 +217,7 @@ export function initTraining(wasm, lab) {
   function startRun(continued = false, rows = []) {
     const config = values();
     const id = Date.now().toString(36);
-    window.dispatchEvent(new CustomEvent("run-started", { detail: { config, continued, id, rows } }));
+    emit(RUN_STARTED, { config, continued, id, rows });
   }
   /** The run's name on the chart once the next run keeps it: its settings, and any bug. */
   function runLabel() {
@@ -248,7 +249,7 @@ export function initTraining(wasm, lab) {
     }
     running = null;
     announceModelChange(true);
-    window.dispatchEvent(new Event("model-settled"));
+    emit(MODEL_SETTLED);
     const epochsDone = table.rows.length;
     if (outcome === "paused") {
       setState("paused", "state_paused", [statusEl.dataset.epoch, form.epochs.value]);
@@ -319,8 +320,8 @@ export function initTraining(wasm, lab) {
   buttons.reset.addEventListener("click", async () => {
     if (running) { lab.stop(); await running; }
     lab.reset(); // no model until the next Start: the draw pad says so
-    window.dispatchEvent(new Event("model-changed"));
-    window.dispatchEvent(new Event("model-settled"));
+    emit(MODEL_CHANGED);
+    emit(MODEL_SETTLED);
     chart.clear();
     flowChart.clear();
     form.bug.value = "";
@@ -351,7 +352,7 @@ export function initTraining(wasm, lab) {
       const sizes = await loadMnist(lab, (key, args) => setStatusText(key, args));
       readySizes = [sizes.train, sizes.test];
       setState("ready", "state_ready", readySizes);
-      window.dispatchEvent(new Event("data-ready"));
+      emit(DATA_READY);
       performance.mark("mnist-ready");
       if (params.get("autostart") === "1") buttons.start.click();
     } catch (error) {
@@ -423,8 +424,8 @@ export function initTraining(wasm, lab) {
     epochBar.value = 0;
     statusEl.dataset.epoch = "0";
     setState("ready", "state_ready_imported");
-    window.dispatchEvent(new Event("model-changed"));
-    window.dispatchEvent(new Event("model-settled"));
+    emit(MODEL_CHANGED);
+    emit(MODEL_SETTLED);
   }
 
   /** Fill the form with a run's settings (from the runs list). */
@@ -459,9 +460,9 @@ export function initTraining(wasm, lab) {
     showBugBanner();
     statusEl.dataset.epoch = String(rows.length);
     continued = false;
-    window.dispatchEvent(new Event("model-changed"));
+    emit(MODEL_CHANGED);
     if (result.finished) { // restored to be used: its weights, the pad, Continue training
-      window.dispatchEvent(new Event("model-settled"));
+      emit(MODEL_SETTLED);
       setState("done", "state_done", [rows.length, rows.at(-1).testAccuracy.toFixed(2), result.elapsedS.toFixed(1)]);
       return;
     }
