@@ -1,3 +1,4 @@
+// @ts-check
 // Entry point: waits for Trunk's wasm loader, then wires each section.
 import { t, initLanguage } from "./i18n.js";
 import { initGradcheck } from "./gradcheck.js";

@@ -1,3 +1,4 @@
+// @ts-check
 // Nothing lost: a run is saved in IndexedDB at every epoch end (the last one too) and on Pause (its settings,
 // its rows, its weights and optimiser state as a safetensors file, and where in the epoch
 // it paused), and after a reload the page offers to go on from there, exactly as if it had
@@ -27,16 +28,20 @@ const load = () => request("readonly", (s) => s.get(KEY));
 const save = (value) => request("readwrite", (s) => s.put(value, KEY));
 const forget = () => request("readwrite", (s) => s.delete(KEY));
 
+/**
+ * @param {Lab} lab
+ * @param {import("./train.js").Training} training
+ */
 export function initAutosave(lab, training) {
-  const banner = document.querySelector('[data-testid="resume-banner"]');
+  const banner = /** @type {HTMLElement} */ (document.querySelector('[data-testid="resume-banner"]'));
   const text = document.getElementById("resume-text");
-  const note = document.querySelector('[data-testid="autosave-note"]');
+  const note = /** @type {HTMLElement} */ (document.querySelector('[data-testid="autosave-note"]'));
   let current = null; // {id, config} of the run being saved
   let saved = null; // what the banner offers
   let unsaved = false; // batches trained since the last save
   let blocked = null; // why the browser refused a save, once it has
 
-  const continueButton = banner.querySelector('[data-testid="resume-continue"]');
+  const continueButton = /** @type {HTMLButtonElement} */ (banner.querySelector('[data-testid="resume-continue"]'));
   function showBanner() {
     banner.hidden = !saved;
     if (!saved) return;

@@ -1,3 +1,4 @@
+// @ts-check
 // Every user-facing string, in English and Chinese. Error codes from Rust
 // (`src/problem.rs` codes) are keys here too; {0}, {1} are their arguments.
 export const STRINGS = {
@@ -774,6 +775,9 @@ function pickLanguage() {
  * The string for `key` in the current language, with {0}, {1} … filled from `args`
  * (whole numbers of 4 to 15 digits grouped, as `formatCount` writes them);
  * {0|epoch|epochs} is the first word when args[0] is 1, else the second.
+ * @param {string} key
+ * @param {ReadonlyArray<unknown>} [args]
+ * @returns {string}
  */
 export function t(key, args = []) {
   const template = STRINGS[current][key] ?? STRINGS.en[key] ?? key;
@@ -786,23 +790,33 @@ export function t(key, args = []) {
     .replace(/\{(\d+)\}/g, (m, i) => (args[i] !== undefined ? fill(args[i]) : m));
 }
 
-/** The locale the page writes figures in: its own language's, not the browser's. */
-/** Whether `key` is a string the page has (some have variants, e.g. per activation). */
+/**
+ * Whether `key` is a string the page has (some have variants, e.g. per activation).
+ * @param {string} key
+ */
 export function hasString(key) {
   return key in STRINGS.en;
 }
 
+/** The locale the page writes figures in: its own language's, not the browser's. */
 export function locale() {
   return current === "zh" ? "zh-CN" : "en-US";
 }
 
-/** A count rounded and grouped in the page's language: 60,000. */
+/**
+ * A count rounded and grouped in the page's language: 60,000.
+ * @param {number} n
+ */
 export function formatCount(n) {
   return Math.round(n).toLocaleString(locale());
 }
 
+/** @type {Array<() => void>} */
 const listeners = [];
-/** Call `fn` now and whenever the language changes. */
+/**
+ * Call `fn` now and whenever the language changes.
+ * @param {() => void} fn
+ */
 export function onLanguageChange(fn) {
   listeners.push(fn);
   fn();
@@ -810,14 +824,15 @@ export function onLanguageChange(fn) {
 
 function applyStatic() {
   document.documentElement.lang = current === "zh" ? "zh-CN" : "en";
-  for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
-  for (const el of document.querySelectorAll("[data-i18n-label]")) el.setAttribute("aria-label", t(el.dataset.i18nLabel));
+  for (const el of /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll("[data-i18n]"))) el.textContent = t(el.dataset.i18n);
+  for (const el of /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll("[data-i18n-label]"))) el.setAttribute("aria-label", t(el.dataset.i18nLabel));
   const toggle = document.getElementById("lang-toggle");
   toggle.textContent = t("lang_toggle");
   toggle.lang = current === "zh" ? "en" : "zh-CN"; // it names the other language, in that language
   document.title = t("title");
 }
 
+/** @param {"en" | "zh"} lang */
 export function setLanguage(lang) {
   current = lang;
   try { localStorage.setItem(STORAGE_KEY, lang); } catch (_) { /* ignore */ }

@@ -1,3 +1,4 @@
+// @ts-check
 // Section 5: what the network learned. The confusion matrix of the last evaluation with
 // a gallery of each cell's images, and the first layer's units as tiles. Rust counts,
 // sorts and scores; this file lays the numbers out and maps them to colours.
@@ -7,16 +8,20 @@ import { EPOCH_DONE, MODEL_CHANGED, MODEL_EVALUATED, MODEL_MOVED, MODEL_SETTLED,
 const PAGE = 100; // gallery images at a time
 const REFRESH_MS = 1000; // the mosaic while training, at most
 
+/**
+ * @param {Lab} lab
+ * @param {import("./step.js").Step} step
+ */
 export function initLearned(lab, step) {
   const section = document.getElementById("learned");
-  const table = document.querySelector('[data-testid="confusion-matrix"]');
+  const table = /** @type {HTMLTableElement} */ (document.querySelector('[data-testid="confusion-matrix"]'));
   const summary = document.getElementById("cm-summary");
-  const gallery = document.querySelector('[data-testid="mistakes-gallery"]');
+  const gallery = /** @type {HTMLElement} */ (document.querySelector('[data-testid="mistakes-gallery"]'));
   const galleryItems = gallery.querySelector(".gallery-items");
-  const more = gallery.querySelector('[data-testid="gallery-more"]');
-  const units = document.querySelector('[data-testid="hidden-units"]');
+  const more = /** @type {HTMLElement} */ (gallery.querySelector('[data-testid="gallery-more"]'));
+  const units = /** @type {HTMLElement} */ (document.querySelector('[data-testid="hidden-units"]'));
   const unitsSummary = document.getElementById("units-summary");
-  const detail = document.querySelector('[data-testid="unit-detail"]');
+  const detail = /** @type {HTMLElement} */ (document.querySelector('[data-testid="unit-detail"]'));
   let confusion = null; // {counts, shares, recall, accuracy}
   let cell = null; // {truth, predicted, shown, total}
   let visible = false;
@@ -25,17 +30,23 @@ export function initLearned(lab, step) {
   let selectedUnit = null;
 
   const percent = (v) => new Intl.NumberFormat(locale(), { style: "percent", maximumFractionDigits: 1 }).format(v);
-  const percentOne = (v) => new Intl.NumberFormat(locale(), { style: "percent", minimumFractionDigits: 1, maximumFractionDigits: 1 }).format(v);
 
-  /** Arrow keys move the focus through a grid of `cells` laid out `across` a row. */
+  /**
+   * Arrow keys move the focus through a grid of `cells` laid out `across` a row.
+   * @param {HTMLElement} container
+   * @param {string} selector the cells
+   * @param {() => number} across
+   * @param {KeyboardEvent} event
+   */
   function roving(container, selector, across, event) {
-    const cells = [...container.querySelectorAll(selector)];
-    const at = cells.indexOf(event.target);
+    const cells = /** @type {HTMLElement[]} */ ([...container.querySelectorAll(selector)]);
+    const target = /** @type {HTMLElement} */ (event.target);
+    const at = cells.indexOf(target);
     const step = { ArrowRight: 1, ArrowLeft: -1, ArrowDown: across(), ArrowUp: -across() }[event.key];
     if (at < 0 || step === undefined) return false;
     const next = cells[at + step];
     if (!next) return true;
-    event.target.tabIndex = -1;
+    target.tabIndex = -1;
     next.tabIndex = 0;
     next.focus();
     return true;
@@ -120,7 +131,7 @@ export function initLearned(lab, step) {
       (confusion.stale ? ` ${t("cm_stale")}` : "");
     summary.dataset.stale = String(confusion.stale);
     // One cell in the tab order; arrow keys move between them.
-    const start = table.querySelector("td.clickable") ?? table.querySelector("td[data-count]");
+    const start = /** @type {HTMLTableCellElement | null} */ (table.querySelector("td.clickable") ?? table.querySelector("td[data-count]"));
     if (start) start.tabIndex = 0;
   }
 
@@ -158,12 +169,12 @@ export function initLearned(lab, step) {
   }
 
   table.addEventListener("click", (event) => {
-    const td = event.target.closest("td[data-count]");
+    const td = /** @type {HTMLTableCellElement | null} */ (/** @type {Element} */ (event.target).closest("td[data-count]"));
     if (td && td.dataset.count !== "0") openCell(Number(td.dataset.true), Number(td.dataset.pred));
   });
   table.addEventListener("keydown", (event) => {
     if (roving(table, "td[data-count]", () => 10, event)) return event.preventDefault();
-    const td = event.target.closest("td[data-count]");
+    const td = /** @type {HTMLTableCellElement | null} */ (/** @type {Element} */ (event.target).closest("td[data-count]"));
     if (td && (event.key === "Enter" || event.key === " ") && td.dataset.count !== "0") {
       event.preventDefault();
       openCell(Number(td.dataset.true), Number(td.dataset.pred));
@@ -249,12 +260,13 @@ export function initLearned(lab, step) {
     const info = lab.unit(u);
     if (!info || !tiles) return;
     selectedUnit = u;
-    units.querySelectorAll(".unit-tile").forEach((b) => b.classList.toggle("selected", Number(b.dataset.unit) === u));
+    /** @type {NodeListOf<HTMLElement>} */ (units.querySelectorAll(".unit-tile")).forEach((b) => b.classList.toggle("selected", Number(b.dataset.unit) === u));
     detail.dataset.unit = String(u);
     const big = tile(tiles.values, u * 784, tiles.scales[u], t("hu_tile", [u]));
     big.className = "big";
     const heading = document.createElement("h4");
     heading.textContent = t("hu_detail", [u, tiles.layer, info.bias.toPrecision(3)]);
+    /** @type {HTMLElement[]} */
     const parts = [heading, big];
     if (!info.outgoing && tiles.layer === "layers.0.weight") {
       const note = document.createElement("p");
@@ -273,7 +285,7 @@ export function initLearned(lab, step) {
       info.outgoing.forEach((w, digit) => {
         const li = document.createElement("li");
         li.innerHTML = `<span class="i">${digit}</span><span class="track"><span class="fill"></span></span><span class="v"></span>`;
-        const fill = li.querySelector(".fill");
+        const fill = /** @type {HTMLElement} */ (li.querySelector(".fill"));
         fill.style.width = `${(Math.abs(w) / top) * 50}%`;
         fill.style.left = w < 0 ? `${50 - (Math.abs(w) / top) * 50}%` : "50%";
         fill.classList.toggle("negative", w < 0);

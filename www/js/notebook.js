@@ -1,3 +1,4 @@
+// @ts-check
 // Weights shared with the notebook: the page's model out as a safetensors file, a
 // notebook's model in (by the file picker or dropped anywhere on the page). Rust reads
 // and writes the files and scores the model; this file moves bytes and shows results.
@@ -5,12 +6,19 @@ import { t, onLanguageChange, formatCount } from "./i18n.js";
 import { nextPaint, saveFile } from "./ui.js";
 import { MODEL_EVALUATED, MODEL_SETTLED, TRAIN_STATE, emit, on } from "./events.js";
 
+/**
+ * @param {WasmBindings} wasm
+ * @param {Lab} lab
+ * @param {import("./train.js").Training} training
+ * @param {import("./gradcheck.js").Gradcheck} gradcheck
+ */
 export function initNotebook(wasm, lab, training, gradcheck) {
-  const exportButton = document.querySelector('[data-testid="weights-export"]');
-  const input = document.querySelector('[data-testid="weights-import"]');
+  const exportButton = /** @type {HTMLButtonElement} */ (document.querySelector('[data-testid="weights-export"]'));
+  const input = /** @type {HTMLInputElement} */ (document.querySelector('[data-testid="weights-import"]'));
   const status = document.getElementById("weights-status");
-  const bar = document.getElementById("weights-progress");
+  const bar = /** @type {HTMLProgressElement} */ (document.getElementById("weights-progress"));
   const errorBox = document.getElementById("weights-error");
+  /** @type {[string, unknown[]] | null} */
   let shown = null; // [key, args] of the status line
   let shownError = null;
   let busy = false;

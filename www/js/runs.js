@@ -1,3 +1,4 @@
+// @ts-check
 // Runs compared: every run's settings and per-epoch figures, kept in the page and in
 // localStorage, overlaid on one chart of epoch loss and test accuracy. The figures are
 // the ones Rust reported; this file stores, lists and draws them.
@@ -15,10 +16,11 @@ const readBy = (config) => SETTINGS.filter((key) => ({
   wd: Number(config.wd) > 0,
 }[key] ?? true));
 
+/** @param {import("./train.js").Training} training */
 export function initRuns(training) {
   const list = document.getElementById("runs-list");
   const container = document.getElementById("runs-chart");
-  const csvAll = document.querySelector('[data-testid="runs-csv-all"]');
+  const csvAll = /** @type {HTMLButtonElement} */ (document.querySelector('[data-testid="runs-csv-all"]'));
   let runs = load();
   let current = null; // the run the trainer is on
   let plot = null;
@@ -85,7 +87,7 @@ export function initRuns(training) {
         <span class="run-actions"><button type="button" class="link" data-act="use"></button>
         <a data-act="link"></a><button type="button" class="link" data-act="csv"></button>
         <button type="button" class="link" data-act="remove"></button></span>`;
-      li.querySelector(".swatch").style.background = colour;
+      /** @type {HTMLElement} */ (li.querySelector(".swatch")).style.background = colour;
       li.querySelector(".run-name").textContent = name(run);
       const last = run.rows.at(-1);
       li.querySelector(".run-figures").textContent = last
@@ -95,20 +97,20 @@ export function initRuns(training) {
       box.checked = run.shown !== false;
       box.setAttribute("aria-label", t("rn_show", [name(run)]));
       box.addEventListener("change", () => { run.shown = box.checked; save(); draw(); });
-      const use = li.querySelector('[data-act="use"]');
+      const use = /** @type {HTMLButtonElement} */ (li.querySelector('[data-act="use"]'));
       use.textContent = t("rn_use");
       use.disabled = training.state() === "training" || training.state() === "paused";
       use.addEventListener("click", () => training.applySettings(run.config));
-      const link = li.querySelector('[data-act="link"]');
+      const link = /** @type {HTMLAnchorElement} */ (li.querySelector('[data-act="link"]'));
       link.textContent = t("rn_link");
       link.href = shareUrl(run);
       link.target = "_blank"; // a new tab: this one keeps its model
       link.rel = "noopener";
-      const one = li.querySelector('[data-act="csv"]');
+      const one = /** @type {HTMLButtonElement} */ (li.querySelector('[data-act="csv"]'));
       one.textContent = "CSV";
       one.setAttribute("aria-label", t("rn_csv_one", [name(run)]));
       one.addEventListener("click", () => download(csv([run]), `backprop-lab-run-${run.id}.csv`));
-      const remove = li.querySelector('[data-act="remove"]');
+      const remove = /** @type {HTMLButtonElement} */ (li.querySelector('[data-act="remove"]'));
       remove.textContent = t("rn_remove");
       remove.disabled = run === current && training.state() === "training";
       remove.addEventListener("click", () => {
@@ -175,9 +177,9 @@ export function initRuns(training) {
   });
   on(TRAIN_STATE, () => {
     const busy = ["training", "paused"].includes(training.state());
-    const remove = list.querySelector(`[data-run="${current?.id}"] [data-act="remove"]`);
+    const remove = /** @type {HTMLButtonElement | null} */ (list.querySelector(`[data-run="${current?.id}"] [data-act="remove"]`));
     if (remove) remove.disabled = training.state() === "training";
-    list.querySelectorAll('[data-act="use"]').forEach((b) => { b.disabled = busy; });
+    /** @type {NodeListOf<HTMLButtonElement>} */ (list.querySelectorAll('[data-act="use"]')).forEach((b) => { b.disabled = busy; });
   });
   csvAll.addEventListener("click", () => download(csv(runs), "backprop-lab-runs.csv"));
   new ResizeObserver(() => { if (plot && plot.width !== container.clientWidth) draw(); }).observe(container);

@@ -1,3 +1,4 @@
+// @ts-check
 // Section 4: inside one training step. Rust computes every tensor (src/check/inspect.rs);
 // this file chooses the sample, lays the cards out and maps numbers to colours.
 import { t, onLanguageChange } from "./i18n.js";
@@ -9,20 +10,27 @@ const MAX_PICTURE_PX = 448;
 /** Height below which a picture's rows are drawn taller than its columns are wide. */
 const MIN_PICTURE_PX = 120;
 
+/** @typedef {ReturnType<typeof initStep>} Step */
+
+/**
+ * @param {Lab} lab
+ * @param {import("./train.js").Training} training
+ * @param {import("./draw.js").Drawing} drawing
+ */
 export function initStep(lab, training, drawing) {
   const panel = document.getElementById("step");
-  const fields = panel.querySelector(".step-choose");
-  const index = panel.querySelector('[data-testid="step-index"]');
-  const bugSelect = panel.querySelector('[data-testid="step-break-backward"]');
-  const drawnLabel = panel.querySelector('[data-testid="step-drawn-label"]');
-  const runButton = panel.querySelector('[data-testid="step-run"]');
+  const fields = /** @type {HTMLElement} */ (panel.querySelector(".step-choose"));
+  const index = /** @type {HTMLInputElement} */ (panel.querySelector('[data-testid="step-index"]'));
+  const bugSelect = /** @type {HTMLSelectElement} */ (panel.querySelector('[data-testid="step-break-backward"]'));
+  const drawnLabel = /** @type {HTMLSelectElement} */ (panel.querySelector('[data-testid="step-drawn-label"]'));
+  const runButton = /** @type {HTMLButtonElement} */ (panel.querySelector('[data-testid="step-run"]'));
   const summary = document.getElementById("step-summary");
   const errorBox = document.getElementById("step-error");
   const cardsBox = document.getElementById("step-cards");
   const forwardBox = document.getElementById("step-forward");
   const backwardBox = document.getElementById("step-backward");
   const crashBox = document.getElementById("step-crash");
-  const sgdButton = panel.querySelector('[data-testid="step-sgd"]');
+  const sgdButton = /** @type {HTMLElement} */ (panel.querySelector('[data-testid="step-sgd"]'));
   const sgdResult = document.getElementById("step-sgd-result");
   const selectedUnit = new Map(); // card name -> the unit shown large
   let view = null; // what Rust returned, re-rendered when the language changes
@@ -86,7 +94,7 @@ export function initStep(lab, training, drawing) {
     if (!view) return;
     const v = view;
     // A focused card is redrawn: the focus stays on the card of the same name.
-    const focused = cardsBox.contains(document.activeElement) ? document.activeElement.dataset.name : null;
+    const focused = cardsBox.contains(document.activeElement) ? /** @type {HTMLElement} */ (document.activeElement).dataset.name : null;
     const what = v.index === null ? t("st_drawn", [v.label]) : t("st_test_image", [v.index, v.label]);
     say("st_summary", [what, v.predicted, formatNumber(v.loss), t(`st_model_${v.model.state}`, [v.model.arch])]);
     panel.dataset.index = v.index === null ? "drawing" : String(v.index);
@@ -102,7 +110,7 @@ export function initStep(lab, training, drawing) {
     if (!v.sgd) sgdResult.hidden = true;
     renderSgd();
     cardsBox.hidden = false;
-    if (focused) panel.querySelector(`[data-testid="step-tensor"][data-name="${CSS.escape(focused)}"]`)?.focus();
+    if (focused) /** @type {HTMLElement | null} */ (panel.querySelector(`[data-testid="step-tensor"][data-name="${CSS.escape(focused)}"]`))?.focus();
   }
 
   function renderSgd() {
@@ -138,7 +146,7 @@ export function initStep(lab, training, drawing) {
       <p class="equation math"></p><pre class="code"></pre>`;
     if (tensor.broken) {
       el.classList.add("broken");
-      const note = el.querySelector(".broken-note");
+      const note = /** @type {HTMLElement} */ (el.querySelector(".broken-note"));
       note.hidden = false;
       note.textContent = t("st_broken_line");
     }
@@ -267,7 +275,7 @@ export function initStep(lab, training, drawing) {
     const stops = (scale.signed ? [-scale.top, 0, scale.top] : [0, scale.top / 2, scale.top])
       .map((v) => `rgb(${scale.colour(v).join(",")})`);
     el.innerHTML = `<span></span><span class="bar"></span><span></span>`;
-    const [low, bar, high] = el.children;
+    const [low, bar, high] = /** @type {HTMLCollectionOf<HTMLElement>} */ (el.children);
     bar.style.background = `linear-gradient(to right, ${stops.join(", ")})`;
     low.textContent = scale.signed ? formatNumber(-scale.top) : "0";
     high.textContent = formatNumber(scale.top);
@@ -284,7 +292,7 @@ export function initStep(lab, training, drawing) {
       const li = document.createElement("li");
       li.innerHTML = `<span class="i"></span><span class="track"><span class="fill"></span></span><span class="v"></span>`;
       li.querySelector(".i").textContent = String(i);
-      const fill = li.querySelector(".fill");
+      const fill = /** @type {HTMLElement} */ (li.querySelector(".fill"));
       const width = (Math.abs(v) / top) * (signed ? 50 : 100);
       fill.style.width = `${width}%`;
       fill.style.left = !signed ? "0" : v < 0 ? `${50 - width}%` : "50%";
@@ -344,7 +352,7 @@ export function initStep(lab, training, drawing) {
   // Arrow keys step through test images from anywhere in the panel but a text field's caret.
   panel.addEventListener("keydown", (event) => {
     if (runButton.disabled || !["ArrowLeft", "ArrowRight"].includes(event.key)) return;
-    if (event.target.matches("select, input")) return; // the caret and the options move there
+    if (/** @type {Element} */ (event.target).matches("select, input")) return; // the caret and the options move there
     event.preventDefault();
     goTo(current() + (event.key === "ArrowRight" ? 1 : -1));
   });

@@ -1,3 +1,4 @@
+// @ts-check
 // Section 2: loading MNIST and training. Rust owns the loop, the numbers and the
 // validation; this file moves data between the form, the Lab and the screen.
 import { t, onLanguageChange, formatCount } from "./i18n.js";
@@ -9,27 +10,44 @@ import { DATA_READY, EPOCH_DONE, MODEL_CHANGED, MODEL_MOVED, MODEL_SETTLED, RUN_
 const FIELDS = ["hidden", "lr", "batch", "epochs", "seed", "train_limit", "bug", "act", "opt", "momentum", "wd", "beta1", "beta2"];
 const SELECTS = { act: "unknown_activation", opt: "unknown_optimizer" };
 
+/**
+ * Section 2's form, with its fields by name. (`form.hidden` is the field, not the
+ * attribute: a form's named fields come before its properties.)
+ * @typedef {HTMLFormElement & {
+ *   hidden: HTMLInputElement, lr: HTMLInputElement, batch: HTMLInputElement,
+ *   epochs: HTMLInputElement, seed: HTMLInputElement, train_limit: HTMLInputElement,
+ *   bug: HTMLInputElement, act: HTMLSelectElement, opt: HTMLSelectElement,
+ *   momentum: HTMLInputElement, wd: HTMLInputElement, beta1: HTMLInputElement, beta2: HTMLInputElement,
+ * }} TrainForm
+ */
+
+/** @typedef {ReturnType<typeof initTraining>} Training */
+
+/**
+ * @param {WasmBindings} wasm
+ * @param {Lab} lab
+ */
 export function initTraining(wasm, lab) {
-  const form = document.getElementById("train-form");
+  const form = /** @type {TrainForm} */ (document.getElementById("train-form"));
   const statusEl = document.getElementById("train-status");
-  const epochBar = document.getElementById("epoch-progress");
+  const epochBar = /** @type {HTMLProgressElement} */ (document.getElementById("epoch-progress"));
   const trainError = document.getElementById("train-error");
   const bugBanner = document.getElementById("train-bug");
   const presetNote = document.getElementById("preset-note");
   const hiddenNote = document.getElementById("hidden-note-train");
   const announcer = document.getElementById("train-announce");
   const dataError = document.getElementById("data-error");
-  const retry = document.getElementById("data-retry");
-  const table = document.querySelector('[data-testid="epoch-table"] tbody');
-  const csvButton = document.querySelector('[data-testid="download-csv"]');
-  const chartButton = document.querySelector('[data-testid="download-chart"]');
+  const retry = /** @type {HTMLButtonElement} */ (document.getElementById("data-retry"));
+  const table = /** @type {HTMLTableSectionElement} */ (document.querySelector('[data-testid="epoch-table"] tbody'));
+  const csvButton = /** @type {HTMLButtonElement} */ (document.querySelector('[data-testid="download-csv"]'));
+  const chartButton = /** @type {HTMLButtonElement} */ (document.querySelector('[data-testid="download-chart"]'));
   const buttons = {
-    start: document.getElementById("btn-start"),
-    pause: document.getElementById("btn-pause"),
-    resume: document.getElementById("btn-resume"),
-    stop: document.getElementById("btn-stop"),
-    reset: document.getElementById("btn-reset"),
-    continue: document.getElementById("btn-continue"),
+    start: /** @type {HTMLButtonElement} */ (document.getElementById("btn-start")),
+    pause: /** @type {HTMLButtonElement} */ (document.getElementById("btn-pause")),
+    resume: /** @type {HTMLButtonElement} */ (document.getElementById("btn-resume")),
+    stop: /** @type {HTMLButtonElement} */ (document.getElementById("btn-stop")),
+    reset: /** @type {HTMLButtonElement} */ (document.getElementById("btn-reset")),
+    continue: /** @type {HTMLButtonElement} */ (document.getElementById("btn-continue")),
   };
   const chart = new LossChart(document.getElementById("loss-chart"));
   const flowChart = new FlowChart(document.getElementById("flow-chart"));
@@ -43,7 +61,7 @@ export function initTraining(wasm, lab) {
   const values = () => Object.fromEntries(FIELDS.map((name) => [name, form[name].value]));
   // Only the fields the chosen optimiser reads are shown.
   const syncOptimizerFields = () => {
-    for (const label of form.querySelectorAll("[data-for-opt]")) label.hidden = !label.dataset.forOpt.split(" ").includes(form.opt.value);
+    for (const label of /** @type {NodeListOf<HTMLElement>} */ (form.querySelectorAll("[data-for-opt]"))) label.hidden = !label.dataset.forOpt.split(" ").includes(form.opt.value);
   };
   form.opt.addEventListener("change", syncOptimizerFields);
   /** Put settings into the form; a select refuses a value it does not offer, and says so. */
@@ -74,24 +92,24 @@ export function initTraining(wasm, lab) {
       done: ["start", "reset", "continue"], error: ["start", "reset", "continue"],
     }[state] ?? []).filter((name) => name !== "continue" || (lab.has_model() && dataError.hidden))
       .filter((name) => !scoring || !["start", "continue", "reset"].includes(name)); // a loaded model is being scored
-    const hadFocus = Object.values(buttons).includes(document.activeElement) || form.contains(document.activeElement);
+    const hadFocus = /** @type {Element[]} */ (Object.values(buttons)).includes(document.activeElement) || form.contains(document.activeElement);
     for (const [name, button] of Object.entries(buttons)) button.disabled = !enabled.includes(name);
     const locked = !["ready", "done", "error"].includes(state);
-    for (const input of form.elements) input.disabled = locked;
+    for (const input of /** @type {HTMLCollectionOf<FormControl>} */ (form.elements)) input.disabled = locked;
     syncQuickTrain();
-    document.querySelectorAll("[data-preset]").forEach((b) => { b.disabled = locked; });
+    /** @type {NodeListOf<HTMLButtonElement>} */ (document.querySelectorAll("[data-preset]")).forEach((b) => { b.disabled = locked; });
     const hasRows = table.rows.length > 0;
     csvButton.disabled = !hasRows;
     chartButton.disabled = chart.data[0].length === 0;
     // A disabled button or field drops the focus to <body>: hand it to what comes next.
     const next = { training: "pause", paused: "resume" }[state] ?? (continued ? "continue" : "start");
-    const lost = document.activeElement === document.body || document.activeElement?.disabled;
+    const lost = document.activeElement === document.body || /** @type {FormControl | null} */ (document.activeElement)?.disabled;
     if (hadFocus && lost && !buttons[next].disabled) buttons[next].focus();
     emit(TRAIN_STATE, state);
   }
   // The pad's one-click training starts only when Start could, and says why not.
   function syncQuickTrain() {
-    const quick = document.getElementById("quick-train");
+    const quick = /** @type {HTMLButtonElement} */ (document.getElementById("quick-train"));
     quick.disabled = buttons.start.disabled;
     quick.title = quick.disabled ? t("dr_quick_wait") : "";
   }
@@ -331,7 +349,7 @@ export function initTraining(wasm, lab) {
     trainError.hidden = true;
     setState("ready", "state_ready", readySizes);
   });
-  for (const button of document.querySelectorAll("[data-preset]")) {
+  for (const button of /** @type {NodeListOf<HTMLButtonElement>} */ (document.querySelectorAll("[data-preset]"))) {
     button.addEventListener("click", () => {
       const preset = wasm.preset(button.dataset.preset);
       clearFieldErrors(form);
