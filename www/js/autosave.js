@@ -4,6 +4,7 @@
 // it paused), and after a reload the page offers to go on from there, exactly as if it had
 // never stopped. Rust makes and reads the save.
 import { t, onLanguageChange } from "./i18n.js";
+import { runName } from "./runs.js";
 import { EPOCH_DONE, MODEL_MOVED, RUN_STARTED, TRAIN_STATE, on } from "./events.js";
 
 const DB = "backprop-lab";
@@ -46,17 +47,17 @@ export function initAutosave(lab, training) {
     banner.hidden = !saved;
     if (!saved) return;
     const finished = saved.epochs >= Number(saved.config.epochs);
-    text.textContent = finished ? t("as_offer_finished", [saved.epochs, saved.name ?? ""])
-      : saved.batch ? t("as_offer_paused", [saved.batch, saved.epochs + 1, saved.config.epochs, saved.name ?? ""])
-        : t("as_offer", [saved.epochs, saved.config.epochs, saved.name ?? ""]);
+    // Named from its settings, in the page's language now (not the one it was saved in).
+    const name = runName(saved.config);
+    text.textContent = finished ? t("as_offer_finished", [saved.epochs, name])
+      : saved.batch ? t("as_offer_paused", [saved.batch, saved.epochs + 1, saved.config.epochs, name])
+        : t("as_offer", [saved.epochs, saved.config.epochs, name]);
     continueButton.dataset.i18n = finished ? "as_restore" : "as_continue";
     continueButton.textContent = t(continueButton.dataset.i18n);
   }
 
   on(RUN_STARTED, (detail) => {
-    const c = detail.config;
-    const optimiser = { momentum: " · momentum", nesterov: " · Nesterov", adam: " · Adam" }[c.opt] ?? "";
-    current = detail.continued ? null : { id: detail.id, config: c, name: `${c.act || "sigmoid"}${optimiser} · lr ${c.lr} · ${c.hidden || "—"}` };
+    current = detail.continued ? null : { id: detail.id, config: detail.config };
     saved = null;
     showBanner();
   });

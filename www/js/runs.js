@@ -10,6 +10,25 @@ const STORAGE_KEY = "backprop-lab-runs";
 const MAX_RUNS = 30; // the oldest go first: localStorage holds a few MB
 const COLOURS = ["#2f6fdf", "#d9480f", "#1a7f37", "#8250df", "#bf3989", "#9a6700", "#0a7480", "#57606a"];
 const SETTINGS = ["hidden", "lr", "batch", "epochs", "seed", "train_limit", "act", "opt", "momentum", "wd", "beta1", "beta2"];
+/**
+ * A run's name, the one the runs list, the chart's previous-run legend and the resume
+ * banner all show: `sigmoid · SGD · lr 0.5 · 256 · batch 64 · seed 1`, with the
+ * optimiser's own settings after its name, then the training images when they were
+ * limited, the bug when there was one, and "continued" for a run from the model before it.
+ * In the page's language at the time of the call.
+ * @param {import("./events.js").RunConfig} c
+ * @param {{ continued?: boolean }} [options]
+ */
+export function runName(c, { continued = false } = {}) {
+  const optimiser = [t(`opt_${c.opt || "sgd"}`), ...(c.opt === "adam" ? [`β ${c.beta1}, ${c.beta2}`] : []),
+    ...(["momentum", "nesterov"].includes(c.opt) ? [`μ ${c.momentum}`] : []), ...(Number(c.wd) > 0 ? [`wd ${c.wd}`] : [])];
+  const parts = [c.act || "sigmoid", optimiser.join(" "), `lr ${c.lr}`, c.hidden === "" ? "—" : c.hidden, `${t("rn_batch")} ${c.batch}`, `${t("rn_seed")} ${c.seed}`];
+  if (c.train_limit) parts.push(`${c.train_limit} ${t("rn_images")}`);
+  if (c.bug) parts.push(t(`bug_${c.bug}_name`));
+  if (continued) parts.push(t("rn_continued"));
+  return parts.join(" · ");
+}
+
 /** The settings a run's optimiser reads (runs saved before there was a choice used sigmoid and SGD). */
 const readBy = (config) => SETTINGS.filter((key) => ({
   momentum: ["momentum", "nesterov"].includes(config.opt), beta1: config.opt === "adam", beta2: config.opt === "adam",
@@ -38,17 +57,7 @@ export function initRuns(training) {
     try { localStorage.setItem(STORAGE_KEY, JSON.stringify(runs)); } catch (_) { /* full or blocked: kept for this visit */ }
   }
 
-  /** `sigmoid · SGD · lr 0.5 · 256 · seed 1`, and the bug when there was one. */
-  function name(run) {
-    const c = run.config;
-    const optimiser = [t(`opt_${c.opt || "sgd"}`), ...(c.opt === "adam" ? [`β ${c.beta1}, ${c.beta2}`] : []),
-      ...(["momentum", "nesterov"].includes(c.opt) ? [`μ ${c.momentum}`] : []), ...(Number(c.wd) > 0 ? [`wd ${c.wd}`] : [])];
-    const parts = [c.act || "sigmoid", optimiser.join(" "), `lr ${c.lr}`, c.hidden === "" ? "—" : c.hidden, `${t("rn_batch")} ${c.batch}`, `${t("rn_seed")} ${c.seed}`];
-    if (c.train_limit) parts.push(`${c.train_limit} ${t("rn_images")}`);
-    if (c.bug) parts.push(t(`bug_${c.bug}_name`));
-    if (run.continued) parts.push(t("rn_continued"));
-    return parts.join(" · ");
-  }
+  const name = (run) => runName(run.config, { continued: run.continued });
 
   /** The page's address with a run's settings: opening it fills the form the same way. */
   function shareUrl(run) {

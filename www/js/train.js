@@ -5,6 +5,7 @@ import { t, onLanguageChange, formatCount } from "./i18n.js";
 import { showFieldError, clearFieldErrors, formatNumber, throttledPaint, nextPaint, saveFile } from "./ui.js";
 import { loadMnist, describeDataError, canRetry } from "./data.js";
 import { LossChart, FlowChart } from "./chart.js";
+import { runName } from "./runs.js";
 import { DATA_READY, EPOCH_DONE, MODEL_CHANGED, MODEL_MOVED, MODEL_SETTLED, RUN_STARTED, TRAIN_STATE, emit } from "./events.js";
 
 const FIELDS = ["hidden", "lr", "batch", "epochs", "seed", "train_limit", "bug", "act", "opt", "momentum", "wd", "beta1", "beta2"];
@@ -237,15 +238,10 @@ export function initTraining(wasm, lab) {
     const id = Date.now().toString(36);
     emit(RUN_STARTED, { config, continued, id, rows });
   }
-  /** The run's name on the chart once the next run keeps it: its settings, and any bug. */
+  /** The run's name on the chart once the next run keeps it: as the runs list names it. */
   function runLabel() {
-    const bug = form.bug.value;
-    const settings = { lr: form.lr.value, hidden: form.hidden.value, batch: form.batch.value, act: form.act.value, opt: form.opt.value };
-    return {
-      tag: bug ? `bug_${bug}_name` : "chart_run_right",
-      text: () => [settings.act, t(`opt_${settings.opt}`), `lr ${settings.lr}`, settings.hidden || "—", `${t("rn_batch")} ${settings.batch}`,
-        ...(bug ? [t(`bug_${bug}_name`)] : [])].join(" · "),
-    };
+    const config = values();
+    return { tag: config.bug ? `bug_${config.bug}_name` : "chart_run_right", text: () => runName(config) };
   }
   function showBugBanner() {
     const bug = form.bug.value;
