@@ -3,6 +3,7 @@
 // a gallery of each cell's images, and the first layer's units as tiles. Rust counts,
 // sorts and scores; this file lays the numbers out and maps them to colours.
 import { t, locale, onLanguageChange, formatCount } from "./i18n.js";
+import { grid, colourScale, paint } from "./picture.js";
 import { EPOCH_DONE, MODEL_CHANGED, MODEL_EVALUATED, MODEL_MOVED, MODEL_SETTLED, RUN_STARTED, on } from "./events.js";
 
 const PAGE = 100; // gallery images at a time
@@ -204,20 +205,10 @@ export function initLearned(lab, step) {
   });
 
   // ---- Hidden units ----
-  /** Diverging blue-white-red on one tile's own scale. */
+  /** A unit's 784 weights from `offset` as a 28x28 picture, diverging blue-white-red
+   *  on the tile's own scale (its largest magnitude, `scale`). */
   function tile(values, offset, scale, label) {
-    const canvas = document.createElement("canvas");
-    canvas.width = canvas.height = 28;
-    const ctx = canvas.getContext("2d");
-    const image = ctx.createImageData(28, 28);
-    const top = scale || 1;
-    for (let p = 0; p < 784; p++) {
-      const v = values[offset + p];
-      const f = Math.min(1, Math.abs(v) / top);
-      const rgb = v < 0 ? [255 - 220 * f, 255 - 150 * f, 255] : [255, 255 - 190 * f, 255 - 200 * f];
-      image.data.set([...rgb, 255], p * 4);
-    }
-    ctx.putImageData(image, 0, 0);
+    const canvas = paint(grid(28, 28, (r, c) => offset + r * 28 + c), values, colourScale(scale));
     canvas.setAttribute("aria-hidden", "true");
     canvas.title = label;
     return canvas;

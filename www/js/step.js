@@ -1,8 +1,9 @@
 // @ts-check
 // Section 4: inside one training step. Rust computes every tensor (src/check/inspect.rs);
-// this file chooses the sample, lays the cards out and maps numbers to colours.
+// this file chooses the sample and lays the cards out; picture.js draws their tensors.
 import { t, onLanguageChange } from "./i18n.js";
 import { showFieldError, clearFieldErrors, formatNumber } from "./ui.js";
+import { grid, tensorScale, paint, legend } from "./picture.js";
 import { BUG_CHOSEN, DATA_READY, MODEL_SETTLED, emit, on } from "./events.js";
 
 /** Largest side, in CSS pixels, a card's picture is drawn at; bigger ones scroll. */
@@ -171,7 +172,7 @@ export function initStep(lab, training, drawing) {
     const values = tensor.values;
     const [rows, cols] = tensor.shape.length === 2 ? tensor.shape : [1, values.length];
     if (values.length <= 10) return [bars(tensor)];
-    const scale = colourScale(tensor);
+    const scale = tensorScale(tensor);
     let layout;
     if (rows === 1 && cols === 784) layout = grid(28, 28, (r, c) => r * 28 + c);
     else if (rows === 1 || tensor.shape.length === 1) {
@@ -229,37 +230,14 @@ export function initStep(lab, training, drawing) {
     return parts;
   }
 
-  function grid(rows, cols, index) {
-    return { rows, cols, index: (r, c) => (r >= 0 && r < rows && c >= 0 && c < cols ? index(r, c) : -1) };
-  }
-
-  /** Diverging blue-white-red around 0 for signed values; white to ink for values >= 0. */
-  function colourScale(tensor) {
-    const signed = tensor.min < 0;
-    const top = Math.max(Math.abs(tensor.min), Math.abs(tensor.max)) || 1;
-    const colour = (v) => {
-      const f = Math.min(1, Math.abs(v) / top);
-      if (!signed) return [255 - 235 * f, 255 - 235 * f, 255 - 235 * f]; // never negative: white to ink
-      return v < 0 ? [255 - 220 * f, 255 - 150 * f, 255] : [255, 255 - 190 * f, 255 - 200 * f];
-    };
-    return { signed, top, colour };
-  }
-
+  /** The picture of `values` on `scale`, its cells `zoom` CSS pixels wide, or as large
+   *  as MAX_PICTURE_PX allows.
+   *  @param {import("./picture.js").Layout} layout
+   *  @param {ArrayLike<number>} values
+   *  @param {import("./picture.js").ColourScale} scale
+   *  @param {number | null} [zoom] */
   function draw(layout, values, scale, zoom = null) {
-    const canvas = document.createElement("canvas");
-    canvas.width = layout.cols;
-    canvas.height = layout.rows;
-    const ctx = canvas.getContext("2d");
-    const image = ctx.createImageData(layout.cols, layout.rows);
-    for (let r = 0; r < layout.rows; r++) {
-      for (let c = 0; c < layout.cols; c++) {
-        const i = layout.index(r, c);
-        const [red, green, blue] = i < 0 ? [238, 240, 244] : scale.colour(values[i]);
-        const p = (r * layout.cols + c) * 4;
-        image.data.set([red, green, blue, 255], p);
-      }
-    }
-    ctx.putImageData(image, 0, 0);
+    const canvas = paint(layout, values, scale);
     const pixel = zoom ?? Math.max(1, Math.min(8, Math.floor(MAX_PICTURE_PX / Math.max(layout.cols, layout.rows))));
     // A short, wide tensor (10 x 256) gets taller cells so each row can be seen.
     const tall = zoom ?? Math.max(pixel, Math.min(12, Math.floor(MIN_PICTURE_PX / layout.rows)));
@@ -267,19 +245,6 @@ export function initStep(lab, training, drawing) {
     canvas.style.height = `${layout.rows * tall}px`;
     canvas.className = "tensor";
     return canvas;
-  }
-
-  function legend(scale) {
-    const el = document.createElement("div");
-    el.className = "legend";
-    const stops = (scale.signed ? [-scale.top, 0, scale.top] : [0, scale.top / 2, scale.top])
-      .map((v) => `rgb(${scale.colour(v).join(",")})`);
-    el.innerHTML = `<span></span><span class="bar"></span><span></span>`;
-    const [low, bar, high] = /** @type {HTMLCollectionOf<HTMLElement>} */ (el.children);
-    bar.style.background = `linear-gradient(to right, ${stops.join(", ")})`;
-    low.textContent = scale.signed ? formatNumber(-scale.top) : "0";
-    high.textContent = formatNumber(scale.top);
-    return el;
   }
 
   function bars(tensor) {
