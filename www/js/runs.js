@@ -10,6 +10,7 @@ const STORAGE_KEY = "backprop-lab-runs";
 const MAX_RUNS = 30; // the oldest go first: localStorage holds a few MB
 const COLOURS = ["#2f6fdf", "#d9480f", "#1a7f37", "#8250df", "#bf3989", "#9a6700", "#0a7480", "#57606a"];
 const SETTINGS = ["hidden", "lr", "batch", "epochs", "seed", "train_limit", "act", "opt", "momentum", "wd", "beta1", "beta2"];
+
 /**
  * A run's name, the one the runs list, the chart's previous-run legend and the resume
  * banner all show: `sigmoid · SGD · lr 0.5 · 256 · batch 64 · seed 1`, with the
