@@ -14,7 +14,9 @@ serve: setup
 test: setup lint unit browser-unit build e2e
 	@echo "all checks passed"
 
+# tsc: the JSDoc types of www/js (tsconfig.json), nothing emitted.
 lint:
+	tsc -p tsconfig.json
 	cargo fmt --all -- --check
 	cargo clippy --all-targets -- -D warnings
 	cargo clippy --all-targets --target wasm32-unknown-unknown -- -D warnings

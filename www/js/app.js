@@ -1,3 +1,4 @@
+// @ts-check
 // Entry point: waits for Trunk's wasm loader, then wires each section.
 import { t, initLanguage } from "./i18n.js";
 import { initGradcheck } from "./gradcheck.js";
@@ -9,6 +10,7 @@ import { initRuns } from "./runs.js";
 import { initLearned } from "./learned.js";
 import { initAutosave } from "./autosave.js";
 import { initOffline } from "./offline.js";
+import { TRUNK_STARTED, WASM_PANIC, on } from "./events.js";
 
 function showFatal(message) {
   const el = document.getElementById("fatal");
@@ -16,12 +18,12 @@ function showFatal(message) {
   el.hidden = false;
 }
 
-window.addEventListener("wasm-panic", (e) => showFatal(t("panic", [e.detail])));
+on(WASM_PANIC, (detail) => showFatal(t("panic", [detail])));
 
 function wasmReady() {
   if (window.wasmBindings) return Promise.resolve(window.wasmBindings);
   return new Promise((resolve, reject) => {
-    addEventListener("TrunkApplicationStarted", () => resolve(window.wasmBindings), { once: true });
+    addEventListener(TRUNK_STARTED, () => resolve(window.wasmBindings), { once: true });
     addEventListener("unhandledrejection", (e) => reject(e.reason), { once: true });
   });
 }

@@ -1,8 +1,11 @@
+// @ts-check
 // Nothing lost: a run is saved in IndexedDB at every epoch end (the last one too) and on Pause (its settings,
 // its rows, its weights and optimiser state as a safetensors file, and where in the epoch
 // it paused), and after a reload the page offers to go on from there, exactly as if it had
 // never stopped. Rust makes and reads the save.
 import { t, onLanguageChange } from "./i18n.js";
+import { runName } from "./runs.js";
+import { EPOCH_DONE, MODEL_MOVED, RUN_STARTED, TRAIN_STATE, on } from "./events.js";
 
 const DB = "backprop-lab";
 const STORE = "runs";
@@ -26,40 +29,44 @@ const load = () => request("readonly", (s) => s.get(KEY));
 const save = (value) => request("readwrite", (s) => s.put(value, KEY));
 const forget = () => request("readwrite", (s) => s.delete(KEY));
 
+/**
+ * @param {Lab} lab
+ * @param {import("./train.js").Training} training
+ */
 export function initAutosave(lab, training) {
-  const banner = document.querySelector('[data-testid="resume-banner"]');
+  const banner = /** @type {HTMLElement} */ (document.querySelector('[data-testid="resume-banner"]'));
   const text = document.getElementById("resume-text");
-  const note = document.querySelector('[data-testid="autosave-note"]');
+  const note = /** @type {HTMLElement} */ (document.querySelector('[data-testid="autosave-note"]'));
   let current = null; // {id, config} of the run being saved
   let saved = null; // what the banner offers
   let unsaved = false; // batches trained since the last save
   let blocked = null; // why the browser refused a save, once it has
 
-  const continueButton = banner.querySelector('[data-testid="resume-continue"]');
+  const continueButton = /** @type {HTMLButtonElement} */ (banner.querySelector('[data-testid="resume-continue"]'));
   function showBanner() {
     banner.hidden = !saved;
     if (!saved) return;
     const finished = saved.epochs >= Number(saved.config.epochs);
-    text.textContent = finished ? t("as_offer_finished", [saved.epochs, saved.name ?? ""])
-      : saved.batch ? t("as_offer_paused", [saved.batch, saved.epochs + 1, saved.config.epochs, saved.name ?? ""])
-        : t("as_offer", [saved.epochs, saved.config.epochs, saved.name ?? ""]);
+    // Named from its settings, in the page's language now (not the one it was saved in).
+    const name = runName(saved.config);
+    text.textContent = finished ? t("as_offer_finished", [saved.epochs, name])
+      : saved.batch ? t("as_offer_paused", [saved.batch, saved.epochs + 1, saved.config.epochs, name])
+        : t("as_offer", [saved.epochs, saved.config.epochs, name]);
     continueButton.dataset.i18n = finished ? "as_restore" : "as_continue";
     continueButton.textContent = t(continueButton.dataset.i18n);
   }
 
-  window.addEventListener("run-started", (e) => {
-    const c = e.detail.config;
-    const optimiser = { momentum: " · momentum", nesterov: " · Nesterov", adam: " · Adam" }[c.opt] ?? "";
-    current = e.detail.continued ? null : { id: e.detail.id, config: c, name: `${c.act || "sigmoid"}${optimiser} · lr ${c.lr} · ${c.hidden || "—"}` };
+  on(RUN_STARTED, (detail) => {
+    current = detail.continued ? null : { id: detail.id, config: detail.config };
     saved = null;
     showBanner();
   });
-  window.addEventListener("model-moved", () => { unsaved = true; });
+  on(MODEL_MOVED, () => { unsaved = true; });
   // In a task of its own: the epoch's end already has the chart, table and matrix to do.
   // At an epoch's end (the last one too: a finished run's model is kept to be restored),
   // and when paused, as the run stands inside its epoch.
-  window.addEventListener("epoch-done", () => setTimeout(saveRun));
-  window.addEventListener("train-state", (e) => { if (e.detail === "paused") saveRun(); });
+  on(EPOCH_DONE, () => setTimeout(saveRun));
+  on(TRAIN_STATE, (detail) => { if (detail === "paused") saveRun(); });
   async function saveRun() {
     if (!current || blocked) return;
     const snapshot = lab.snapshot(); // the run as it paused, or as its last epoch ended: kept by Rust

@@ -1,3 +1,4 @@
+// @ts-check
 // The loss chart, drawn by uPlot (small, fast with streaming data). Points arrive every
 // batch; the canvas is redrawn on an animation frame, at most every REDRAW_MS.
 import { t, locale, onLanguageChange } from "./i18n.js";
@@ -6,6 +7,9 @@ import { throttledPaint } from "./ui.js";
 /** Redraw interval while points stream in: smooth enough, and cheap for training. */
 const REDRAW_MS = 250;
 const HEIGHT = 320;
+
+/** uPlot's columns: x first, then one column per series (null: no point there). */
+/** @typedef {[number[], ...(number | null)[][]]} Columns */
 
 export class LossChart {
   constructor(container) {
@@ -31,13 +35,15 @@ export class LossChart {
     this.previous = keepPrevious && had ? { label: this.label, x: this.data[0], y: this.data[2] } : null;
     this.label = label;
     // x (fractional epoch), batch loss, smoothed loss, epoch average loss, test accuracy
+    /** @type {Columns} */
     this.data = [[], [], [], [], []];
     this.container.dataset.previousRun = this.previous?.label?.tag ?? "";
     this.container.dataset.previousPoints = String(this.previous?.x.length ?? 0);
     this.build();
   }
 
-  /** This run's columns, with the previous run's curve joined on its own x values. */
+  /** This run's columns, with the previous run's curve joined on its own x values.
+   *  @returns {uPlot.AlignedData} */
   plotData() {
     if (!this.previous) return this.data;
     return uPlot.join([this.data, [this.previous.x, this.previous.y]]);
@@ -110,7 +116,7 @@ export class LossChart {
       ctx.fillStyle = typeof s.stroke === "function" ? s.stroke(this.plot, i + 1) : s.stroke;
       ctx.fillRect(Math.round(16 * scale), y - Math.round(3 * scale), Math.round(28 * scale), Math.round(6 * scale));
       ctx.fillStyle = "#1d2330";
-      ctx.fillText(s.label, Math.round(54 * scale), y);
+      ctx.fillText(/** @type {string} */ (s.label), Math.round(54 * scale), y);
     });
     return canvas.toDataURL("image/png");
   }
@@ -144,6 +150,7 @@ export class FlowChart {
 
   clear() {
     this.layers = 0;
+    /** @type {Columns} */
     this.data = [[]];
     this.container.dataset.points = "0";
     this.plot?.destroy();

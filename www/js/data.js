@@ -1,3 +1,4 @@
+// @ts-check
 // Fetches the four MNIST files from the page's own host (or ?data=<base URL>) with a
 // progress bar each, and hands the bytes to Rust, which decompresses and validates them.
 import { t } from "./i18n.js";
@@ -25,7 +26,8 @@ function fileRows() {
       container.append(row);
     }
   }
-  return Object.fromEntries([...container.children].map((row) => [row.dataset.file, row]));
+  const rows = /** @type {HTMLElement[]} */ ([...container.children]);
+  return Object.fromEntries(rows.map((row) => [row.dataset.file, row]));
 }
 
 /**

@@ -1,21 +1,29 @@
+// @ts-check
 // Section 3: the drawing pad. Pointer events (mouse, touch, pen) draw round strokes;
 // Rust prepares the pixels MNIST-style and classifies them with the current weights.
 import { t, locale, onLanguageChange } from "./i18n.js";
+import { MODEL_CHANGED, on } from "./events.js";
 
 const STROKE_CSS_PX = 20; // about MNIST's stroke width relative to a digit filling the pad
 const PREDICT_EVERY_MS = 50;
 
+/** @typedef {ReturnType<typeof initDrawing>} Drawing */
+
+/**
+ * @param {Lab} lab
+ * @param {Pick<import("./train.js").Training, "quickTrain">} training
+ */
 export function initDrawing(lab, { quickTrain }) {
-  const canvas = document.getElementById("draw-canvas");
+  const canvas = /** @type {HTMLCanvasElement} */ (document.getElementById("draw-canvas"));
   const ctx = canvas.getContext("2d", { willReadFrequently: true });
-  const preview = document.getElementById("preview-canvas").getContext("2d");
-  const result = document.querySelector('[data-testid="prediction"]');
+  const preview = /** @type {HTMLCanvasElement} */ (document.getElementById("preview-canvas")).getContext("2d");
+  const result = /** @type {HTMLElement} */ (document.querySelector('[data-testid="prediction"]'));
   const bigDigit = document.getElementById("big-digit");
   const text = document.getElementById("prediction-text");
-  const quick = document.getElementById("quick-train");
+  const quick = /** @type {HTMLButtonElement} */ (document.getElementById("quick-train"));
   const bars = document.getElementById("prob-bars");
-  const hiddenBox = document.querySelector('[data-testid="draw-hidden"]');
-  const hiddenCanvas = document.getElementById("hidden-canvas");
+  const hiddenBox = /** @type {HTMLElement} */ (document.querySelector('[data-testid="draw-hidden"]'));
+  const hiddenCanvas = /** @type {HTMLCanvasElement} */ (document.getElementById("hidden-canvas"));
   const hiddenNote = document.getElementById("hidden-note");
   const strokes = []; // each stroke: [[x, y], ...] in CSS pixels
   let current = null;
@@ -184,7 +192,7 @@ export function initDrawing(lab, { quickTrain }) {
   new ResizeObserver(resize).observe(canvas);
   onLanguageChange(render);
   // Follow the model as it learns: re-read the drawing when the weights change.
-  window.addEventListener("model-changed", () => { if (strokes.length) predict(); });
+  on(MODEL_CHANGED, () => { if (strokes.length) predict(); });
   render();
   return {
     pixels,

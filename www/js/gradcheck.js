@@ -1,21 +1,39 @@
+// @ts-check
 // Section 1: the gradient check. Rust parses, validates and computes; this file only
 // reads the form and renders the rows it gets back.
 import { t, hasString, onLanguageChange } from "./i18n.js";
 import { showFieldError, clearFieldErrors, nextPaint, formatNumber } from "./ui.js";
+import { BUG_CHOSEN, emit, on } from "./events.js";
 
+/**
+ * Section 1's form, with its fields by name.
+ * @typedef {HTMLFormElement & {
+ *   input_dim: HTMLInputElement, hidden_dims: HTMLInputElement, output_dim: HTMLInputElement,
+ *   loss: HTMLSelectElement, sample_kind: HTMLSelectElement, batch: HTMLInputElement,
+ *   seed: HTMLInputElement, act: HTMLSelectElement, bug: HTMLSelectElement,
+ * }} GradcheckForm
+ */
+
+/** @typedef {ReturnType<typeof initGradcheck>} Gradcheck */
+
+/**
+ * @param {WasmBindings} wasm
+ * @param {import("./train.js").Training} training
+ */
 export function initGradcheck(wasm, training) {
-  const form = document.getElementById("gradcheck-form");
-  const button = form.querySelector('[data-testid="gradcheck-run"]');
-  const cancel = form.querySelector('[data-testid="gradcheck-cancel"]');
-  const table = document.querySelector('[data-testid="gradcheck-table"]');
+  const form = /** @type {GradcheckForm} */ (document.getElementById("gradcheck-form"));
+  const button = /** @type {HTMLButtonElement} */ (form.querySelector('[data-testid="gradcheck-run"]'));
+  const cancel = /** @type {HTMLButtonElement} */ (form.querySelector('[data-testid="gradcheck-cancel"]'));
+  const table = /** @type {HTMLTableElement} */ (document.querySelector('[data-testid="gradcheck-table"]'));
   const summary = document.getElementById("gradcheck-summary");
-  const bar = document.getElementById("gradcheck-progress");
+  const bar = /** @type {HTMLProgressElement} */ (document.getElementById("gradcheck-progress"));
   const crash = document.getElementById("gradcheck-crash");
   const bugNote = document.getElementById("bug-note");
-  const bundleInput = document.querySelector('[data-testid="bundle-import"]');
+  const bundleInput = /** @type {HTMLInputElement} */ (document.querySelector('[data-testid="bundle-import"]'));
   const bundleError = document.getElementById("bundle-error");
   const bundleHint = document.getElementById("bundle-hint");
   let lastResult = null; // the table on show, re-rendered when the language changes
+  /** @type {[string, unknown[]] | null} */
   let message = null; // or the summary's message, as [key, args]
   let check = null; // the check in progress
 
@@ -30,14 +48,14 @@ export function initGradcheck(wasm, training) {
   };
   // While a check runs its fields describe it: they stay as they are until it ends.
   const lockFields = (locked) => {
-    for (const el of form.elements) if (el !== cancel && el !== button) el.disabled = locked;
+    for (const el of /** @type {HTMLCollectionOf<FormControl>} */ (form.elements)) if (el !== cancel && el !== button) el.disabled = locked;
     syncBatchField();
   };
   form.sample_kind.addEventListener("change", syncBatchField);
   syncBatchField();
   // The formulas show the chosen activation and its derivative.
   const syncActivation = () => {
-    for (const el of document.querySelectorAll("#gradcheck [data-act]")) el.hidden = el.dataset.act !== form.act.value;
+    for (const el of /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll("#gradcheck [data-act]"))) el.hidden = el.dataset.act !== form.act.value;
   };
   form.act.addEventListener("change", () => { syncActivation(); showBugNote(); });
   syncActivation();
@@ -69,7 +87,7 @@ export function initGradcheck(wasm, training) {
     bar.max = check.total();
     bar.value = 0;
     bar.hidden = false;
-    const keyboard = [button, document.body].includes(document.activeElement);
+    const keyboard = /** @type {Element[]} */ ([button, document.body]).includes(document.activeElement);
     cancel.hidden = false;
     cancel.disabled = false;
     if (keyboard) cancel.focus(); // Run check is disabled: the next thing to press
@@ -84,7 +102,7 @@ export function initGradcheck(wasm, training) {
       check = null;
       lockFields(false);
       bar.hidden = true;
-      const hadFocus = [cancel, document.body].includes(document.activeElement);
+      const hadFocus = /** @type {Element[]} */ ([cancel, document.body]).includes(document.activeElement);
       cancel.hidden = true;
       button.disabled = false;
       if (hadFocus) button.focus();
@@ -200,14 +218,14 @@ export function initGradcheck(wasm, training) {
     bundleError.dataset.file = fileName;
     bundleError.textContent = t("wt_file_refused", [fileName, t(result.code, result.args)]);
     bundleError.hidden = false;
-    document.getElementById("bundle-panel").open = true;
+    /** @type {HTMLDetailsElement} */ (document.getElementById("bundle-panel")).open = true;
   }
 
   function checkBundle(bytes, fileName) {
     if (check) return; // a check is running: its table comes first
     bundleError.hidden = true;
     const result = wasm.check_bundle(bytes);
-    document.getElementById("bundle-panel").open = true;
+    /** @type {HTMLDetailsElement} */ (document.getElementById("bundle-panel")).open = true;
     if (!result.ok) return showBundleError(result, fileName);
     message = null;
     lastResult = { ...result, source: "notebook", fileName };
@@ -236,11 +254,11 @@ export function initGradcheck(wasm, training) {
   }
   form.bug.addEventListener("change", () => {
     showBugNote();
-    window.dispatchEvent(new CustomEvent("bug-chosen", { detail: { bug: form.bug.value, from: "gradcheck" } }));
+    emit(BUG_CHOSEN, { bug: form.bug.value, from: "gradcheck" });
   });
-  window.addEventListener("bug-chosen", (e) => {
-    if (e.detail.from === "gradcheck" || check) return;
-    form.bug.value = e.detail.bug;
+  on(BUG_CHOSEN, (detail) => {
+    if (detail.from === "gradcheck" || check) return;
+    form.bug.value = detail.bug;
     showBugNote();
   });
   bugNote.querySelector("button").addEventListener("click", () => {

@@ -1,21 +1,28 @@
+// @ts-check
 // Section 5: what the network learned. The confusion matrix of the last evaluation with
 // a gallery of each cell's images, and the first layer's units as tiles. Rust counts,
 // sorts and scores; this file lays the numbers out and maps them to colours.
 import { t, locale, onLanguageChange, formatCount } from "./i18n.js";
+import { grid, colourScale, paint } from "./picture.js";
+import { EPOCH_DONE, MODEL_CHANGED, MODEL_EVALUATED, MODEL_MOVED, MODEL_SETTLED, RUN_STARTED, on } from "./events.js";
 
 const PAGE = 100; // gallery images at a time
 const REFRESH_MS = 1000; // the mosaic while training, at most
 
+/**
+ * @param {Lab} lab
+ * @param {import("./step.js").Step} step
+ */
 export function initLearned(lab, step) {
   const section = document.getElementById("learned");
-  const table = document.querySelector('[data-testid="confusion-matrix"]');
+  const table = /** @type {HTMLTableElement} */ (document.querySelector('[data-testid="confusion-matrix"]'));
   const summary = document.getElementById("cm-summary");
-  const gallery = document.querySelector('[data-testid="mistakes-gallery"]');
+  const gallery = /** @type {HTMLElement} */ (document.querySelector('[data-testid="mistakes-gallery"]'));
   const galleryItems = gallery.querySelector(".gallery-items");
-  const more = gallery.querySelector('[data-testid="gallery-more"]');
-  const units = document.querySelector('[data-testid="hidden-units"]');
+  const more = /** @type {HTMLElement} */ (gallery.querySelector('[data-testid="gallery-more"]'));
+  const units = /** @type {HTMLElement} */ (document.querySelector('[data-testid="hidden-units"]'));
   const unitsSummary = document.getElementById("units-summary");
-  const detail = document.querySelector('[data-testid="unit-detail"]');
+  const detail = /** @type {HTMLElement} */ (document.querySelector('[data-testid="unit-detail"]'));
   let confusion = null; // {counts, shares, recall, accuracy}
   let cell = null; // {truth, predicted, shown, total}
   let visible = false;
@@ -24,17 +31,23 @@ export function initLearned(lab, step) {
   let selectedUnit = null;
 
   const percent = (v) => new Intl.NumberFormat(locale(), { style: "percent", maximumFractionDigits: 1 }).format(v);
-  const percentOne = (v) => new Intl.NumberFormat(locale(), { style: "percent", minimumFractionDigits: 1, maximumFractionDigits: 1 }).format(v);
 
-  /** Arrow keys move the focus through a grid of `cells` laid out `across` a row. */
+  /**
+   * Arrow keys move the focus through a grid of `cells` laid out `across` a row.
+   * @param {HTMLElement} container
+   * @param {string} selector the cells
+   * @param {() => number} across
+   * @param {KeyboardEvent} event
+   */
   function roving(container, selector, across, event) {
-    const cells = [...container.querySelectorAll(selector)];
-    const at = cells.indexOf(event.target);
+    const cells = /** @type {HTMLElement[]} */ ([...container.querySelectorAll(selector)]);
+    const target = /** @type {HTMLElement} */ (event.target);
+    const at = cells.indexOf(target);
     const step = { ArrowRight: 1, ArrowLeft: -1, ArrowDown: across(), ArrowUp: -across() }[event.key];
     if (at < 0 || step === undefined) return false;
     const next = cells[at + step];
     if (!next) return true;
-    event.target.tabIndex = -1;
+    target.tabIndex = -1;
     next.tabIndex = 0;
     next.focus();
     return true;
@@ -119,7 +132,7 @@ export function initLearned(lab, step) {
       (confusion.stale ? ` ${t("cm_stale")}` : "");
     summary.dataset.stale = String(confusion.stale);
     // One cell in the tab order; arrow keys move between them.
-    const start = table.querySelector("td.clickable") ?? table.querySelector("td[data-count]");
+    const start = /** @type {HTMLTableCellElement | null} */ (table.querySelector("td.clickable") ?? table.querySelector("td[data-count]"));
     if (start) start.tabIndex = 0;
   }
 
@@ -157,12 +170,12 @@ export function initLearned(lab, step) {
   }
 
   table.addEventListener("click", (event) => {
-    const td = event.target.closest("td[data-count]");
+    const td = /** @type {HTMLTableCellElement | null} */ (/** @type {Element} */ (event.target).closest("td[data-count]"));
     if (td && td.dataset.count !== "0") openCell(Number(td.dataset.true), Number(td.dataset.pred));
   });
   table.addEventListener("keydown", (event) => {
     if (roving(table, "td[data-count]", () => 10, event)) return event.preventDefault();
-    const td = event.target.closest("td[data-count]");
+    const td = /** @type {HTMLTableCellElement | null} */ (/** @type {Element} */ (event.target).closest("td[data-count]"));
     if (td && (event.key === "Enter" || event.key === " ") && td.dataset.count !== "0") {
       event.preventDefault();
       openCell(Number(td.dataset.true), Number(td.dataset.pred));
@@ -171,20 +184,20 @@ export function initLearned(lab, step) {
   more.addEventListener("click", () => openCell(cell.truth, cell.predicted, cell.shown));
 
   // Each in a task of its own, apart from the epoch's end.
-  window.addEventListener("epoch-done", (e) => {
-    const { confusion: counts, testAccuracy, epoch } = e.detail;
+  on(EPOCH_DONE, (detail) => {
+    const { confusion: counts, testAccuracy, epoch } = detail;
     if (counts) setTimeout(() => showConfusion(counts, testAccuracy, { key: "cm_after_epoch", args: [epoch] }));
   });
-  window.addEventListener("model-evaluated", (e) => showConfusion(e.detail.confusion, e.detail.accuracy, { key: "cm_loaded", args: [] }));
+  on(MODEL_EVALUATED, (detail) => showConfusion(detail.confusion, detail.accuracy, { key: "cm_loaded", args: [] }));
   // Trained on since the matrix was made: the step panel may now answer otherwise.
-  window.addEventListener("model-moved", () => {
+  on(MODEL_MOVED, () => {
     if (confusion && !confusion.stale) {
       confusion.stale = true;
       renderConfusion();
     }
   });
   // A new run: the matrix described the model before it.
-  window.addEventListener("run-started", () => {
+  on(RUN_STARTED, () => {
     confusion = null;
     cell = null;
     gallery.hidden = true;
@@ -192,20 +205,10 @@ export function initLearned(lab, step) {
   });
 
   // ---- Hidden units ----
-  /** Diverging blue-white-red on one tile's own scale. */
+  /** A unit's 784 weights from `offset` as a 28x28 picture, diverging blue-white-red
+   *  on the tile's own scale (its largest magnitude, `scale`). */
   function tile(values, offset, scale, label) {
-    const canvas = document.createElement("canvas");
-    canvas.width = canvas.height = 28;
-    const ctx = canvas.getContext("2d");
-    const image = ctx.createImageData(28, 28);
-    const top = scale || 1;
-    for (let p = 0; p < 784; p++) {
-      const v = values[offset + p];
-      const f = Math.min(1, Math.abs(v) / top);
-      const rgb = v < 0 ? [255 - 220 * f, 255 - 150 * f, 255] : [255, 255 - 190 * f, 255 - 200 * f];
-      image.data.set([...rgb, 255], p * 4);
-    }
-    ctx.putImageData(image, 0, 0);
+    const canvas = paint(grid(28, 28, (r, c) => offset + r * 28 + c), values, colourScale(scale));
     canvas.setAttribute("aria-hidden", "true");
     canvas.title = label;
     return canvas;
@@ -248,12 +251,13 @@ export function initLearned(lab, step) {
     const info = lab.unit(u);
     if (!info || !tiles) return;
     selectedUnit = u;
-    units.querySelectorAll(".unit-tile").forEach((b) => b.classList.toggle("selected", Number(b.dataset.unit) === u));
+    /** @type {NodeListOf<HTMLElement>} */ (units.querySelectorAll(".unit-tile")).forEach((b) => b.classList.toggle("selected", Number(b.dataset.unit) === u));
     detail.dataset.unit = String(u);
     const big = tile(tiles.values, u * 784, tiles.scales[u], t("hu_tile", [u]));
     big.className = "big";
     const heading = document.createElement("h4");
     heading.textContent = t("hu_detail", [u, tiles.layer, info.bias.toPrecision(3)]);
+    /** @type {HTMLElement[]} */
     const parts = [heading, big];
     if (!info.outgoing && tiles.layer === "layers.0.weight") {
       const note = document.createElement("p");
@@ -272,7 +276,7 @@ export function initLearned(lab, step) {
       info.outgoing.forEach((w, digit) => {
         const li = document.createElement("li");
         li.innerHTML = `<span class="i">${digit}</span><span class="track"><span class="fill"></span></span><span class="v"></span>`;
-        const fill = li.querySelector(".fill");
+        const fill = /** @type {HTMLElement} */ (li.querySelector(".fill"));
         fill.style.width = `${(Math.abs(w) / top) * 50}%`;
         fill.style.left = w < 0 ? `${50 - (Math.abs(w) / top) * 50}%` : "50%";
         fill.classList.toggle("negative", w < 0);
@@ -319,12 +323,12 @@ export function initLearned(lab, step) {
     visible = entry.isIntersecting;
     if (visible && mosaicPending) drawMosaic();
   }).observe(section);
-  window.addEventListener("epoch-done", () => setTimeout(() => refreshMosaic(true)));
-  window.addEventListener("model-settled", () => {
+  on(EPOCH_DONE, () => setTimeout(() => refreshMosaic(true)));
+  on(MODEL_SETTLED, () => {
     refreshMosaic(true);
     if (!lab.has_model()) { confusion = null; cell = null; gallery.hidden = true; renderConfusion(); }
   });
-  window.addEventListener("model-changed", () => refreshMosaic());
+  on(MODEL_CHANGED, () => refreshMosaic());
 
   onLanguageChange(() => {
     renderConfusion();

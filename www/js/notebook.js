@@ -1,15 +1,24 @@
+// @ts-check
 // Weights shared with the notebook: the page's model out as a safetensors file, a
 // notebook's model in (by the file picker or dropped anywhere on the page). Rust reads
 // and writes the files and scores the model; this file moves bytes and shows results.
 import { t, onLanguageChange, formatCount } from "./i18n.js";
 import { nextPaint, saveFile } from "./ui.js";
+import { MODEL_EVALUATED, MODEL_SETTLED, TRAIN_STATE, emit, on } from "./events.js";
 
+/**
+ * @param {WasmBindings} wasm
+ * @param {Lab} lab
+ * @param {import("./train.js").Training} training
+ * @param {import("./gradcheck.js").Gradcheck} gradcheck
+ */
 export function initNotebook(wasm, lab, training, gradcheck) {
-  const exportButton = document.querySelector('[data-testid="weights-export"]');
-  const input = document.querySelector('[data-testid="weights-import"]');
+  const exportButton = /** @type {HTMLButtonElement} */ (document.querySelector('[data-testid="weights-export"]'));
+  const input = /** @type {HTMLInputElement} */ (document.querySelector('[data-testid="weights-import"]'));
   const status = document.getElementById("weights-status");
-  const bar = document.getElementById("weights-progress");
+  const bar = /** @type {HTMLProgressElement} */ (document.getElementById("weights-progress"));
   const errorBox = document.getElementById("weights-error");
+  /** @type {[string, unknown[]] | null} */
   let shown = null; // [key, args] of the status line
   let shownError = null;
   let busy = false;
@@ -37,7 +46,7 @@ export function initNotebook(wasm, lab, training, gradcheck) {
     exportButton.disabled = busy || !lab.has_model() || !["ready", "paused", "done", "error"].includes(state);
     input.disabled = busy || !["ready", "done", "error", "paused"].includes(state);
   }
-  window.addEventListener("train-state", (e) => sync(e.detail));
+  on(TRAIN_STATE, (detail) => sync(detail));
 
   exportButton.addEventListener("click", () => {
     const result = lab.export_weights();
@@ -102,8 +111,8 @@ export function initNotebook(wasm, lab, training, gradcheck) {
       status.dataset.testAccuracy = p.accuracy.toFixed(2);
       status.dataset.testLoss = String(p.loss);
       say("wt_loaded", [file.name, result.arch, result.dtype, p.accuracy.toFixed(2), p.loss.toFixed(4)]);
-      window.dispatchEvent(new CustomEvent("model-evaluated", { detail: { confusion: p.confusion, accuracy: p.accuracy } }));
-      window.dispatchEvent(new Event("model-settled"));
+      emit(MODEL_EVALUATED, { confusion: p.confusion, accuracy: p.accuracy });
+      emit(MODEL_SETTLED);
     } finally {
       busy = false;
       bar.hidden = true;
@@ -130,7 +139,7 @@ export function initNotebook(wasm, lab, training, gradcheck) {
     load(file);
   });
   // A fresh model or a reset: no file stands behind the page's model any more.
-  window.addEventListener("model-settled", () => {
+  on(MODEL_SETTLED, () => {
     const info = lab.model_info();
     if (info.state !== "imported") document.getElementById("weights-metadata-box").hidden = true;
     if (info.state !== "imported" && status.dataset.state === "loaded") {

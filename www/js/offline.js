@@ -1,10 +1,12 @@
+// @ts-check
 // Works offline after one visit: the service worker (written by scripts/sw.mjs at build
 // time) keeps the page and MNIST. When a new version is deployed, the page offers a
 // reload rather than mixing versions, and never reloads by itself mid-run.
 import { t } from "./i18n.js";
 
+/** @param {import("./train.js").Training} training */
 export function initOffline(training) {
-  const banner = document.querySelector('[data-testid="update-banner"]');
+  const banner = /** @type {HTMLElement} */ (document.querySelector('[data-testid="update-banner"]'));
   if (!("serviceWorker" in navigator) || !location.protocol.startsWith("http")) return;
   navigator.serviceWorker.register("sw.js").then((registration) => {
     if (!registration) throw new Error("no registration"); // a browser that blocks workers

@@ -1,23 +1,46 @@
+// @ts-check
 // Runs compared: every run's settings and per-epoch figures, kept in the page and in
 // localStorage, overlaid on one chart of epoch loss and test accuracy. The figures are
 // the ones Rust reported; this file stores, lists and draws them.
 import { t, locale, onLanguageChange } from "./i18n.js";
 import { saveFile } from "./ui.js";
+import { EPOCH_DONE, RUN_STARTED, TRAIN_STATE, on } from "./events.js";
 
 const STORAGE_KEY = "backprop-lab-runs";
 const MAX_RUNS = 30; // the oldest go first: localStorage holds a few MB
 const COLOURS = ["#2f6fdf", "#d9480f", "#1a7f37", "#8250df", "#bf3989", "#9a6700", "#0a7480", "#57606a"];
 const SETTINGS = ["hidden", "lr", "batch", "epochs", "seed", "train_limit", "act", "opt", "momentum", "wd", "beta1", "beta2"];
+
+/**
+ * A run's name, the one the runs list, the chart's previous-run legend and the resume
+ * banner all show: `sigmoid · SGD · lr 0.5 · 256 · batch 64 · seed 1`, with the
+ * optimiser's own settings after its name, then the training images when they were
+ * limited, the bug when there was one, and "continued" for a run from the model before it.
+ * In the page's language at the time of the call.
+ * @param {import("./events.js").RunConfig} c
+ * @param {{ continued?: boolean }} [options]
+ */
+export function runName(c, { continued = false } = {}) {
+  const optimiser = [t(`opt_${c.opt || "sgd"}`), ...(c.opt === "adam" ? [`β ${c.beta1}, ${c.beta2}`] : []),
+    ...(["momentum", "nesterov"].includes(c.opt) ? [`μ ${c.momentum}`] : []), ...(Number(c.wd) > 0 ? [`wd ${c.wd}`] : [])];
+  const parts = [c.act || "sigmoid", optimiser.join(" "), `lr ${c.lr}`, c.hidden === "" ? "—" : c.hidden, `${t("rn_batch")} ${c.batch}`, `${t("rn_seed")} ${c.seed}`];
+  if (c.train_limit) parts.push(`${c.train_limit} ${t("rn_images")}`);
+  if (c.bug) parts.push(t(`bug_${c.bug}_name`));
+  if (continued) parts.push(t("rn_continued"));
+  return parts.join(" · ");
+}
+
 /** The settings a run's optimiser reads (runs saved before there was a choice used sigmoid and SGD). */
 const readBy = (config) => SETTINGS.filter((key) => ({
   momentum: ["momentum", "nesterov"].includes(config.opt), beta1: config.opt === "adam", beta2: config.opt === "adam",
   wd: Number(config.wd) > 0,
 }[key] ?? true));
 
+/** @param {import("./train.js").Training} training */
 export function initRuns(training) {
   const list = document.getElementById("runs-list");
   const container = document.getElementById("runs-chart");
-  const csvAll = document.querySelector('[data-testid="runs-csv-all"]');
+  const csvAll = /** @type {HTMLButtonElement} */ (document.querySelector('[data-testid="runs-csv-all"]'));
   let runs = load();
   let current = null; // the run the trainer is on
   let plot = null;
@@ -35,17 +58,7 @@ export function initRuns(training) {
     try { localStorage.setItem(STORAGE_KEY, JSON.stringify(runs)); } catch (_) { /* full or blocked: kept for this visit */ }
   }
 
-  /** `sigmoid · SGD · lr 0.5 · 256 · seed 1`, and the bug when there was one. */
-  function name(run) {
-    const c = run.config;
-    const optimiser = [t(`opt_${c.opt || "sgd"}`), ...(c.opt === "adam" ? [`β ${c.beta1}, ${c.beta2}`] : []),
-      ...(["momentum", "nesterov"].includes(c.opt) ? [`μ ${c.momentum}`] : []), ...(Number(c.wd) > 0 ? [`wd ${c.wd}`] : [])];
-    const parts = [c.act || "sigmoid", optimiser.join(" "), `lr ${c.lr}`, c.hidden === "" ? "—" : c.hidden, `${t("rn_batch")} ${c.batch}`, `${t("rn_seed")} ${c.seed}`];
-    if (c.train_limit) parts.push(`${c.train_limit} ${t("rn_images")}`);
-    if (c.bug) parts.push(t(`bug_${c.bug}_name`));
-    if (run.continued) parts.push(t("rn_continued"));
-    return parts.join(" · ");
-  }
+  const name = (run) => runName(run.config, { continued: run.continued });
 
   /** The page's address with a run's settings: opening it fills the form the same way. */
   function shareUrl(run) {
@@ -84,7 +97,7 @@ export function initRuns(training) {
         <span class="run-actions"><button type="button" class="link" data-act="use"></button>
         <a data-act="link"></a><button type="button" class="link" data-act="csv"></button>
         <button type="button" class="link" data-act="remove"></button></span>`;
-      li.querySelector(".swatch").style.background = colour;
+      /** @type {HTMLElement} */ (li.querySelector(".swatch")).style.background = colour;
       li.querySelector(".run-name").textContent = name(run);
       const last = run.rows.at(-1);
       li.querySelector(".run-figures").textContent = last
@@ -94,20 +107,20 @@ export function initRuns(training) {
       box.checked = run.shown !== false;
       box.setAttribute("aria-label", t("rn_show", [name(run)]));
       box.addEventListener("change", () => { run.shown = box.checked; save(); draw(); });
-      const use = li.querySelector('[data-act="use"]');
+      const use = /** @type {HTMLButtonElement} */ (li.querySelector('[data-act="use"]'));
       use.textContent = t("rn_use");
       use.disabled = training.state() === "training" || training.state() === "paused";
       use.addEventListener("click", () => training.applySettings(run.config));
-      const link = li.querySelector('[data-act="link"]');
+      const link = /** @type {HTMLAnchorElement} */ (li.querySelector('[data-act="link"]'));
       link.textContent = t("rn_link");
       link.href = shareUrl(run);
       link.target = "_blank"; // a new tab: this one keeps its model
       link.rel = "noopener";
-      const one = li.querySelector('[data-act="csv"]');
+      const one = /** @type {HTMLButtonElement} */ (li.querySelector('[data-act="csv"]'));
       one.textContent = "CSV";
       one.setAttribute("aria-label", t("rn_csv_one", [name(run)]));
       one.addEventListener("click", () => download(csv([run]), `backprop-lab-run-${run.id}.csv`));
-      const remove = li.querySelector('[data-act="remove"]');
+      const remove = /** @type {HTMLButtonElement} */ (li.querySelector('[data-act="remove"]'));
       remove.textContent = t("rn_remove");
       remove.disabled = run === current && training.state() === "training";
       remove.addEventListener("click", () => {
@@ -152,8 +165,8 @@ export function initRuns(training) {
     }, [epochs, ...shown.flatMap(({ run }) => [column(run, "avgLoss"), column(run, "testAccuracy")])], container);
   }
 
-  window.addEventListener("run-started", (e) => {
-    const { config, continued, id, rows } = e.detail;
+  on(RUN_STARTED, (detail) => {
+    const { config, continued, id, rows } = detail;
     runs = runs.filter((r) => r.rows.length); // a run stopped before its first epoch
     // A run resumed after a reload goes on in its own entry.
     const same = rows.length ? runs.find((r) => r.rows.length === rows.length && JSON.stringify(r.config) === JSON.stringify(config)) : null;
@@ -164,19 +177,19 @@ export function initRuns(training) {
     save();
     render();
   });
-  window.addEventListener("epoch-done", (e) => {
+  on(EPOCH_DONE, (detail) => {
     if (!current) return;
-    const p = e.detail;
+    const p = detail;
     current.rows.push({ epoch: p.epoch, avgLoss: p.avgLoss, testAccuracy: p.testAccuracy, testLoss: p.testLoss,
       seconds: p.seconds, samplesPerS: p.epochSamplesPerS });
     // A task of its own, apart from the epoch's end: the chart is rebuilt.
     setTimeout(() => { save(); render(); });
   });
-  window.addEventListener("train-state", () => {
+  on(TRAIN_STATE, () => {
     const busy = ["training", "paused"].includes(training.state());
-    const remove = list.querySelector(`[data-run="${current?.id}"] [data-act="remove"]`);
+    const remove = /** @type {HTMLButtonElement | null} */ (list.querySelector(`[data-run="${current?.id}"] [data-act="remove"]`));
     if (remove) remove.disabled = training.state() === "training";
-    list.querySelectorAll('[data-act="use"]').forEach((b) => { b.disabled = busy; });
+    /** @type {NodeListOf<HTMLButtonElement>} */ (list.querySelectorAll('[data-act="use"]')).forEach((b) => { b.disabled = busy; });
   });
   csvAll.addEventListener("click", () => download(csv(runs), "backprop-lab-runs.csv"));
   new ResizeObserver(() => { if (plot && plot.width !== container.clientWidth) draw(); }).observe(container);

@@ -1,27 +1,37 @@
+// @ts-check
 // Section 4: inside one training step. Rust computes every tensor (src/check/inspect.rs);
-// this file chooses the sample, lays the cards out and maps numbers to colours.
+// this file chooses the sample and lays the cards out; picture.js draws their tensors.
 import { t, onLanguageChange } from "./i18n.js";
 import { showFieldError, clearFieldErrors, formatNumber } from "./ui.js";
+import { grid, tensorScale, paint, legend } from "./picture.js";
+import { BUG_CHOSEN, DATA_READY, MODEL_SETTLED, emit, on } from "./events.js";
 
 /** Largest side, in CSS pixels, a card's picture is drawn at; bigger ones scroll. */
 const MAX_PICTURE_PX = 448;
 /** Height below which a picture's rows are drawn taller than its columns are wide. */
 const MIN_PICTURE_PX = 120;
 
+/** @typedef {ReturnType<typeof initStep>} Step */
+
+/**
+ * @param {Lab} lab
+ * @param {import("./train.js").Training} training
+ * @param {import("./draw.js").Drawing} drawing
+ */
 export function initStep(lab, training, drawing) {
   const panel = document.getElementById("step");
-  const fields = panel.querySelector(".step-choose");
-  const index = panel.querySelector('[data-testid="step-index"]');
-  const bugSelect = panel.querySelector('[data-testid="step-break-backward"]');
-  const drawnLabel = panel.querySelector('[data-testid="step-drawn-label"]');
-  const runButton = panel.querySelector('[data-testid="step-run"]');
+  const fields = /** @type {HTMLElement} */ (panel.querySelector(".step-choose"));
+  const index = /** @type {HTMLInputElement} */ (panel.querySelector('[data-testid="step-index"]'));
+  const bugSelect = /** @type {HTMLSelectElement} */ (panel.querySelector('[data-testid="step-break-backward"]'));
+  const drawnLabel = /** @type {HTMLSelectElement} */ (panel.querySelector('[data-testid="step-drawn-label"]'));
+  const runButton = /** @type {HTMLButtonElement} */ (panel.querySelector('[data-testid="step-run"]'));
   const summary = document.getElementById("step-summary");
   const errorBox = document.getElementById("step-error");
   const cardsBox = document.getElementById("step-cards");
   const forwardBox = document.getElementById("step-forward");
   const backwardBox = document.getElementById("step-backward");
   const crashBox = document.getElementById("step-crash");
-  const sgdButton = panel.querySelector('[data-testid="step-sgd"]');
+  const sgdButton = /** @type {HTMLElement} */ (panel.querySelector('[data-testid="step-sgd"]'));
   const sgdResult = document.getElementById("step-sgd-result");
   const selectedUnit = new Map(); // card name -> the unit shown large
   let view = null; // what Rust returned, re-rendered when the language changes
@@ -85,7 +95,7 @@ export function initStep(lab, training, drawing) {
     if (!view) return;
     const v = view;
     // A focused card is redrawn: the focus stays on the card of the same name.
-    const focused = cardsBox.contains(document.activeElement) ? document.activeElement.dataset.name : null;
+    const focused = cardsBox.contains(document.activeElement) ? /** @type {HTMLElement} */ (document.activeElement).dataset.name : null;
     const what = v.index === null ? t("st_drawn", [v.label]) : t("st_test_image", [v.index, v.label]);
     say("st_summary", [what, v.predicted, formatNumber(v.loss), t(`st_model_${v.model.state}`, [v.model.arch])]);
     panel.dataset.index = v.index === null ? "drawing" : String(v.index);
@@ -101,7 +111,7 @@ export function initStep(lab, training, drawing) {
     if (!v.sgd) sgdResult.hidden = true;
     renderSgd();
     cardsBox.hidden = false;
-    if (focused) panel.querySelector(`[data-testid="step-tensor"][data-name="${CSS.escape(focused)}"]`)?.focus();
+    if (focused) /** @type {HTMLElement | null} */ (panel.querySelector(`[data-testid="step-tensor"][data-name="${CSS.escape(focused)}"]`))?.focus();
   }
 
   function renderSgd() {
@@ -137,7 +147,7 @@ export function initStep(lab, training, drawing) {
       <p class="equation math"></p><pre class="code"></pre>`;
     if (tensor.broken) {
       el.classList.add("broken");
-      const note = el.querySelector(".broken-note");
+      const note = /** @type {HTMLElement} */ (el.querySelector(".broken-note"));
       note.hidden = false;
       note.textContent = t("st_broken_line");
     }
@@ -162,7 +172,7 @@ export function initStep(lab, training, drawing) {
     const values = tensor.values;
     const [rows, cols] = tensor.shape.length === 2 ? tensor.shape : [1, values.length];
     if (values.length <= 10) return [bars(tensor)];
-    const scale = colourScale(tensor);
+    const scale = tensorScale(tensor);
     let layout;
     if (rows === 1 && cols === 784) layout = grid(28, 28, (r, c) => r * 28 + c);
     else if (rows === 1 || tensor.shape.length === 1) {
@@ -220,37 +230,14 @@ export function initStep(lab, training, drawing) {
     return parts;
   }
 
-  function grid(rows, cols, index) {
-    return { rows, cols, index: (r, c) => (r >= 0 && r < rows && c >= 0 && c < cols ? index(r, c) : -1) };
-  }
-
-  /** Diverging blue-white-red around 0 for signed values; white to ink for values >= 0. */
-  function colourScale(tensor) {
-    const signed = tensor.min < 0;
-    const top = Math.max(Math.abs(tensor.min), Math.abs(tensor.max)) || 1;
-    const colour = (v) => {
-      const f = Math.min(1, Math.abs(v) / top);
-      if (!signed) return [255 - 235 * f, 255 - 235 * f, 255 - 235 * f]; // never negative: white to ink
-      return v < 0 ? [255 - 220 * f, 255 - 150 * f, 255] : [255, 255 - 190 * f, 255 - 200 * f];
-    };
-    return { signed, top, colour };
-  }
-
+  /** The picture of `values` on `scale`, its cells `zoom` CSS pixels wide, or as large
+   *  as MAX_PICTURE_PX allows.
+   *  @param {import("./picture.js").Layout} layout
+   *  @param {ArrayLike<number>} values
+   *  @param {import("./picture.js").ColourScale} scale
+   *  @param {number | null} [zoom] */
   function draw(layout, values, scale, zoom = null) {
-    const canvas = document.createElement("canvas");
-    canvas.width = layout.cols;
-    canvas.height = layout.rows;
-    const ctx = canvas.getContext("2d");
-    const image = ctx.createImageData(layout.cols, layout.rows);
-    for (let r = 0; r < layout.rows; r++) {
-      for (let c = 0; c < layout.cols; c++) {
-        const i = layout.index(r, c);
-        const [red, green, blue] = i < 0 ? [238, 240, 244] : scale.colour(values[i]);
-        const p = (r * layout.cols + c) * 4;
-        image.data.set([red, green, blue, 255], p);
-      }
-    }
-    ctx.putImageData(image, 0, 0);
+    const canvas = paint(layout, values, scale);
     const pixel = zoom ?? Math.max(1, Math.min(8, Math.floor(MAX_PICTURE_PX / Math.max(layout.cols, layout.rows))));
     // A short, wide tensor (10 x 256) gets taller cells so each row can be seen.
     const tall = zoom ?? Math.max(pixel, Math.min(12, Math.floor(MIN_PICTURE_PX / layout.rows)));
@@ -258,19 +245,6 @@ export function initStep(lab, training, drawing) {
     canvas.style.height = `${layout.rows * tall}px`;
     canvas.className = "tensor";
     return canvas;
-  }
-
-  function legend(scale) {
-    const el = document.createElement("div");
-    el.className = "legend";
-    const stops = (scale.signed ? [-scale.top, 0, scale.top] : [0, scale.top / 2, scale.top])
-      .map((v) => `rgb(${scale.colour(v).join(",")})`);
-    el.innerHTML = `<span></span><span class="bar"></span><span></span>`;
-    const [low, bar, high] = el.children;
-    bar.style.background = `linear-gradient(to right, ${stops.join(", ")})`;
-    low.textContent = scale.signed ? formatNumber(-scale.top) : "0";
-    high.textContent = formatNumber(scale.top);
-    return el;
   }
 
   function bars(tensor) {
@@ -283,7 +257,7 @@ export function initStep(lab, training, drawing) {
       const li = document.createElement("li");
       li.innerHTML = `<span class="i"></span><span class="track"><span class="fill"></span></span><span class="v"></span>`;
       li.querySelector(".i").textContent = String(i);
-      const fill = li.querySelector(".fill");
+      const fill = /** @type {HTMLElement} */ (li.querySelector(".fill"));
       const width = (Math.abs(v) / top) * (signed ? 50 : 100);
       fill.style.width = `${width}%`;
       fill.style.left = !signed ? "0" : v < 0 ? `${50 - width}%` : "50%";
@@ -314,18 +288,18 @@ export function initStep(lab, training, drawing) {
     show();
   };
   const current = () => Number.parseInt(index.value, 10) || 0;
-  const on = (id, fn) => panel.querySelector(`[data-testid="${id}"]`).addEventListener("click", fn);
-  on("step-prev", () => goTo(current() - 1));
-  on("step-next", () => goTo(current() + 1));
-  on("step-random", () => goTo(Math.floor(Math.random() * size())));
-  on("step-misclassified", () => {
+  const onClick = (id, fn) => panel.querySelector(`[data-testid="${id}"]`).addEventListener("click", fn);
+  onClick("step-prev", () => goTo(current() - 1));
+  onClick("step-next", () => goTo(current() + 1));
+  onClick("step-random", () => goTo(Math.floor(Math.random() * size())));
+  onClick("step-misclassified", () => {
     if (!lab.has_model() && !training.ensureModel()) return fail({ code: "step_no_model", args: [] });
     const from = source.kind === "test" && view ? current() + 1 : current();
     const found = lab.next_misclassified(from % size());
     if (found === null) say("st_none_wrong");
     else goTo(found);
   });
-  on("step-use-drawing", () => {
+  onClick("step-use-drawing", () => {
     if (!drawing.hasDigit()) return fail({ code: "step_no_drawing", args: [] });
     source = { kind: "drawing" };
     drawnLabel.value = String(drawing.digit() ?? 0);
@@ -343,18 +317,18 @@ export function initStep(lab, training, drawing) {
   // Arrow keys step through test images from anywhere in the panel but a text field's caret.
   panel.addEventListener("keydown", (event) => {
     if (runButton.disabled || !["ArrowLeft", "ArrowRight"].includes(event.key)) return;
-    if (event.target.matches("select, input")) return; // the caret and the options move there
+    if (/** @type {Element} */ (event.target).matches("select, input")) return; // the caret and the options move there
     event.preventDefault();
     goTo(current() + (event.key === "ArrowRight" ? 1 : -1));
   });
   bugSelect.addEventListener("change", () => {
-    window.dispatchEvent(new CustomEvent("bug-chosen", { detail: { bug: bugSelect.value, from: "step" } }));
+    emit(BUG_CHOSEN, { bug: bugSelect.value, from: "step" });
     if (view) show();
   });
   drawnLabel.addEventListener("change", () => { if (view && source.kind === "drawing") show(); });
-  window.addEventListener("bug-chosen", (e) => {
-    if (e.detail.from === "step") return;
-    bugSelect.value = e.detail.bug;
+  on(BUG_CHOSEN, (detail) => {
+    if (detail.from === "step") return;
+    bugSelect.value = detail.bug;
     if (view) show(); // the cards follow the bug on show
   });
   sgdButton.addEventListener("click", () => {
@@ -362,13 +336,13 @@ export function initStep(lab, training, drawing) {
     renderSgd();
   });
   // The model changed for good (a pause, an epoch's end, a reset): the cards follow.
-  window.addEventListener("model-settled", () => { if (view) show(); });
+  on(MODEL_SETTLED, () => { if (view) show(); });
   onLanguageChange(() => {
     if (view) render();
     else if (summary.dataset.key) summary.textContent = t(summary.dataset.key, JSON.parse(summary.dataset.args));
     if (!errorBox.hidden) errorBox.textContent = describeError();
   });
-  window.addEventListener("data-ready", () => { runButton.disabled = false; });
+  on(DATA_READY, () => { runButton.disabled = false; });
   if (size() > 0) runButton.disabled = false;
 
   return {

@@ -1,34 +1,54 @@
+// @ts-check
 // Section 2: loading MNIST and training. Rust owns the loop, the numbers and the
 // validation; this file moves data between the form, the Lab and the screen.
 import { t, onLanguageChange, formatCount } from "./i18n.js";
 import { showFieldError, clearFieldErrors, formatNumber, throttledPaint, nextPaint, saveFile } from "./ui.js";
 import { loadMnist, describeDataError, canRetry } from "./data.js";
 import { LossChart, FlowChart } from "./chart.js";
+import { runName } from "./runs.js";
+import { DATA_READY, EPOCH_DONE, MODEL_CHANGED, MODEL_MOVED, MODEL_SETTLED, RUN_STARTED, TRAIN_STATE, emit } from "./events.js";
 
 const FIELDS = ["hidden", "lr", "batch", "epochs", "seed", "train_limit", "bug", "act", "opt", "momentum", "wd", "beta1", "beta2"];
 const SELECTS = { act: "unknown_activation", opt: "unknown_optimizer" };
 
+/**
+ * Section 2's form, with its fields by name. (`form.hidden` is the field, not the
+ * attribute: a form's named fields come before its properties.)
+ * @typedef {HTMLFormElement & {
+ *   hidden: HTMLInputElement, lr: HTMLInputElement, batch: HTMLInputElement,
+ *   epochs: HTMLInputElement, seed: HTMLInputElement, train_limit: HTMLInputElement,
+ *   bug: HTMLInputElement, act: HTMLSelectElement, opt: HTMLSelectElement,
+ *   momentum: HTMLInputElement, wd: HTMLInputElement, beta1: HTMLInputElement, beta2: HTMLInputElement,
+ * }} TrainForm
+ */
+
+/** @typedef {ReturnType<typeof initTraining>} Training */
+
+/**
+ * @param {WasmBindings} wasm
+ * @param {Lab} lab
+ */
 export function initTraining(wasm, lab) {
-  const form = document.getElementById("train-form");
+  const form = /** @type {TrainForm} */ (document.getElementById("train-form"));
   const statusEl = document.getElementById("train-status");
-  const epochBar = document.getElementById("epoch-progress");
+  const epochBar = /** @type {HTMLProgressElement} */ (document.getElementById("epoch-progress"));
   const trainError = document.getElementById("train-error");
   const bugBanner = document.getElementById("train-bug");
   const presetNote = document.getElementById("preset-note");
   const hiddenNote = document.getElementById("hidden-note-train");
   const announcer = document.getElementById("train-announce");
   const dataError = document.getElementById("data-error");
-  const retry = document.getElementById("data-retry");
-  const table = document.querySelector('[data-testid="epoch-table"] tbody');
-  const csvButton = document.querySelector('[data-testid="download-csv"]');
-  const chartButton = document.querySelector('[data-testid="download-chart"]');
+  const retry = /** @type {HTMLButtonElement} */ (document.getElementById("data-retry"));
+  const table = /** @type {HTMLTableSectionElement} */ (document.querySelector('[data-testid="epoch-table"] tbody'));
+  const csvButton = /** @type {HTMLButtonElement} */ (document.querySelector('[data-testid="download-csv"]'));
+  const chartButton = /** @type {HTMLButtonElement} */ (document.querySelector('[data-testid="download-chart"]'));
   const buttons = {
-    start: document.getElementById("btn-start"),
-    pause: document.getElementById("btn-pause"),
-    resume: document.getElementById("btn-resume"),
-    stop: document.getElementById("btn-stop"),
-    reset: document.getElementById("btn-reset"),
-    continue: document.getElementById("btn-continue"),
+    start: /** @type {HTMLButtonElement} */ (document.getElementById("btn-start")),
+    pause: /** @type {HTMLButtonElement} */ (document.getElementById("btn-pause")),
+    resume: /** @type {HTMLButtonElement} */ (document.getElementById("btn-resume")),
+    stop: /** @type {HTMLButtonElement} */ (document.getElementById("btn-stop")),
+    reset: /** @type {HTMLButtonElement} */ (document.getElementById("btn-reset")),
+    continue: /** @type {HTMLButtonElement} */ (document.getElementById("btn-continue")),
   };
   const chart = new LossChart(document.getElementById("loss-chart"));
   const flowChart = new FlowChart(document.getElementById("flow-chart"));
@@ -42,7 +62,7 @@ export function initTraining(wasm, lab) {
   const values = () => Object.fromEntries(FIELDS.map((name) => [name, form[name].value]));
   // Only the fields the chosen optimiser reads are shown.
   const syncOptimizerFields = () => {
-    for (const label of form.querySelectorAll("[data-for-opt]")) label.hidden = !label.dataset.forOpt.split(" ").includes(form.opt.value);
+    for (const label of /** @type {NodeListOf<HTMLElement>} */ (form.querySelectorAll("[data-for-opt]"))) label.hidden = !label.dataset.forOpt.split(" ").includes(form.opt.value);
   };
   form.opt.addEventListener("change", syncOptimizerFields);
   /** Put settings into the form; a select refuses a value it does not offer, and says so. */
@@ -73,24 +93,24 @@ export function initTraining(wasm, lab) {
       done: ["start", "reset", "continue"], error: ["start", "reset", "continue"],
     }[state] ?? []).filter((name) => name !== "continue" || (lab.has_model() && dataError.hidden))
       .filter((name) => !scoring || !["start", "continue", "reset"].includes(name)); // a loaded model is being scored
-    const hadFocus = Object.values(buttons).includes(document.activeElement) || form.contains(document.activeElement);
+    const hadFocus = /** @type {Element[]} */ (Object.values(buttons)).includes(document.activeElement) || form.contains(document.activeElement);
     for (const [name, button] of Object.entries(buttons)) button.disabled = !enabled.includes(name);
     const locked = !["ready", "done", "error"].includes(state);
-    for (const input of form.elements) input.disabled = locked;
+    for (const input of /** @type {HTMLCollectionOf<FormControl>} */ (form.elements)) input.disabled = locked;
     syncQuickTrain();
-    document.querySelectorAll("[data-preset]").forEach((b) => { b.disabled = locked; });
+    /** @type {NodeListOf<HTMLButtonElement>} */ (document.querySelectorAll("[data-preset]")).forEach((b) => { b.disabled = locked; });
     const hasRows = table.rows.length > 0;
     csvButton.disabled = !hasRows;
     chartButton.disabled = chart.data[0].length === 0;
     // A disabled button or field drops the focus to <body>: hand it to what comes next.
     const next = { training: "pause", paused: "resume" }[state] ?? (continued ? "continue" : "start");
-    const lost = document.activeElement === document.body || document.activeElement?.disabled;
+    const lost = document.activeElement === document.body || /** @type {FormControl | null} */ (document.activeElement)?.disabled;
     if (hadFocus && lost && !buttons[next].disabled) buttons[next].focus();
-    window.dispatchEvent(new CustomEvent("train-state", { detail: state }));
+    emit(TRAIN_STATE, state);
   }
   // The pad's one-click training starts only when Start could, and says why not.
   function syncQuickTrain() {
-    const quick = document.getElementById("quick-train");
+    const quick = /** @type {HTMLButtonElement} */ (document.getElementById("quick-train"));
     quick.disabled = buttons.start.disabled;
     quick.title = quick.disabled ? t("dr_quick_wait") : "";
   }
@@ -127,7 +147,7 @@ export function initTraining(wasm, lab) {
     if (p.kind === "batch") chart.addBatch(p);
     if (p.kind === "batch" && !movedSinceEpoch) {
       movedSinceEpoch = true;
-      window.dispatchEvent(new Event("model-moved"));
+      emit(MODEL_MOVED);
     }
     if (p.flow) flowChart.add(p.flow);
     if (p.kind === "batch" || p.kind === "evaluating") scheduleStatus(p);
@@ -135,7 +155,7 @@ export function initTraining(wasm, lab) {
       chart.addEpoch(p);
       addEpochRow(p);
       movedSinceEpoch = false;
-      window.dispatchEvent(new CustomEvent("epoch-done", { detail: p }));
+      emit(EPOCH_DONE, p);
       announcer.textContent = t("announce_epoch", [p.epoch, p.testAccuracy.toFixed(2)]);
     }
   }
@@ -146,7 +166,7 @@ export function initTraining(wasm, lab) {
     const now = performance.now();
     if (!force && now - lastAnnounce < 250) return;
     lastAnnounce = now;
-    window.dispatchEvent(new Event("model-changed"));
+    emit(MODEL_CHANGED);
   }
 
   // The status line and epoch bar repaint on an animation frame, ten times a second.
@@ -216,17 +236,12 @@ export function initTraining(wasm, lab) {
   function startRun(continued = false, rows = []) {
     const config = values();
     const id = Date.now().toString(36);
-    window.dispatchEvent(new CustomEvent("run-started", { detail: { config, continued, id, rows } }));
+    emit(RUN_STARTED, { config, continued, id, rows });
   }
-  /** The run's name on the chart once the next run keeps it: its settings, and any bug. */
+  /** The run's name on the chart once the next run keeps it: as the runs list names it. */
   function runLabel() {
-    const bug = form.bug.value;
-    const settings = { lr: form.lr.value, hidden: form.hidden.value, batch: form.batch.value, act: form.act.value, opt: form.opt.value };
-    return {
-      tag: bug ? `bug_${bug}_name` : "chart_run_right",
-      text: () => [settings.act, t(`opt_${settings.opt}`), `lr ${settings.lr}`, settings.hidden || "—", `${t("rn_batch")} ${settings.batch}`,
-        ...(bug ? [t(`bug_${bug}_name`)] : [])].join(" · "),
-    };
+    const config = values();
+    return { tag: config.bug ? `bug_${config.bug}_name` : "chart_run_right", text: () => runName(config) };
   }
   function showBugBanner() {
     const bug = form.bug.value;
@@ -248,7 +263,7 @@ export function initTraining(wasm, lab) {
     }
     running = null;
     announceModelChange(true);
-    window.dispatchEvent(new Event("model-settled"));
+    emit(MODEL_SETTLED);
     const epochsDone = table.rows.length;
     if (outcome === "paused") {
       setState("paused", "state_paused", [statusEl.dataset.epoch, form.epochs.value]);
@@ -319,8 +334,8 @@ export function initTraining(wasm, lab) {
   buttons.reset.addEventListener("click", async () => {
     if (running) { lab.stop(); await running; }
     lab.reset(); // no model until the next Start: the draw pad says so
-    window.dispatchEvent(new Event("model-changed"));
-    window.dispatchEvent(new Event("model-settled"));
+    emit(MODEL_CHANGED);
+    emit(MODEL_SETTLED);
     chart.clear();
     flowChart.clear();
     form.bug.value = "";
@@ -330,7 +345,7 @@ export function initTraining(wasm, lab) {
     trainError.hidden = true;
     setState("ready", "state_ready", readySizes);
   });
-  for (const button of document.querySelectorAll("[data-preset]")) {
+  for (const button of /** @type {NodeListOf<HTMLButtonElement>} */ (document.querySelectorAll("[data-preset]"))) {
     button.addEventListener("click", () => {
       const preset = wasm.preset(button.dataset.preset);
       clearFieldErrors(form);
@@ -351,7 +366,7 @@ export function initTraining(wasm, lab) {
       const sizes = await loadMnist(lab, (key, args) => setStatusText(key, args));
       readySizes = [sizes.train, sizes.test];
       setState("ready", "state_ready", readySizes);
-      window.dispatchEvent(new Event("data-ready"));
+      emit(DATA_READY);
       performance.mark("mnist-ready");
       if (params.get("autostart") === "1") buttons.start.click();
     } catch (error) {
@@ -423,8 +438,8 @@ export function initTraining(wasm, lab) {
     epochBar.value = 0;
     statusEl.dataset.epoch = "0";
     setState("ready", "state_ready_imported");
-    window.dispatchEvent(new Event("model-changed"));
-    window.dispatchEvent(new Event("model-settled"));
+    emit(MODEL_CHANGED);
+    emit(MODEL_SETTLED);
   }
 
   /** Fill the form with a run's settings (from the runs list). */
@@ -459,9 +474,9 @@ export function initTraining(wasm, lab) {
     showBugBanner();
     statusEl.dataset.epoch = String(rows.length);
     continued = false;
-    window.dispatchEvent(new Event("model-changed"));
+    emit(MODEL_CHANGED);
     if (result.finished) { // restored to be used: its weights, the pad, Continue training
-      window.dispatchEvent(new Event("model-settled"));
+      emit(MODEL_SETTLED);
       setState("done", "state_done", [rows.length, rows.at(-1).testAccuracy.toFixed(2), result.elapsedS.toFixed(1)]);
       return;
     }

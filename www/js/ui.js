@@ -1,10 +1,20 @@
+// @ts-check
 // Small DOM helpers shared by the sections: field errors that follow the language,
 // and yielding to the browser so a status line paints before slow work.
 import { t, onLanguageChange } from "./i18n.js";
 
-/** Show a Rust refusal `{field, code, args}` under its field in `form`. */
+/**
+ * A refusal from Rust (src/problem.rs): which field, the string's key, its arguments.
+ * @typedef {{ ok?: false, field?: string, code: string, args: Array<string | number> }} Refusal
+ */
+
+/**
+ * Show a Rust refusal `{field, code, args}` under its field in `form`.
+ * @param {HTMLElement} form
+ * @param {Refusal} result
+ */
 export function showFieldError(form, result) {
-  const el = form.querySelector(`[data-error-for="${result.field}"]`);
+  const el = /** @type {HTMLElement | null} */ (form.querySelector(`[data-error-for="${result.field}"]`));
   if (!el) throw new Error(`no error slot for field ${result.field}`);
   el.dataset.code = result.code;
   el.dataset.args = JSON.stringify(result.args);
@@ -12,10 +22,14 @@ export function showFieldError(form, result) {
   el.closest("label")?.classList.add("invalid");
 }
 
-/** Clear the messages under `form`'s fields, or under the one named `field`. */
+/**
+ * Clear the messages under `form`'s fields, or under the one named `field`.
+ * @param {HTMLElement} form
+ * @param {string | null} [field]
+ */
 export function clearFieldErrors(form, field = null) {
   const selector = field ? `.field-error[data-error-for="${field}"]` : ".field-error";
-  for (const el of form.querySelectorAll(selector)) {
+  for (const el of /** @type {NodeListOf<HTMLElement>} */ (form.querySelectorAll(selector))) {
     delete el.dataset.code;
     el.textContent = "";
     el.closest("label")?.classList.remove("invalid");
@@ -23,17 +37,23 @@ export function clearFieldErrors(form, field = null) {
 }
 
 onLanguageChange(() => {
-  for (const el of document.querySelectorAll(".field-error[data-code]")) {
+  for (const el of /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll(".field-error[data-code]"))) {
     el.textContent = t(el.dataset.code, JSON.parse(el.dataset.args));
   }
 });
 
-/** Resolve after the browser has had a chance to paint. */
+/**
+ * Resolve after the browser has had a chance to paint.
+ * @returns {Promise<void>}
+ */
 export function nextPaint() {
   return new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
 }
 
-/** A number as the table shows it: 3 significant digits, exponent form when tiny. */
+/**
+ * A number as the table shows it: 3 significant digits, exponent form when tiny.
+ * @param {number} x
+ */
 export function formatNumber(x) {
   if (!Number.isFinite(x) || x === 0) return String(x);
   return x !== 0 && Math.abs(x) < 1e-3 ? x.toExponential(2) : x.toPrecision(4);
@@ -42,6 +62,9 @@ export function formatNumber(x) {
 /**
  * `fn` wrapped so that calls run it on an animation frame, at most once every
  * `everyMs`: streaming updates repaint a few times a second, not once per batch.
+ * @param {() => void} fn
+ * @param {number} everyMs
+ * @returns {() => void}
  */
 export function throttledPaint(fn, everyMs) {
   let scheduled = false;
@@ -58,7 +81,11 @@ export function throttledPaint(fn, everyMs) {
   };
 }
 
-/** Offer `data` (a Blob, or a data: URL) as a download named `filename`. */
+/**
+ * Offer `data` (a Blob, or a data: URL) as a download named `filename`.
+ * @param {Blob | string} data
+ * @param {string} filename
+ */
 export function saveFile(data, filename) {
   const url = typeof data === "string" ? data : URL.createObjectURL(data);
   const a = document.createElement("a");
