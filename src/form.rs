@@ -59,24 +59,19 @@ pub fn train_config(values: &Values) -> Result<TrainConfig, FieldError> {
     })
 }
 
-/// The value of a choice field, named by its value or its label in any case; empty for
-/// `empty`.
-fn parse_choice(
-    form: FormKind,
-    name: &str,
-    text: &str,
-    empty: &'static str,
-    unknown: &'static str,
-) -> Result<&'static str, Problem> {
+/// The value of a choice field, named by its value or its label in any case; `empty`
+/// when nothing is typed; else what was typed, cut short, for the refusal to quote.
+fn choice(form: FormKind, name: &str, text: &str, empty: &'static str) -> Result<&'static str, String> {
     match text.trim() {
         "" => Ok(empty),
-        text => schema::choice_value(form, name, text).ok_or_else(|| Problem::new(unknown, &[&echo(text)])),
+        text => schema::choice_value(form, name, text).ok_or_else(|| echo(text)),
     }
 }
 
 /// The hidden activation: `sigmoid` (or empty), `relu` or `tanh`, or their labels.
 pub fn parse_activation(name: &str) -> Result<Activation, Problem> {
-    let value = parse_choice(FormKind::Train, "act", name, "sigmoid", "unknown_activation")?;
+    let value = choice(FormKind::Train, "act", name, "sigmoid")
+        .map_err(|typed| Problem::new("unknown_activation", &[&typed]))?;
     Ok(Activation::from_name(value).unwrap_or_default())
 }
 
@@ -95,8 +90,8 @@ fn parse_optimizer(values: &Values) -> Result<OptimizerKind, FieldError> {
             )),
         }
     };
-    let name =
-        parse_choice(FormKind::Train, "opt", text(values, "opt"), "sgd", "unknown_optimizer").map_err(on("opt"))?;
+    let name = choice(FormKind::Train, "opt", text(values, "opt"), "sgd")
+        .map_err(|typed| FieldError::new("opt", Problem::new("unknown_optimizer", &[&typed])))?;
     Ok(match name {
         "momentum" => OptimizerKind::Sgd {
             momentum: momentum()?,
@@ -117,7 +112,7 @@ fn parse_optimizer(values: &Values) -> Result<OptimizerKind, FieldError> {
 
 /// A "break the backward" choice: a [`Bug`] code, empty meaning none.
 pub fn parse_bug(code: &str) -> Result<Bug, Problem> {
-    let value = parse_choice(FormKind::Train, "bug", code, "none", "unknown_bug")?;
+    let value = choice(FormKind::Train, "bug", code, "none").map_err(|typed| Problem::new("unknown_bug", &[&typed]))?;
     Ok(Bug::from_code(value).unwrap_or_default())
 }
 
@@ -143,10 +138,11 @@ pub fn step_settings(bug: &str, lr: &str) -> Result<(Bug, f64), FieldError> {
 pub fn check_case(values: &Values) -> Result<CheckCase, FieldError> {
     let on = |field| move |problem| FieldError::new(field, problem);
     let field = |name| text(values, name);
-    let loss = match parse_choice(FormKind::Check, "loss", field("loss"), "", "unknown_loss").map_err(on("loss"))? {
+    let unknown_loss = |typed: String| FieldError::new("loss", Problem::new("unknown_loss", &[&typed]));
+    let loss = match choice(FormKind::Check, "loss", field("loss"), "").map_err(unknown_loss)? {
         "mse" => LossKind::Mse,
         "cross_entropy" => LossKind::CrossEntropy,
-        _ => return Err(FieldError::new("loss", Problem::new("unknown_loss", &[&""]))),
+        _ => return Err(unknown_loss(String::new())),
     };
     let batched = schema::choice_value(FormKind::Check, "sample_kind", field("sample_kind")) == Some("batch");
     let case = CheckCase {

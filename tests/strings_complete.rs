@@ -95,6 +95,12 @@ fn rust_codes(root: &Path) -> Vec<(String, String)> {
             assert!(!codes.is_empty(), "{file}: `{binding}` chooses no code");
             codes.into_iter().for_each(|c| add(c.to_string()));
         }
+        // The session's refusals that quote nothing: `refused("field", "code")`.
+        for (at, call) in text.match_indices("refused(\"") {
+            let args = &text[at + call.len() - 1..];
+            let args = &args[..args.find(')').expect("a call")];
+            codes_in(args).into_iter().skip(1).for_each(|c| add(c.to_string()));
+        }
         for hint in literals_between(&text, "\"bundle_hint_", '"') {
             add(format!("bundle_hint_{hint}"));
         }
