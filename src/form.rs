@@ -59,6 +59,22 @@ pub fn train_config(values: &Values) -> Result<TrainConfig, FieldError> {
     })
 }
 
+/// Every refusal in the training form at once, each under its own field (a link with
+/// several bad values is reported whole at load), in the order they were found.
+pub fn train_problems(values: &Values) -> Vec<FieldError> {
+    let defaults = schema::Schema::page().defaults(FormKind::Train);
+    let mut values = values.clone();
+    let mut found: Vec<FieldError> = Vec::new();
+    while let Err(error) = train_config(&values) {
+        if found.iter().any(|f| f.field == error.field) {
+            break;
+        }
+        values.insert(error.field, defaults.get(error.field).cloned().unwrap_or_default());
+        found.push(error);
+    }
+    found
+}
+
 /// The value of a choice field, named by its value or its label in any case; `empty`
 /// when nothing is typed; else what was typed, cut short, for the refusal to quote.
 fn choice(form: FormKind, name: &str, text: &str, empty: &'static str) -> Result<&'static str, String> {
@@ -389,6 +405,28 @@ mod tests {
             let values = typed(FormKind::Check, &[("sample_kind", "batch"), (name, "x")]);
             assert_eq!(check_case(&values).unwrap_err().field, name);
         }
+    }
+
+    #[test]
+    fn every_bad_field_is_reported_at_once() {
+        let values = typed(
+            FormKind::Train,
+            &[("lr", "-1"), ("act", "swish"), ("epochs", "0"), ("seed", "x")],
+        );
+        let found: Vec<(&str, &str)> = train_problems(&values)
+            .iter()
+            .map(|e| (e.field, e.problem.code))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("lr", "not_positive"),
+                ("epochs", "too_small"),
+                ("seed", "not_integer"),
+                ("act", "unknown_activation")
+            ]
+        );
+        assert!(train_problems(&typed(FormKind::Train, &[])).is_empty());
     }
 
     #[test]

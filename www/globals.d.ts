@@ -40,11 +40,41 @@ interface GradientCheck {
   free(): void;
 }
 
+/** One option of a choice field (src/schema.rs `Choice`). */
+interface SchemaChoice {
+  value: string;
+  label: string;
+  /** The string key whose text the page shows instead of `label`. */
+  i18n: string | null;
+}
+
+/** A form field (src/schema.rs `Field`). */
+interface SchemaField {
+  name: string;
+  default: string;
+  kind: "count" | "dims" | "positive" | "fraction" | "choice";
+  min: number | null;
+  max: number | null;
+  optional: boolean;
+  choices: SchemaChoice[];
+  /** Shown (and read) only when the field `field` holds one of `values`. */
+  shownWhen: { field: string; values: string[] } | null;
+}
+
+/** The page's choices, from `schema()`. */
+interface Schema {
+  train: SchemaField[];
+  check: SchemaField[];
+  presets: { name: string; values: Record<string, string> }[];
+}
+
 interface WasmBindings {
+  schema(): Schema;
+  /** Every refusal in the training form's fields at once. */
+  train_problems(fields: Record<string, string>): { ok: false; field: string; code: string; args: string[] }[];
   Lab: new () => Lab;
   /** Throws a refusal `{ok: false, field, code, args}` for fields it cannot check. */
   GradientCheck: new (fields: Record<string, string>) => GradientCheck;
-  preset(name: string): Record<string, string>;
   check_file_size(bytes: number): any;
   check_bundle(bytes: Uint8Array): any;
   panic_for_test(): void;

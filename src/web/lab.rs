@@ -28,19 +28,6 @@ pub fn check_bundle(bytes: &[u8]) -> JsValue {
     })
 }
 
-/// A preset's settings as the training form's strings, by field name.
-#[wasm_bindgen]
-pub fn preset(name: &str) -> JsValue {
-    let presets = crate::schema::presets();
-    let chosen = presets.iter().find(|p| p.name == name).unwrap_or(&presets[0]);
-    values_to_object(&crate::schema::config_values(&chosen.config))
-}
-
-fn values_to_object(values: &Values) -> JsValue {
-    let entries: Vec<(&str, JsValue)> = values.iter().map(|(k, v)| (*k, JsValue::from(v.as_str()))).collect();
-    object(&entries)
-}
-
 fn train_values(fields: &JsValue) -> Values {
     values_of(fields, &TRAIN_FIELDS)
 }

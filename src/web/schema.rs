@@ -32,6 +32,17 @@ pub fn schema() -> JsValue {
     ])
 }
 
+/// Every refusal in the training form's fields at once: `[{ok: false, field, code, args}]`.
+#[wasm_bindgen]
+pub fn train_problems(fields: &JsValue) -> JsValue {
+    let values = super::check::values_of(fields, &crate::schema::TRAIN_FIELDS);
+    let problems: Array = crate::form::train_problems(&values)
+        .iter()
+        .map(super::problem)
+        .collect();
+    problems.into()
+}
+
 fn values_to_js(values: &Values) -> JsValue {
     let obj = Object::new();
     for (name, value) in values {

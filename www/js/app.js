@@ -11,6 +11,7 @@ import { initLearned } from "./learned.js";
 import { initAutosave } from "./autosave.js";
 import { initOffline } from "./offline.js";
 import { TRUNK_STARTED, WASM_PANIC, on } from "./events.js";
+import { loadSchema, buildForm, fillOptions, field } from "./schema.js";
 
 function showFatal(message) {
   const el = document.getElementById("fatal");
@@ -33,6 +34,11 @@ wasmReady().then(
   (wasm) => {
     document.getElementById("loading").hidden = true;
     const lab = new wasm.Lab();
+    // The forms' options and defaults, from Rust's one description of them.
+    loadSchema(wasm);
+    buildForm(/** @type {HTMLFormElement} */ (document.getElementById("train-form")), "train");
+    buildForm(/** @type {HTMLFormElement} */ (document.getElementById("gradcheck-form")), "check");
+    fillOptions(/** @type {HTMLSelectElement} */ (document.querySelector('[data-testid="step-break-backward"]')), field("check", "bug"));
     const training = initTraining(wasm, lab);
     const gradcheck = initGradcheck(wasm, training);
     const drawing = initDrawing(lab, training);

@@ -1,6 +1,7 @@
 // @ts-check
 // Section 1: the gradient check. Rust parses, validates and computes; this file only
 // reads the form and renders the rows it gets back.
+import { fields, isRead } from "./schema.js";
 import { t, hasString, onLanguageChange } from "./i18n.js";
 import { showFieldError, clearFieldErrors, nextPaint, formatNumber } from "./ui.js";
 import { BUG_CHOSEN, emit, on } from "./events.js";
@@ -43,7 +44,7 @@ export function initGradcheck(wasm, training) {
   };
 
   const syncBatchField = () => {
-    form.batch.disabled = check !== null || form.sample_kind.value !== "batch";
+    form.batch.disabled = check !== null || !isRead("check", "batch", { sample_kind: form.sample_kind.value });
     if (form.batch.disabled && !check) clearFieldErrors(form, "batch"); // no message under a field not in use
   };
   // While a check runs its fields describe it: they stay as they are until it ends.
@@ -73,8 +74,7 @@ export function initGradcheck(wasm, training) {
     say("gc_running");
     await nextPaint();
     try {
-      const names = ["input_dim", "hidden_dims", "output_dim", "loss", "sample_kind", "batch", "seed", "act", "bug"];
-      check = new wasm.GradientCheck(Object.fromEntries(names.map((name) => [name, form[name].value])));
+      check = new wasm.GradientCheck(Object.fromEntries(fields("check").map(({ name }) => [name, form[name].value])));
     } catch (refusal) {
       if (refusal?.ok !== false) throw refusal;
       showFieldError(form, refusal);

@@ -5,11 +5,13 @@
 import { t, locale, onLanguageChange } from "./i18n.js";
 import { saveFile } from "./ui.js";
 import { EPOCH_DONE, RUN_STARTED, TRAIN_STATE, on } from "./events.js";
+import { fields, isRead, choiceText } from "./schema.js";
 
 const STORAGE_KEY = "backprop-lab-runs";
 const MAX_RUNS = 30; // the oldest go first: localStorage holds a few MB
 const COLOURS = ["#2f6fdf", "#d9480f", "#1a7f37", "#8250df", "#bf3989", "#9a6700", "#0a7480", "#57606a"];
-const SETTINGS = ["hidden", "lr", "batch", "epochs", "seed", "train_limit", "act", "opt", "momentum", "wd", "beta1", "beta2"];
+/** A run's settings: the training form's fields but the bug, which a run names apart. */
+const settings = () => fields("train").map((f) => f.name).filter((name) => name !== "bug");
 
 /**
  * A run's name, the one the runs list, the chart's previous-run legend and the resume
@@ -21,8 +23,9 @@ const SETTINGS = ["hidden", "lr", "batch", "epochs", "seed", "train_limit", "act
  * @param {{ continued?: boolean }} [options]
  */
 export function runName(c, { continued = false } = {}) {
-  const optimiser = [t(`opt_${c.opt || "sgd"}`), ...(c.opt === "adam" ? [`β ${c.beta1}, ${c.beta2}`] : []),
-    ...(["momentum", "nesterov"].includes(c.opt) ? [`μ ${c.momentum}`] : []), ...(Number(c.wd) > 0 ? [`wd ${c.wd}`] : [])];
+  const reads = (name) => isRead("train", name, { opt: c.opt || "sgd" });
+  const optimiser = [choiceText("train", "opt", c.opt || "sgd"), ...(reads("beta1") ? [`β ${c.beta1}, ${c.beta2}`] : []),
+    ...(reads("momentum") ? [`μ ${c.momentum}`] : []), ...(Number(c.wd) > 0 ? [`wd ${c.wd}`] : [])];
   const parts = [c.act || "sigmoid", optimiser.join(" "), `lr ${c.lr}`, c.hidden === "" ? "—" : c.hidden, `${t("rn_batch")} ${c.batch}`, `${t("rn_seed")} ${c.seed}`];
   if (c.train_limit) parts.push(`${c.train_limit} ${t("rn_images")}`);
   if (c.bug) parts.push(t(`bug_${c.bug}_name`));
@@ -30,11 +33,10 @@ export function runName(c, { continued = false } = {}) {
   return parts.join(" · ");
 }
 
-/** The settings a run's optimiser reads (runs saved before there was a choice used sigmoid and SGD). */
-const readBy = (config) => SETTINGS.filter((key) => ({
-  momentum: ["momentum", "nesterov"].includes(config.opt), beta1: config.opt === "adam", beta2: config.opt === "adam",
-  wd: Number(config.wd) > 0,
-}[key] ?? true));
+/** The settings a run's optimiser reads, and a weight decay only when there is one (runs
+ *  saved before there was a choice used sigmoid and SGD). */
+const readBy = (config) => settings().filter((key) =>
+  isRead("train", key, { opt: config.opt || "sgd" }) && (key !== "wd" || Number(config.wd) > 0));
 
 /** @param {import("./train.js").Training} training */
 export function initRuns(training) {
@@ -72,13 +74,13 @@ export function initRuns(training) {
 
   /** Section 2's columns, then the run's name, id and settings. */
   function csv(selected) {
-    const header = ["run", "run_id", "epoch", "avg_loss", "test_accuracy", "seconds", "samples_per_s", "test_loss", ...SETTINGS, "bug"];
+    const header = ["run", "run_id", "epoch", "avg_loss", "test_accuracy", "seconds", "samples_per_s", "test_loss", ...settings(), "bug"];
     const quote = (text) => `"${String(text).replaceAll('"', '""')}"`;
     const lines = [header.join(",")];
     for (const run of selected) {
       for (const row of run.rows) {
         lines.push([quote(name(run)), run.id, row.epoch, row.avgLoss, row.testAccuracy, row.seconds ?? "", row.samplesPerS ?? "",
-          row.testLoss, ...SETTINGS.map((k) => quote(run.config[k] ?? "")), quote(run.config.bug ?? "")].join(","));
+          row.testLoss, ...settings().map((k) => quote(run.config[k] ?? "")), quote(run.config.bug ?? "")].join(","));
       }
     }
     return `${lines.join("\n")}\n`;

@@ -6,10 +6,9 @@ import { showFieldError, clearFieldErrors, formatNumber, throttledPaint, nextPai
 import { loadMnist, describeDataError, canRetry } from "./data.js";
 import { LossChart, FlowChart } from "./chart.js";
 import { runName } from "./runs.js";
+import { fields, field, presets, choiceValue, isRead } from "./schema.js";
 import { DATA_READY, EPOCH_DONE, MODEL_CHANGED, MODEL_MOVED, MODEL_SETTLED, RUN_STARTED, TRAIN_STATE, emit } from "./events.js";
 
-const FIELDS = ["hidden", "lr", "batch", "epochs", "seed", "train_limit", "bug", "act", "opt", "momentum", "wd", "beta1", "beta2"];
-const SELECTS = { act: "unknown_activation", opt: "unknown_optimizer" };
 
 /**
  * Section 2's form, with its fields by name. (`form.hidden` is the field, not the
@@ -59,29 +58,39 @@ export function initTraining(wasm, lab) {
   let running = null; // the promise of lab.run while the loop is alive
   let lastProgress = null;
 
+  const FIELDS = fields("train").map((f) => f.name);
+  /** @returns {Record<string, string>} */
   const values = () => Object.fromEntries(FIELDS.map((name) => [name, form[name].value]));
-  // Only the fields the chosen optimiser reads are shown.
-  const syncOptimizerFields = () => {
-    for (const label of /** @type {NodeListOf<HTMLElement>} */ (form.querySelectorAll("[data-for-opt]"))) label.hidden = !label.dataset.forOpt.split(" ").includes(form.opt.value);
+  // Only the fields the chosen optimiser reads are shown (the schema says which).
+  const syncShownFields = () => {
+    const now = values();
+    for (const name of FIELDS) form[name].closest("label")?.toggleAttribute("hidden", !isRead("train", name, now));
   };
-  form.opt.addEventListener("change", syncOptimizerFields);
-  /** Put settings into the form; a select refuses a value it does not offer, and says so. */
+  form.opt.addEventListener("change", syncShownFields);
+  /**
+   * Put settings into the form, a choice named by its value or its label in any case
+   * ("ReLU"); every one that does not fit is refused beside its field, all at once.
+   * Returns whether all fitted.
+   * @param {Record<string, string>} settings
+   */
   function fill(settings) {
-    for (const name of FIELDS) {
-      if (!(name in settings) || name === "bug") continue;
-      const before = form[name].value;
-      form[name].value = settings[name];
-      if (name in SELECTS && form[name].value !== String(settings[name])) {
-        form[name].value = before;
-        showFieldError(form, { field: name, code: SELECTS[name], args: [String(settings[name]).slice(0, 24)] });
-      }
+    const given = FIELDS.filter((name) => name in settings && name !== "bug");
+    for (const name of given) {
+      const choice = field("train", name).kind === "choice";
+      const value = choice ? choiceValue("train", name, settings[name]) : settings[name];
+      if (value !== null) form[name].value = value;
     }
-    syncOptimizerFields();
+    syncShownFields();
+    const typed = { ...values(), ...Object.fromEntries(given.map((name) => [name, String(settings[name])])) };
+    const refused = wasm.train_problems(typed).filter((p) => given.includes(p.field));
+    refused.forEach((p) => showFieldError(form, p));
+    return refused.length === 0;
   }
 
-  // Settings from the URL, so a teacher can share a configuration.
+  // Settings from the URL, so a teacher can share a configuration; a link with a value the
+  // page cannot take trains nothing by itself.
   const params = new URLSearchParams(location.search);
-  fill(Object.fromEntries(FIELDS.filter((name) => params.has(name)).map((name) => [name, params.get(name)])));
+  const linkFits = fill(Object.fromEntries(FIELDS.filter((name) => params.has(name)).map((name) => [name, params.get(name)])));
 
   function setState(state, key, args = []) {
     statusEl.dataset.state = state;
@@ -345,12 +354,17 @@ export function initTraining(wasm, lab) {
     trainError.hidden = true;
     setState("ready", "state_ready", readySizes);
   });
-  for (const button of /** @type {NodeListOf<HTMLButtonElement>} */ (document.querySelectorAll("[data-preset]"))) {
+  // A button per preset, named by its string key.
+  const presetBox = document.querySelector(".presets");
+  for (const preset of presets()) {
+    const button = document.createElement("button");
+    Object.assign(button, { type: "button", className: "secondary", textContent: t(`preset_${preset.name}`) });
+    Object.assign(button.dataset, { preset: preset.name, testid: `preset-${preset.name.replaceAll("_", "-")}`, i18n: `preset_${preset.name}` });
+    presetBox.append(button);
     button.addEventListener("click", () => {
-      const preset = wasm.preset(button.dataset.preset);
       clearFieldErrors(form);
-      fill(preset);
-      presetNote.hidden = button.dataset.preset !== "deep_sigmoid";
+      fill(preset.values);
+      presetNote.hidden = preset.name !== "deep_sigmoid";
       presetNote.textContent = presetNote.hidden ? "" : t("deep_sigmoid_note");
     });
   }
@@ -368,7 +382,7 @@ export function initTraining(wasm, lab) {
       setState("ready", "state_ready", readySizes);
       emit(DATA_READY);
       performance.mark("mnist-ready");
-      if (params.get("autostart") === "1") buttons.start.click();
+      if (params.get("autostart") === "1" && linkFits) buttons.start.click();
     } catch (error) {
       shownDataError = error;
       dataError.textContent = describeDataError(error);
@@ -395,7 +409,7 @@ export function initTraining(wasm, lab) {
   /** One click from the drawing pad: the Fast preset for one epoch. */
   function quickTrain() {
     if (buttons.start.disabled) return;
-    fill(wasm.preset("fast"));
+    fill(presets().find((p) => p.name === "fast").values);
     form.epochs.value = "1";
     form.train_limit.value = "";
     buttons.start.click();
