@@ -1,5 +1,5 @@
 //! A full native run of a preset on the real MNIST files, printing the report CSV.
-//! `cargo run --release --example train_native -- [assignment|fast] [epochs]`
+//! `cargo run --release --example train_native -- [assignment|fast] [epochs] [seed]`
 
 use backprop_lab::files::mnist::load_local;
 use backprop_lab::train::{Progress, TrainConfig, Trainer};
@@ -13,6 +13,9 @@ fn main() {
     };
     if let Some(epochs) = args.next().and_then(|e| e.parse().ok()) {
         config.epochs = epochs;
+    }
+    if let Some(seed) = args.next().and_then(|s| s.parse().ok()) {
+        config.seed = seed;
     }
     let (train, test) = load_local();
     let mut trainer = Trainer::new(config, train.len());

@@ -7,7 +7,7 @@
 //! | --- | --- | --- |
 //! | [`problem`] | | a refusal as a code the page translates, and the form field it concerns |
 //! | [`kernels`] | dense, gemm, sparse, exp | the fast products behind a layer, each beside its plain-loop reference |
-//! | [`model`] | float, activation, bug, mlp, loss, optim | the notebook's `CustomMLP`: forward fills the cache, backward reads it; the losses, the optimisers, and the mistakes of "break the backward" |
+//! | [`model`] | float, activation, mlp, bug, loss, optim | the notebook's `CustomMLP`: forward fills the cache, backward reads it; the losses, the optimisers, and the mistakes of "break the backward" |
 //! | [`files`] | mnist, tensors, weights | IDX and safetensors read and written, every refusal named |
 //! | [`train`] | evaluate | the training loop one step at a time: batches, epochs, the test set scored in chunks, the gradient flow |
 //! | [`check`] | gradcheck, inspect, bundle | central differences in f64, one step laid open, a student's own gradients checked |

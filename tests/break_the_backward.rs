@@ -99,9 +99,9 @@ fn each_bug_on_the_mnist_net(act: Activation) {
     let cache = mlp.forward_batch(x);
     let mut grad_output = DMatrix::zeros(3, 10);
     softmax_cross_entropy(&cache.output, &labels, &mut grad_output);
-    let backward = |bug| {
+    let backward = |bug: Bug| {
         let mut grads = Grads::default();
-        mlp.backward_with(&cache, &grad_output, &mut grads, Scope::Full, bug);
+        bug.backward(&mlp, &cache, &grad_output, &mut grads, Scope::Full);
         grads
     };
     let right = backward(Bug::None);

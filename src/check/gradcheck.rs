@@ -260,14 +260,14 @@ fn hand_written(
         let cache = mlp.forward_sample(&DVector::from_column_slice(x.as_slice()));
         let loss = loss_and_grad(&cache.output, target, &mut grad_output);
         let (mut grads, input) =
-            mlp.backward_sample(&cache, &DVector::from_column_slice(grad_output.as_slice()), bug)?;
+            bug.backward_sample(mlp, &cache, &DVector::from_column_slice(grad_output.as_slice()))?;
         tamper(&mut grads);
         (cache, loss, grads, (vec![input.len()], input.as_slice().to_vec()))
     } else {
         let cache = mlp.forward_batch(x.clone());
         let loss = loss_and_grad(&cache.output, target, &mut grad_output);
         let mut grads = Grads::default();
-        mlp.backward_with(&cache, &grad_output, &mut grads, Scope::Full, bug);
+        bug.backward(mlp, &cache, &grad_output, &mut grads, Scope::Full);
         tamper(&mut grads);
         let input = grads.input.transpose(); // row-major, as the numeric side is built
         let shape = vec![grads.input.nrows(), grads.input.ncols()];

@@ -126,7 +126,7 @@ fn forward_cards(mlp: &Mlp<f64>, cache: &Cache<f64>, label: usize, loss: f64) ->
         );
         let code = format!("x = layer(x); self.activations[\"fc{i}\"] = x");
         cards.push(TensorView::row(format!("fc{i}"), fc, equation, &code));
-        let equation = format!("{key} = {}: {}", act.equation(i), shape(s));
+        let equation = format!("{key} = {}: {}", activation_equation(act, i), shape(s));
         let code = format!("x = torch.{}(x); self.activations[\"{key}\"] = x", act.name());
         cards.push(TensorView::row(key.clone(), s, equation, &code));
         below = (key, shape(s));
@@ -162,16 +162,12 @@ fn forward_cards(mlp: &Mlp<f64>, cache: &Cache<f64>, label: usize, loss: f64) ->
     cards
 }
 
-/// The backward pass's cards: what `backward_with(bug)` computed, from the top.
+/// The backward pass's cards: what `bug.backward` computed, from the top.
 fn backward_cards(mlp: &Mlp<f64>, grad_output: &DMatrix<f64>, grads: &Grads<f64>, bug: Bug) -> Vec<TensorView> {
     let hidden = mlp.layers.len();
     let mut cards = vec![grad_output_card(grad_output, bug)];
     // dL/d of each layer's output, as the loop goes down; under the sign bug, flipped.
-    let mut grad = if bug == Bug::GradOutputSign {
-        -grad_output
-    } else {
-        grad_output.clone()
-    };
+    let mut grad = bug.grad_output(grad_output).into_owned();
     for l in (0..=hidden).rev() {
         let (prefix, layer, into) = if l == hidden {
             ("output_layer".to_string(), &mlp.output_layer, &grads.output_layer)
@@ -196,11 +192,11 @@ fn backward_cards(mlp: &Mlp<f64>, grad_output: &DMatrix<f64>, grads: &Grads<f64>
             cards.push(TensorView::row(format!("grad_fc{l}"), &grad, equation, &code).broken_if(broken));
         }
         let (w, b) = (&into.weight, &into.bias);
-        let reads_fc = bug == Bug::FcAsLayerInput && l > 0;
-        let below = match l {
-            0 => "input".to_string(),
-            _ if reads_fc => format!("fc{}", l - 1),
-            _ => format!("{}{}", mlp.activation.name(), l - 1),
+        let wrong_input = bug.weight_grad_input(mlp.activation, l);
+        let (below, note) = match (l, wrong_input.clone()) {
+            (_, Some(wrong)) => wrong,
+            (0, None) => ("input".to_string(), String::new()),
+            _ => (format!("{}{}", mlp.activation.name(), l - 1), String::new()),
         };
         let equation = format!(
             "{prefix}.weight.grad = gradᵀ @ {below}: ({},1)·(1,{}) → {}",
@@ -208,22 +204,17 @@ fn backward_cards(mlp: &Mlp<f64>, grad_output: &DMatrix<f64>, grads: &Grads<f64>
             layer.inputs(),
             shape(w)
         );
-        let mut code = format!("self.{}.weight.grad = grad.T @ {below}", python_layer(l, hidden));
-        if reads_fc {
-            code += &format!("  # bug: the layer read {}{}", mlp.activation.name(), l - 1);
-        }
+        let code = format!("self.{}.weight.grad = grad.T @ {below}{note}", python_layer(l, hidden));
         let shape_w = vec![w.nrows(), w.ncols()];
         let card = TensorView::new(format!("{prefix}.weight.grad"), w, shape_w, equation, &code);
-        cards.push(card.broken_if(reads_fc));
+        cards.push(card.broken_if(wrong_input.is_some()));
         let column = DMatrix::from_column_slice(1, b.len(), b.as_slice());
-        let (reduce, note) = match bug {
-            Bug::BiasMean => ("mean", "  # bug: the loss already averages; sum(0)"),
-            _ => ("sum", ""),
-        };
+        let wrong_reduction = bug.bias_grad_reduction();
+        let (reduce, note) = wrong_reduction.unwrap_or(("sum", ""));
         let equation = format!("{prefix}.bias.grad = grad.{reduce}(0): ({},)", b.len());
         let code = format!("self.{}.bias.grad = grad.{reduce}(0){note}", python_layer(l, hidden));
         let card = TensorView::new(format!("{prefix}.bias.grad"), &column, vec![b.len()], equation, &code);
-        cards.push(card.broken_if(bug == Bug::BiasMean));
+        cards.push(card.broken_if(wrong_reduction.is_some()));
     }
     let first = if hidden > 0 { "layers.0" } else { "output_layer" };
     let w = &mlp.linear(0).weight;
@@ -244,35 +235,32 @@ fn backward_cards(mlp: &Mlp<f64>, grad_output: &DMatrix<f64>, grads: &Grads<f64>
 
 /// The card `grad_fc{l}`'s equation and Python, and whether `bug` writes it wrong.
 fn derivative_text(act: Activation, l: usize, bug: Bug) -> (String, String, bool) {
-    let (right, code) = act.derivative_line(l);
-    let missing = code.trim_start_matches("grad = grad ");
-    match (bug, act) {
-        (Bug::NoSigmoidDerivative, _) => (
-            "grad = grad, the derivative left out".to_string(),
-            format!("grad = grad  # bug: `{missing}` is missing"),
-            true,
+    let (right, code) = derivative_line(act, l);
+    match bug.derivative_line(act, l, code) {
+        Some(wrong) => (wrong.equation, wrong.code, wrong.broken),
+        None => (format!("grad = {right}"), code.to_string(), false),
+    }
+}
+
+/// `fc{i}` through the activation, as an equation: `σ(fc0) = 1 / (1 + e^(−fc0))`.
+fn activation_equation(act: Activation, i: usize) -> String {
+    match act {
+        Activation::Sigmoid => format!("σ(fc{i}) = 1 / (1 + e^(−fc{i}))"),
+        Activation::Relu => format!("max(fc{i}, 0)"),
+        Activation::Tanh => format!("tanh(fc{i})"),
+    }
+}
+
+/// The backward line that multiplies by the activation's derivative, as equation and
+/// Python, for layer i: `grad * s * (1 − s), s = sigmoid0` and `grad = grad * s * (1 - s)`.
+fn derivative_line(act: Activation, i: usize) -> (String, &'static str) {
+    match act {
+        Activation::Sigmoid => (
+            format!("grad * s * (1 − s), s = sigmoid{i}"),
+            "grad = grad * s * (1 - s)",
         ),
-        (Bug::DerivativeFromFc, Activation::Sigmoid) => (
-            format!("grad = grad * fc * (1 − fc), fc = fc{l}"),
-            "grad = grad * fc * (1 - fc)  # bug: σ' needs s = σ(fc), not fc".to_string(),
-            true,
-        ),
-        (Bug::DerivativeFromFc, Activation::Tanh) => (
-            format!("grad = grad * (1 − fc²), fc = fc{l}"),
-            "grad = grad * (1 - fc ** 2)  # bug: tanh' needs t = tanh(fc), not fc".to_string(),
-            true,
-        ),
-        (Bug::DerivativeFromFc, Activation::Relu) => (
-            format!("grad = grad * (r > 0), r = relu{l}"),
-            "grad = grad * (r > 0)  # harmless: relu(fc) > 0 exactly where fc > 0".to_string(),
-            false,
-        ),
-        (Bug::SigmoidDerivative, Activation::Relu | Activation::Tanh) => (
-            format!("grad = grad * a * (1 − a), a = {}{l}", act.name()),
-            format!("grad = grad * a * (1 - a)  # bug: the sigmoid's derivative; {code}"),
-            true,
-        ),
-        _ => (format!("grad = {right}"), code.to_string(), false),
+        Activation::Relu => (format!("grad * (fc > 0), fc = fc{i}"), "grad = grad * (fc > 0)"),
+        Activation::Tanh => (format!("grad * (1 − t²), t = tanh{i}"), "grad = grad * (1 - t ** 2)"),
     }
 }
 
@@ -294,7 +282,7 @@ pub fn inspect<T: Float>(mlp: &Mlp<T>, x: &[T], label: usize, bug: Bug, learning
     let predicted = cache.output.row(0).transpose().imax();
     let forward = forward_cards(&mlp, &cache, label, loss);
     let grad_vector = DVector::from_column_slice(grad_output.as_slice());
-    let (grads, _) = match mlp.backward_sample(&cache, &grad_vector, bug) {
+    let (grads, _) = match bug.backward_sample(&mlp, &cache, &grad_vector) {
         Ok(done) => done,
         Err(crash) => {
             let backward = vec![grad_output_card(&grad_output, bug)];
@@ -338,24 +326,61 @@ pub fn inspect<T: Float>(mlp: &Mlp<T>, x: &[T], label: usize, bug: Bug, learning
 
 /// dL/doutput, as `bug` computes it.
 fn grad_output_card(grad_output: &DMatrix<f64>, bug: Bug) -> TensorView {
-    let (grad, equation, code) = if bug == Bug::GradOutputSign {
-        let flipped = -grad_output;
-        (
-            flipped,
-            "grad_output = onehot(y) − probs",
-            "grad_output = F.one_hot(y, 10) - probs  # bug: the sign flipped",
-        )
-    } else {
-        (
-            grad_output.clone(),
-            "grad_output = probs − onehot(y)",
-            "grad_output = probs - F.one_hot(y, 10)",
-        )
+    let grad = bug.grad_output(grad_output);
+    let (equation, code, broken) = match bug.grad_output_line() {
+        Some(wrong) => (wrong.equation, wrong.code, wrong.broken),
+        None => (
+            "grad_output = probs − onehot(y)".to_string(),
+            "grad_output = probs - F.one_hot(y, 10)".to_string(),
+            false,
+        ),
     };
-    TensorView::row("grad_output", &grad, format!("{equation}: {}", shape(&grad)), code)
-        .broken_if(bug == Bug::GradOutputSign)
+    TensorView::row("grad_output", &grad, format!("{equation}: {}", shape(&grad)), &code).broken_if(broken)
 }
 
 fn norm(values: &[f64]) -> f64 {
     values.iter().map(|v| v * v).sum::<f64>().sqrt()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_activation_reads_as_its_equation_and_the_notebooks_line() {
+        let lines: Vec<_> = Activation::ALL
+            .into_iter()
+            .map(|act| (activation_equation(act, 2), derivative_line(act, 2)))
+            .collect();
+        let expected = [
+            (
+                "σ(fc2) = 1 / (1 + e^(−fc2))",
+                ("grad * s * (1 − s), s = sigmoid2", "grad = grad * s * (1 - s)"),
+            ),
+            ("max(fc2, 0)", ("grad * (fc > 0), fc = fc2", "grad = grad * (fc > 0)")),
+            (
+                "tanh(fc2)",
+                ("grad * (1 − t²), t = tanh2", "grad = grad * (1 - t ** 2)"),
+            ),
+        ];
+        for ((equation, (derivative, code)), (want_equation, (want_derivative, want_code))) in
+            lines.iter().zip(expected)
+        {
+            assert_eq!(
+                (equation.as_str(), derivative.as_str(), *code),
+                (want_equation, want_derivative, want_code)
+            );
+        }
+        assert_eq!(lines.len(), 3);
+    }
+
+    #[test]
+    fn a_right_derivative_card_reads_as_the_notebook_and_a_wrong_one_as_the_bug() {
+        let right = derivative_text(Activation::Tanh, 1, Bug::None);
+        let want = ("grad = grad * (1 − t²), t = tanh1", "grad = grad * (1 - t ** 2)", false);
+        assert_eq!((right.0.as_str(), right.1.as_str(), right.2), want);
+        let skipped = derivative_text(Activation::Tanh, 1, Bug::NoSigmoidDerivative);
+        assert_eq!(skipped.1, "grad = grad  # bug: `* (1 - t ** 2)` is missing");
+        assert!(skipped.2);
+    }
 }

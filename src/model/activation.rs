@@ -51,35 +51,6 @@ impl Activation {
             Activation::Tanh => grad.zip_apply(out, |g, t| *g *= tanh_grad_from_output(t)),
         }
     }
-
-    /// `fc{i}` through it, as an equation: `σ(fc0) = 1 / (1 + e^(−fc0))`.
-    pub fn equation(self, i: usize) -> String {
-        match self {
-            Activation::Sigmoid => format!("σ(fc{i}) = 1 / (1 + e^(−fc{i}))"),
-            Activation::Relu => format!("max(fc{i}, 0)"),
-            Activation::Tanh => format!("tanh(fc{i})"),
-        }
-    }
-
-    /// The backward line that multiplies by its derivative, as equation and Python, for
-    /// layer i: `grad * s * (1 − s), s = sigmoid0` and `grad = grad * s * (1 - s)`.
-    pub fn derivative_line(self, i: usize) -> (String, &'static str) {
-        match self {
-            Activation::Sigmoid => (
-                format!("grad * s * (1 − s), s = sigmoid{i}"),
-                "grad = grad * s * (1 - s)",
-            ),
-            Activation::Relu => (format!("grad * (fc > 0), fc = fc{i}"), "grad = grad * (fc > 0)"),
-            Activation::Tanh => (format!("grad * (1 − t²), t = tanh{i}"), "grad = grad * (1 - t ** 2)"),
-        }
-    }
-
-    /// The derivative's formula applied to the other cache entry (the mistake
-    /// `Bug::DerivativeFromFc`): fc for sigmoid and tanh, the output for ReLU, which for
-    /// ReLU is harmless (z > 0 exactly when relu(z) > 0).
-    pub fn backward_from_wrong_entry<T: Float>(self, grad: &mut DMatrix<T>, fc: &DMatrix<T>, out: &DMatrix<T>) {
-        self.backward(grad, out, fc);
-    }
 }
 
 /// sigma(z) = 1 / (1 + e^-z), with e^-|z| so nothing overflows: for z < 0 it is

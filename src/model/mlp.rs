@@ -8,8 +8,7 @@
 //! Shapes follow PyTorch: a batch is `(B, features)`, a weight `(out, in)`.
 
 use crate::kernels::{resize, sparse, Nonzeros};
-use crate::model::activation::{sigmoid_grad_from_output, Activation};
-use crate::model::bug::{Bug, ShapeCrash};
+use crate::model::activation::Activation;
 use crate::model::float::Float;
 use nalgebra::{DMatrix, DVector};
 use rand::{Rng, SeedableRng};
@@ -67,7 +66,7 @@ impl<T: Float> Input<T> {
 
 /// What a [`Linear`] reads: the network's input or the activations below it.
 #[derive(Clone, Copy)]
-enum LayerInput<'a, T: Float> {
+pub(crate) enum LayerInput<'a, T: Float> {
     Dense(&'a DMatrix<T>),
     Sparse(&'a Nonzeros<T>),
 }
@@ -127,26 +126,24 @@ impl<T: Float> Linear<T> {
         }
     }
 
-    /// From grad = dL/dh (B, out): weight.grad = grad^T x (out, in), bias.grad = the
-    /// sum of grad over the batch (out,).
-    fn backward(&self, x: LayerInput<'_, T>, grad: &DMatrix<T>, into: &mut LinearGrad<T>) {
-        resize(&mut into.weight, self.outputs(), self.inputs());
+    /// weight.grad = grad^T x.   grad: (B, out), x: (B, in), into: (out, in)
+    pub(crate) fn weight_grad(&self, x: LayerInput<'_, T>, grad: &DMatrix<T>, into: &mut DMatrix<T>) {
+        resize(into, self.outputs(), self.inputs());
         match x {
-            LayerInput::Dense(x) => T::gt_x(grad, x, &mut into.weight),
-            LayerInput::Sparse(x) => sparse::gt_x(grad, x, &mut into.weight),
+            LayerInput::Dense(x) => T::gt_x(grad, x, into),
+            LayerInput::Sparse(x) => sparse::gt_x(grad, x, into),
         }
-        sum_over_batch(grad, &mut into.bias);
     }
 
     /// dL/dx = grad W.   grad: (B, out), dx: (B, in)
-    fn backward_input(&self, grad: &DMatrix<T>, dx: &mut DMatrix<T>) {
+    pub(crate) fn backward_input(&self, grad: &DMatrix<T>, dx: &mut DMatrix<T>) {
         resize(dx, grad.nrows(), self.inputs());
         T::g_w(grad, &self.weight, dx);
     }
 }
 
 /// bias.grad = grad.sum(0): (B, out) -> (out,)
-fn sum_over_batch<T: Float>(grad: &DMatrix<T>, into: &mut DVector<T>) {
+pub(crate) fn sum_over_batch<T: Float>(grad: &DMatrix<T>, into: &mut DVector<T>) {
     let (rows, cols) = grad.shape();
     if into.len() != cols {
         *into = DVector::zeros(cols);
@@ -205,7 +202,7 @@ impl<T: Float> Cache<T> {
     }
 
     /// What layer `l` reads: the input for layer 0, else `sigmoid{l-1}`.
-    fn layer_input(&self, l: usize) -> LayerInput<'_, T> {
+    pub(crate) fn layer_input(&self, l: usize) -> LayerInput<'_, T> {
         match l {
             0 => self.input.as_layer_input(),
             _ => LayerInput::Dense(&self.activated[l - 1]),
@@ -361,92 +358,44 @@ impl<T: Float> Mlp<T> {
     }
 
     /// `backward(grad_output)`: from `grad_output = dL/doutput` (B, out), through the
-    /// cache of the same batch. One loop from the top: layer `l` is `layers[l]`, and
-    /// `l = len(layers)` is the output layer, a layer without an activation.
+    /// cache of the same batch, into `grads` (its storage reused). One loop from the top:
+    /// layer `l` is `layers[l]`, and `l = len(layers)` is the output layer. Each line
+    /// carries the notebook's `CustomMLP.backward` beside it; `scope` only stops early.
     pub fn backward(&self, cache: &Cache<T>, grad_output: &DMatrix<T>, grads: &mut Grads<T>, scope: Scope) {
-        self.backward_with(cache, grad_output, grads, scope, Bug::None);
-    }
-
-    /// [`backward`](Self::backward), with the one line `bug` names written wrong (the
-    /// lines marked `bug:`). Chosen once per layer, so the right pass pays no per-element branch.
-    pub fn backward_with(
-        &self,
-        cache: &Cache<T>,
-        grad_output: &DMatrix<T>,
-        grads: &mut Grads<T>,
-        scope: Scope,
-        bug: Bug,
-    ) {
         let hidden = self.layers.len();
         grads.layers.resize_with(hidden, LinearGrad::default);
         grads.fc.resize_with(hidden, || DMatrix::zeros(0, 0));
-        let flipped;
-        let grad_output = if bug == Bug::GradOutputSign {
-            flipped = -grad_output; // bug: grad_output = target - prediction
-            &flipped
-        } else {
-            grad_output
-        };
         for l in (0..=hidden).rev() {
-            // grads.fc[l] holds dL/dsigmoid{l} from the layer above; below are the layers under it.
+            // grads.fc[l] is dL/dfc{l}, left by the layer above; `below` holds the layers under it.
             let (below, here) = grads.fc.split_at_mut(l);
-            let grad = if l == hidden {
-                grad_output // grad = grad_output
-            } else {
-                let (grad, out, fc) = (&mut here[0], &cache.activated[l], &cache.fc[l]);
-                let activation = self.activation;
-                match bug {
-                    Bug::NoSigmoidDerivative => {} // bug: the line below skipped
-                    Bug::DerivativeFromFc => activation.backward_from_wrong_entry(grad, fc, out), // bug: grad * fc * (1 - fc)
-                    Bug::SigmoidDerivative => grad.zip_apply(out, |g, s| *g *= sigmoid_grad_from_output(s)), // bug: grad * s * (1 - s) for any activation
-                    _ => activation.backward(grad, fc, out), // grad = grad * s * (1 - s)
-                }
-                &*grad // now dL/dfc{l}
-            };
-            let layer = self.linear(l);
-            let x = match bug {
-                Bug::FcAsLayerInput if l > 0 => LayerInput::Dense(&cache.fc[l - 1]), // bug: fc{l-1}, not sigmoid{l-1}
-                _ => cache.layer_input(l),
-            };
+            let grad = here.first().unwrap_or(grad_output); // grad = grad_output (at the top)
+            let (layer, x) = (self.linear(l), cache.layer_input(l)); // x: the input, or sigmoid{l-1}
             let into = grads.layers.get_mut(l).unwrap_or(&mut grads.output_layer);
-            if l == 0 && scope == Scope::AllButFirstWeight {
-                // Training: `train::train_step` sums and applies this layer's weight.grad itself.
-                sum_over_batch(grad, &mut into.bias); // layer.bias.grad = grad.sum(0)
-                break;
+            // Training's fused step (`train::train_step`) sums and applies layers.0's itself.
+            if l > 0 || scope != Scope::AllButFirstWeight {
+                layer.weight_grad(x, grad, &mut into.weight); // layer.weight.grad = grad.T @ x
             }
-            layer.backward(x, grad, into); // layer.weight.grad = grad.T @ x; layer.bias.grad = grad.sum(0)
-            if bug == Bug::BiasMean {
-                into.bias /= T::of(grad.nrows() as f64); // bug: layer.bias.grad = grad.mean(0)
-            }
-            if l == 0 && scope == Scope::Params {
+            sum_over_batch(grad, &mut into.bias); // layer.bias.grad = grad.sum(0)
+            if l == 0 && scope != Scope::Full {
                 break; // dL/dinput: nothing trains on it
             }
             let grad_below = below.last_mut().unwrap_or(&mut grads.input);
             layer.backward_input(grad, grad_below); // grad = grad @ layer.weight
+            if l > 0 {
+                let (fc, s) = (&cache.fc[l - 1], &cache.activated[l - 1]);
+                self.activation.backward(grad_below, fc, s); // grad = grad * s * (1 - s)
+            }
         }
     }
 
-    /// `backward` for one 1-D sample (the notebook's Part 1): dL/dinput stays (in,).
-    /// Under [`Bug::Notebook1dTranspose`] it fails at its first line, as the notebook's
-    /// 1-D `grad.T @ x` does.
-    pub fn backward_sample(
-        &self,
-        cache: &Cache<T>,
-        grad_output: &DVector<T>,
-        bug: Bug,
-    ) -> Result<(Grads<T>, DVector<T>), ShapeCrash> {
-        if bug == Bug::Notebook1dTranspose {
-            // output_layer.weight.grad = grad.T @ x, with grad: (out,) and x: (in,)
-            return Err(ShapeCrash {
-                grad_len: grad_output.len(),
-                input_len: self.output_layer.inputs(),
-            });
-        }
+    /// `backward` for one 1-D sample (the notebook's Part 1), as a batch of one:
+    /// the gradients, and dL/dinput as (in,).
+    pub fn backward_sample(&self, cache: &Cache<T>, grad_output: &DVector<T>) -> (Grads<T>, DVector<T>) {
         let mut grads = Grads::default();
         let grad_output = DMatrix::from_row_slice(1, grad_output.len(), grad_output.as_slice());
-        self.backward_with(cache, &grad_output, &mut grads, Scope::Full, bug);
+        self.backward(cache, &grad_output, &mut grads, Scope::Full);
         let input = grads.input.row(0).transpose();
-        Ok((grads, input))
+        (grads, input)
     }
 
     /// Every layer with its `state_dict` prefix (`layers.{i}`, `output_layer`), in order.
@@ -600,7 +549,7 @@ mod tests {
         let cache = mlp.forward_sample(&x);
         assert_eq!(cache.output.shape(), (1, 3));
         let grad_output = DVector::from_fn(3, |i, _| 1.0 - i as f64);
-        let (grads, grad_input) = mlp.backward_sample(&cache, &grad_output, Bug::None).unwrap();
+        let (grads, grad_input) = mlp.backward_sample(&cache, &grad_output);
         assert_eq!(grad_input.len(), 5);
         let mut batch_grads = Grads::default();
         let batch = mlp.forward_batch(DMatrix::from_row_slice(1, 5, x.as_slice()));

@@ -249,7 +249,7 @@ pub fn train_step(mlp: &mut Mlp<f32>, work: &mut Workspace, labels: &[usize], le
 }
 
 /// [`train_step`] on the plain path, every gradient kept in `work.grads`: forward, loss,
-/// `backward_with(bug)` (`Bug::None` for the right pass), then `optimizer.step()`.
+/// `bug.backward` (`Mlp::backward` for `Bug::None`), then `optimizer.step()`.
 pub fn train_step_plain(
     mlp: &mut Mlp<f32>,
     work: &mut Workspace,
@@ -268,7 +268,7 @@ pub fn train_step_plain(
     if !loss.is_finite() || loss > DIVERGED_LOSS {
         return Err(loss);
     }
-    mlp.backward_with(cache, grad_output, grads, Scope::Params, bug);
+    bug.backward(mlp, cache, grad_output, grads, Scope::Params); // loss.backward(), or a broken one
     optimizer.step(mlp, grads);
     Ok(loss)
 }
