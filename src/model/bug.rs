@@ -389,6 +389,94 @@ mod tests {
     }
 
     #[test]
+    fn the_bias_mean_is_the_sum_divided_by_the_batch() {
+        let mlp = Mlp::<f64>::new(6, &[5], 3, 2);
+        let cache = mlp.forward_batch(DMatrix::from_fn(4, 6, |r, c| (r * 6 + c) as f64 / 10.0 - 1.0));
+        let grad_output = DMatrix::from_fn(4, 3, |r, c| (r + 2 * c) as f64 / 7.0 - 0.5);
+        let (mut right, mut mean) = (Grads::default(), Grads::default());
+        Bug::None.backward(&mlp, &cache, &grad_output, &mut right, Scope::Full);
+        Bug::BiasMean.backward(&mlp, &cache, &grad_output, &mut mean, Scope::Full);
+        assert_eq!(mean.output_layer.bias, &right.output_layer.bias / 4.0);
+        assert_eq!(mean.layers[0].bias, &right.layers[0].bias / 4.0);
+        assert_eq!(
+            mean.layers[0].weight, right.layers[0].weight,
+            "only the bias line changes"
+        );
+    }
+
+    #[test]
+    fn each_wrong_derivative_line_reads_as_written() {
+        use Activation::{Relu, Sigmoid, Tanh};
+        let right = |act| match act {
+            Sigmoid => "grad = grad * s * (1 - s)",
+            Relu => "grad = grad * (fc > 0)",
+            Tanh => "grad = grad * (1 - t ** 2)",
+        };
+        let line = |bug: Bug, act| {
+            bug.derivative_line(act, 1, right(act))
+                .map(|w| (w.equation, w.code, w.broken))
+        };
+        let expected = [
+            (
+                Bug::NoSigmoidDerivative,
+                Tanh,
+                "grad = grad, the derivative left out",
+                "grad = grad  # bug: `* (1 - t ** 2)` is missing",
+                true,
+            ),
+            (
+                Bug::DerivativeFromFc,
+                Sigmoid,
+                "grad = grad * fc * (1 − fc), fc = fc1",
+                "grad = grad * fc * (1 - fc)  # bug: σ' needs s = σ(fc), not fc",
+                true,
+            ),
+            (
+                Bug::DerivativeFromFc,
+                Tanh,
+                "grad = grad * (1 − fc²), fc = fc1",
+                "grad = grad * (1 - fc ** 2)  # bug: tanh' needs t = tanh(fc), not fc",
+                true,
+            ),
+            (
+                Bug::DerivativeFromFc,
+                Relu,
+                "grad = grad * (r > 0), r = relu1",
+                "grad = grad * (r > 0)  # harmless: relu(fc) > 0 exactly where fc > 0",
+                false,
+            ),
+            (
+                Bug::SigmoidDerivative,
+                Relu,
+                "grad = grad * a * (1 − a), a = relu1",
+                "grad = grad * a * (1 - a)  # bug: the sigmoid's derivative; grad = grad * (fc > 0)",
+                true,
+            ),
+            (
+                Bug::SigmoidDerivative,
+                Tanh,
+                "grad = grad * a * (1 − a), a = tanh1",
+                "grad = grad * a * (1 - a)  # bug: the sigmoid's derivative; grad = grad * (1 - t ** 2)",
+                true,
+            ),
+        ];
+        for (bug, act, equation, code, broken) in expected {
+            assert_eq!(
+                line(bug, act),
+                Some((equation.to_string(), code.to_string(), broken)),
+                "{bug:?} {act:?}"
+            );
+        }
+        for (bug, act) in [
+            (Bug::None, Tanh),
+            (Bug::SigmoidDerivative, Sigmoid),
+            (Bug::BiasMean, Relu),
+        ] {
+            assert_eq!(line(bug, act), None, "{bug:?} {act:?} leaves the line right");
+        }
+    }
+
+    #[test]
     fn the_crash_reads_as_pytorch_says_it() {
         let crash = ShapeCrash {
             grad_len: 2,
