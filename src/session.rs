@@ -252,6 +252,17 @@ impl Session {
         }
     }
 
+    /// The `nth` test image (counting round) of the digit `label`, for a keyboard to put on
+    /// the drawing pad: its index and its 784 pixels.
+    pub fn test_image_of(&self, label: usize, nth: usize) -> Option<(usize, &[u8])> {
+        let test = self.test.as_ref()?;
+        let count = (0..test.len()).filter(|&i| test.label(i) == label).count();
+        let index = (0..test.len())
+            .filter(|&i| test.label(i) == label)
+            .nth(nth % count.max(1))?;
+        Some((index, test.image(index)))
+    }
+
     /// Whether the model has learned nothing yet (freshly initialised, not loaded).
     pub fn model_is_untrained(&self) -> bool {
         self.trainer.as_ref().is_some_and(Trainer::is_untrained) && self.imported.is_none()
@@ -799,6 +810,28 @@ mod tests {
         assert_eq!(Some(evaluation.score().accuracy), session.score().map(|s| s.accuracy));
         session.reset().expect("idle");
         assert_eq!(session.model_state(), ModelState::None);
+    }
+
+    #[test]
+    fn a_digit_key_finds_test_images_of_that_digit_in_turn() {
+        let session = loaded();
+        let (first, pixels) = session.test_image_of(3, 0).expect("a 3");
+        assert_eq!(
+            (session.test_set().map(|t| t.label(first)), pixels.len()),
+            (Some(3), 784)
+        );
+        let second = session.test_image_of(3, 1).expect("another 3").0;
+        assert!(second > first);
+        let threes = (0..100)
+            .filter(|&i| session.test_set().is_some_and(|t| t.label(i) == 3))
+            .count();
+        assert_eq!(
+            session.test_image_of(3, threes).map(|(i, _)| i),
+            Some(first),
+            "round again"
+        );
+        assert!(session.test_image_of(10, 0).is_none());
+        assert!(Session::default().test_image_of(3, 0).is_none());
     }
 
     #[test]

@@ -16,6 +16,7 @@ interface Lab {
   csv(): string;
   predict(rgba: Uint8Array, width: number, height: number): any;
   test_size(): number;
+  test_image_of(digit: number, nth: number): { index: number; pixels: Uint8Array } | null;
   has_model(): boolean;
   inspect_test(index: string, bug: string, lr: string): any;
   inspect_drawing(rgba: Uint8Array, width: number, height: number, label: number, bug: string, lr: string): any;

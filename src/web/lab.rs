@@ -259,6 +259,20 @@ impl Lab {
         ])
     }
 
+    /// The `nth` test image of `digit`, for the drawing pad: `{index, pixels}` (784 bytes,
+    /// ink high), or `null` before the data is in.
+    pub fn test_image_of(&self, digit: u32, nth: u32) -> JsValue {
+        let session = self.state.borrow();
+        session
+            .test_image_of(digit as usize, nth as usize)
+            .map_or(JsValue::NULL, |(index, pixels)| {
+                object(&[
+                    ("index", (index as u32).into()),
+                    ("pixels", Uint8Array::from(pixels).into()),
+                ])
+            })
+    }
+
     /// How many test images there are (0 before the data is in).
     pub fn test_size(&self) -> u32 {
         self.state.borrow().test_set().map_or(0, |t| t.len() as u32)

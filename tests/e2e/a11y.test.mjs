@@ -17,7 +17,7 @@ test("controls and figures have names in the page's language, and training miles
     assert.equal(await named(page, "progressbar", file).count(), 1, file);
   }
   assert.equal(await named(page, "progressbar", "本轮进度").count(), 1);
-  assert.equal(await named(page, "img", "画板：用鼠标、手指或笔写一个数字（书写需要指针设备；其后是“清除”和“撤销”）").count(), 1);
+  assert.equal(await named(page, "img", "画板：用鼠标、手指或笔写一个数字，或按数字键 0 到 9 放上该数字的一张测试图像（Delete 键清除；其后是“清除”和“撤销”）").count(), 1);
   assert.equal(await named(page, "img", "模型看到的你的图像，28×28 像素").count(), 1);
   assert.equal(await named(page, "figure", "训练损失与测试准确率图表；下表列出每轮的数值").count(), 1);
   assert.equal(await page.getAttribute('[data-testid="lang-toggle"]', "lang"), "en");
@@ -32,7 +32,7 @@ test("controls and figures have names in the page's language, and training miles
   assert.deepEqual(await announce.evaluate((el) => [el.offsetWidth, el.offsetHeight]), [1, 1], "read out, not shown");
 
   await page.click('[data-testid="lang-toggle"]');
-  assert.equal(await named(page, "img", "Drawing pad: draw one digit with the mouse, a finger or a pen (drawing needs a pointer; Clear and Undo follow)").count(), 1);
+  assert.equal(await named(page, "img", "Drawing pad: draw one digit with the mouse, a finger or a pen, or press a digit key 0 to 9 to put a test image of that digit on it (Delete clears it; Clear and Undo follow)").count(), 1);
   assert.equal(await named(page, "progressbar", "Progress through the epoch").count(), 1);
   assert.equal(await page.getAttribute('[data-testid="lang-toggle"]', "lang"), "zh-CN");
 

@@ -52,6 +52,8 @@ export function initAutosave(lab, training) {
     text.textContent = finished ? t("as_offer_finished", [saved.epochs, name])
       : saved.batch ? t("as_offer_paused", [saved.batch, saved.epochs + 1, saved.config.epochs, name])
         : t("as_offer", [saved.epochs, saved.config.epochs, name]);
+    // A link that would start a new run says so, and waits for the choice.
+    if (training.autostartWaits() && !finished) text.textContent += ` ${t("as_link_waits")}`;
     continueButton.dataset.i18n = finished ? "as_restore" : "as_continue";
     continueButton.textContent = t(continueButton.dataset.i18n);
   }
@@ -89,12 +91,14 @@ export function initAutosave(lab, training) {
     const run = saved;
     saved = null;
     showBanner();
+    training.autostart("continued");
     training.resumeRun(run);
   });
   banner.querySelector('[data-testid="resume-discard"]').addEventListener("click", async () => {
     saved = null;
     showBanner();
     await forget().catch(() => {});
+    training.autostart("discarded");
   });
 
   window.addEventListener("data-ready", async () => {
@@ -105,6 +109,8 @@ export function initAutosave(lab, training) {
         showBanner();
       }
     } catch (_) { /* no storage: nothing was saved */ }
+    // Only a run that can go on is worth the wait; a finished one stays to be restored later.
+    training.autostart(saved && saved.epochs < Number(saved.config.epochs) ? "saved" : "none");
   });
   onLanguageChange(() => {
     showBanner();

@@ -66,8 +66,8 @@ export class LossChart {
       ],
       series: [
         { label: t("chart_x"), value },
-        { label: t("chart_batch_loss"), scale: "loss", stroke: "rgba(47,111,223,0.25)", width: 1, points: { show: false }, value },
-        { label: t("chart_smoothed"), scale: "loss", stroke: "#2f6fdf", width: 2, points: { show: false }, value },
+        { label: t("chart_batch_loss"), scale: "loss", stroke: "rgba(47,111,223,0.75)", width: 1, points: { show: false }, value },
+        { label: t("chart_smoothed"), scale: "loss", stroke: "#173f8a", width: 2.5, points: { show: false }, value },
         { label: t("chart_epoch_loss"), scale: "loss", stroke: "#d9480f", width: 2, spanGaps: true, points: { show: true, size: 7 }, value },
         { label: t("chart_accuracy"), scale: "acc", stroke: "#1a7f37", width: 2, spanGaps: true, points: { show: true, size: 7 }, value },
         ...(this.previous ? [{
@@ -129,8 +129,10 @@ const LAYER_COLOURS = ["#1a7f37", "#2f6fdf", "#8250df", "#bf3989", "#d9480f", "#
  * (dashed) on log scales, five points an epoch. Draws only while on screen.
  */
 export class FlowChart {
-  constructor(container) {
+  /** @param {HTMLElement} container @param {HTMLTableSectionElement} table the data table's body */
+  constructor(container, table) {
     this.container = container;
+    this.table = table;
     this.visible = false;
     this.scheduleDraw = throttledPaint(() => { if (this.visible) this.plot?.setData(this.data); }, REDRAW_MS);
     new IntersectionObserver(([entry]) => {
@@ -140,7 +142,11 @@ export class FlowChart {
     new ResizeObserver(() => {
       if (this.plot && this.plot.width !== this.width()) this.plot.setSize({ width: this.width(), height: 220 });
     }).observe(container);
-    onLanguageChange(() => { if (this.layers) this.build(); });
+    onLanguageChange(() => {
+      if (!this.layers) return;
+      this.build();
+      this.table.replaceChildren(...this.data[0].map((_, k) => this.rows(k)).flat());
+    });
     this.clear();
   }
 
@@ -153,6 +159,7 @@ export class FlowChart {
     /** @type {Columns} */
     this.data = [[]];
     this.container.dataset.points = "0";
+    this.table.replaceChildren();
     this.plot?.destroy();
     this.plot = null;
   }
@@ -160,6 +167,18 @@ export class FlowChart {
   /** Names of the layers, from the first record: `layers.0` … `output_layer`. */
   names() {
     return Array.from({ length: this.layers }, (_, i) => (i + 1 === this.layers ? "output_layer" : `layers.${i}`));
+  }
+
+  /** The data table's rows of record `k`: one a layer, the chart's numbers as text. */
+  rows(k) {
+    const number = new Intl.NumberFormat(locale(), { notation: "scientific", maximumFractionDigits: 2 }).format;
+    return this.names().map((name, i) => {
+      const tr = document.createElement("tr");
+      for (const text of [this.data[0][k].toFixed(2), name, number(this.data[1 + i][k]), number(this.data[1 + this.layers + i][k])]) {
+        tr.insertCell().textContent = text;
+      }
+      return tr;
+    });
   }
 
   build() {
@@ -172,6 +191,8 @@ export class FlowChart {
     this.plot = new uPlot({
       width: this.width(),
       height: 220,
+      // Names only: a value would read "--" but under a pointer; the table has them all.
+      legend: { live: false },
       scales: { x: { time: false }, grad: { distr: 3, log: 10 }, ratio: { distr: 3, log: 10 } },
       axes: [
         { label: t("chart_x") },
@@ -196,6 +217,7 @@ export class FlowChart {
     flow.gradNorms.forEach((v, i) => this.data[1 + i].push(v));
     flow.updateRatios.forEach((v, i) => this.data[1 + this.layers + i].push(v));
     this.container.dataset.points = String(this.data[0].length);
+    this.table.append(...this.rows(this.data[0].length - 1));
     // The last record's norms, first layer to last, for tests and screen readers.
     this.container.dataset.lastNorms = [...flow.gradNorms].join(",");
     this.scheduleDraw();

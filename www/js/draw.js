@@ -26,6 +26,9 @@ export function initDrawing(lab, { quickTrain }) {
   const hiddenCanvas = /** @type {HTMLCanvasElement} */ (document.getElementById("hidden-canvas"));
   const hiddenNote = document.getElementById("hidden-note");
   const strokes = []; // each stroke: [[x, y], ...] in CSS pixels
+  /** @type {HTMLCanvasElement | null} a test image put on the pad from the keyboard, under the strokes */
+  let stamp = null;
+  const stamped = new Array(10).fill(0); // how many test images of each digit the keys have put
   let current = null;
   let lastPredict = 0;
   let pendingPredict = 0;
@@ -52,6 +55,7 @@ export function initDrawing(lab, { quickTrain }) {
     ctx.setTransform(1, 0, 0, 1, 0, 0);
     ctx.fillStyle = "#fff";
     ctx.fillRect(0, 0, canvas.width, canvas.height);
+    if (stamp) ctx.drawImage(stamp, 0, 0, canvas.width, canvas.height);
     ctx.restore();
     ctx.strokeStyle = "#000";
     ctx.fillStyle = "#000";
@@ -97,15 +101,39 @@ export function initDrawing(lab, { quickTrain }) {
   canvas.addEventListener("pointerup", endStroke);
   canvas.addEventListener("pointercancel", endStroke);
 
-  document.querySelector('[data-testid="clear-canvas"]').addEventListener("click", () => {
+  function clear() {
     strokes.length = 0;
+    stamp = null;
+    redraw();
+    predict();
+  }
+  document.querySelector('[data-testid="clear-canvas"]').addEventListener("click", clear);
+  document.querySelector('[data-testid="undo-stroke"]').addEventListener("click", () => {
+    if (!strokes.pop()) stamp = null;
     redraw();
     predict();
   });
-  document.querySelector('[data-testid="undo-stroke"]').addEventListener("click", () => {
-    strokes.pop();
-    redraw();
-    predict();
+  // Without a pointer: a digit key puts a test image of that digit on the pad (the next
+  // one each press), strokes drawn over it stay; Delete or Backspace clears the pad.
+  canvas.addEventListener("keydown", (event) => {
+    if (/^[0-9]$/.test(event.key)) {
+      const digit = Number(event.key);
+      const image = lab.test_image_of(digit, stamped[digit]++);
+      if (!image) return;
+      event.preventDefault();
+      stamp = document.createElement("canvas");
+      stamp.width = stamp.height = 28;
+      const ink = new Uint8ClampedArray(28 * 28 * 4);
+      image.pixels.forEach((v, i) => { ink.set([255 - v, 255 - v, 255 - v, 255], i * 4); }); // MNIST's ink is light on dark
+      stamp.getContext("2d").putImageData(new ImageData(ink, 28, 28), 0, 0);
+      strokes.length = 0;
+      canvas.dataset.stamp = String(image.index);
+      redraw();
+      predict();
+    } else if (["Delete", "Backspace"].includes(event.key)) {
+      event.preventDefault();
+      clear();
+    }
   });
   quick.addEventListener("click", quickTrain);
 

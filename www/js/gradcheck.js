@@ -3,7 +3,7 @@
 // reads the form and renders the rows it gets back.
 import { fields, isRead } from "./schema.js";
 import { t, hasString, onLanguageChange } from "./i18n.js";
-import { showFieldError, clearFieldErrors, nextPaint, formatNumber } from "./ui.js";
+import { showFieldError, clearFieldErrors, nextPaint, formatNumber, scrollToView } from "./ui.js";
 import { BUG_CHOSEN, emit, on } from "./events.js";
 
 /**
@@ -230,7 +230,7 @@ export function initGradcheck(wasm, training) {
     message = null;
     lastResult = { ...result, source: "notebook", fileName };
     render(lastResult);
-    document.getElementById("gradcheck-result").scrollIntoView({ behavior: "smooth", block: "nearest" });
+    scrollToView(document.getElementById("gradcheck-result"), "nearest");
   }
 
   bundleInput.addEventListener("change", async () => {

@@ -103,9 +103,10 @@ export function initLearned(lab, step) {
         td.dataset.pred = String(predicted);
         td.dataset.count = String(counts[k]);
         td.textContent = counts[k] ? formatCount(counts[k]) : "·";
-        // Shaded by its share of the row: green on the diagonal, red off it.
+        // Shaded by its share of the row: green on the diagonal, red off it, never so dark
+        // that the count falls below 4.5:1 against the text.
         const hue = truth === predicted ? "26, 127, 55" : "198, 40, 40";
-        td.style.background = `rgba(${hue}, ${truth === predicted ? shares[k] * 0.55 : Math.min(0.75, shares[k] * 6)})`;
+        td.style.background = `rgba(${hue}, ${truth === predicted ? shares[k] * 0.55 : Math.min(0.6, shares[k] * 6)})`;
         td.title = t("cm_cell", [truth, predicted, counts[k], percent(shares[k])]);
         td.tabIndex = -1;
         td.setAttribute("aria-label", td.title);
@@ -154,11 +155,12 @@ export function initLearned(lab, step) {
       button.dataset.true = String(truth);
       button.dataset.pred = String(predicted);
       button.dataset.confidence = String(item.confidence);
-      const label = t("gl_item", [item.index, truth, predicted, percent(item.confidence)]);
-      button.setAttribute("aria-label", label);
-      button.title = label;
       const caption = document.createElement("span");
       caption.textContent = `#${item.index} · ${percent(item.confidence)}`;
+      // The visible caption starts the name, so "click #1843" in speech input finds it.
+      const label = `${caption.textContent}: ${t("gl_item", [item.index, truth, predicted, percent(item.confidence)])}`;
+      button.setAttribute("aria-label", label);
+      button.title = label;
       button.append(thumbnail(result.pixels, i * 784, label), caption);
       button.addEventListener("click", () => step.open(item.index));
       return button;
@@ -295,10 +297,10 @@ export function initLearned(lab, step) {
       button.type = "button";
       button.className = "gallery-item";
       button.dataset.index = String(item.index);
-      const label = t("hu_top_item", [item.index, item.activation.toPrecision(3)]);
-      button.setAttribute("aria-label", label);
       const caption = document.createElement("span");
       caption.textContent = `#${item.index} · ${item.activation.toPrecision(3)}`;
+      const label = `${caption.textContent}: ${t("hu_top_item", [item.index, item.activation.toPrecision(3)])}`; // the visible text first
+      button.setAttribute("aria-label", label);
       button.append(thumbnail(info.pixels, i * 784, label), caption);
       button.addEventListener("click", () => step.open(item.index));
       row.append(button);

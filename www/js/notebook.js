@@ -3,7 +3,7 @@
 // notebook's model in (by the file picker or dropped anywhere on the page). Rust reads
 // and writes the files and scores the model; this file moves bytes and shows results.
 import { t, onLanguageChange, formatCount } from "./i18n.js";
-import { nextPaint, saveFile } from "./ui.js";
+import { nextPaint, saveFile, scrollToView } from "./ui.js";
 import { MODEL_EVALUATED, MODEL_SETTLED, TRAIN_STATE, emit, on } from "./events.js";
 
 /**
@@ -135,7 +135,7 @@ export function initNotebook(wasm, lab, training, gradcheck) {
     const [file] = event.dataTransfer.files;
     if (!file) return;
     event.preventDefault();
-    document.querySelector('[data-testid="weights-panel"]').scrollIntoView({ behavior: "smooth", block: "nearest" });
+    scrollToView(document.querySelector('[data-testid="weights-panel"]'), "nearest");
     load(file);
   });
   // A fresh model or a reset: no file stands behind the page's model any more.

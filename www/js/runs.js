@@ -27,7 +27,7 @@ export function runName(c, { continued = false } = {}) {
   const optimiser = [choiceText("train", "opt", c.opt || "sgd"), ...(reads("beta1") ? [`β ${c.beta1}, ${c.beta2}`] : []),
     ...(reads("momentum") ? [`μ ${c.momentum}`] : []), ...(Number(c.wd) > 0 ? [`wd ${c.wd}`] : [])];
   const parts = [c.act || "sigmoid", optimiser.join(" "), `lr ${c.lr}`, c.hidden === "" ? "—" : c.hidden, `${t("rn_batch")} ${c.batch}`, `${t("rn_seed")} ${c.seed}`];
-  if (c.train_limit) parts.push(`${c.train_limit} ${t("rn_images")}`);
+  if (c.train_limit) parts.push(t("rn_images", [c.train_limit]));
   if (c.bug) parts.push(t(`bug_${c.bug}_name`));
   if (continued) parts.push(t("rn_continued"));
   return parts.join(" · ");
@@ -42,6 +42,7 @@ const readBy = (config) => settings().filter((key) =>
 export function initRuns(training) {
   const list = document.getElementById("runs-list");
   const container = document.getElementById("runs-chart");
+  const table = /** @type {HTMLTableElement} */ (document.querySelector('[data-testid="runs-table"]')).tBodies[0];
   const csvAll = /** @type {HTMLButtonElement} */ (document.querySelector('[data-testid="runs-csv-all"]'));
   let runs = load();
   let current = null; // the run the trainer is on
@@ -67,8 +68,9 @@ export function initRuns(training) {
     const url = new URL(location.href);
     url.search = "";
     for (const key of readBy(run.config)) if ((run.config[key] ?? "") !== "") url.searchParams.set(key, run.config[key]);
-    const lang = new URLSearchParams(location.search).get("lang");
-    if (lang) url.searchParams.set("lang", lang);
+    // The page's language and a teacher's data mirror go along.
+    const here = new URLSearchParams(location.search);
+    for (const key of ["lang", "data"]) if (here.get(key)) url.searchParams.set(key, here.get(key));
     return url.href;
   }
 
@@ -143,6 +145,11 @@ export function initRuns(training) {
     plot = null;
     const shown = runs.map((run, i) => ({ run, colour: COLOURS[i % COLOURS.length] })).filter(({ run }) => run.shown !== false && run.rows.length);
     container.dataset.runs = String(shown.length);
+    table.replaceChildren(...shown.flatMap(({ run }) => run.rows.map((row) => {
+      const tr = document.createElement("tr");
+      for (const text of [name(run), row.epoch, row.avgLoss.toFixed(4), `${row.testAccuracy.toFixed(2)}%`]) tr.insertCell().textContent = String(text);
+      return tr;
+    })));
     if (!shown.length) return;
     const epochs = [...new Set(shown.flatMap(({ run }) => run.rows.map((r) => r.epoch)))].sort((a, b) => a - b);
     const column = (run, key) => epochs.map((e) => run.rows.find((r) => r.epoch === e)?.[key] ?? null);
@@ -151,6 +158,7 @@ export function initRuns(training) {
     plot = new uPlot({
       width: Math.max(240, container.clientWidth || 800),
       height: 240,
+      legend: { live: false }, // names only; the table below has the figures
       scales: { x: { time: false }, loss: { auto: true }, acc: { range: [0, 100] } },
       axes: [
         { label: t("col_epoch"), incrs: [1, 2, 5, 10, 20, 50], values: (u, ticks) => ticks.map((v) => (Number.isInteger(v) ? String(v) : "")) },

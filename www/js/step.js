@@ -2,7 +2,7 @@
 // Section 4: inside one training step. Rust computes every tensor (src/check/inspect.rs);
 // this file chooses the sample and lays the cards out; picture.js draws their tensors.
 import { t, onLanguageChange } from "./i18n.js";
-import { showFieldError, clearFieldErrors, formatNumber } from "./ui.js";
+import { showFieldError, clearFieldErrors, formatNumber, scrollToView } from "./ui.js";
 import { grid, tensorScale, paint, legend } from "./picture.js";
 import { BUG_CHOSEN, DATA_READY, MODEL_SETTLED, emit, on } from "./events.js";
 
@@ -206,17 +206,35 @@ export function initStep(lab, training, drawing) {
     };
     canvas.addEventListener("pointermove", (e) => tell(at(e)));
     const parts = [canvas, legend(scale), readout];
+    // The keyboard's way in: arrows move a cell at a time, and the readout says its value.
+    let cursor = { r: -1, c: 0 };
+    canvas.tabIndex = 0;
+    canvas.setAttribute("role", "img");
+    canvas.setAttribute("aria-label", t(layout.unitOf ? "st_picture_keys_units" : "st_picture_keys", [tensor.name]));
+    canvas.addEventListener("keydown", (event) => {
+      const [dr, dc] = { ArrowLeft: [0, -1], ArrowRight: [0, 1], ArrowUp: [-1, 0], ArrowDown: [1, 0] }[event.key] ?? [0, 0];
+      if (dr || dc) {
+        event.preventDefault();
+        event.stopPropagation(); // the panel's arrows step through test images
+        cursor = nextCell(layout, cursor, dr, dc);
+        tell(layout.index(cursor.r, cursor.c));
+      } else if (layout.unitOf && ["Enter", " "].includes(event.key) && cursor.r >= 0) {
+        event.preventDefault();
+        showUnit(layout.unitOf(layout.index(cursor.r, cursor.c)));
+      }
+    });
+    const big = document.createElement("div");
+    big.className = "unit";
+    /** @param {number} unit */
+    function showUnit(unit) {
+      selectedUnit.set(tensor.name, unit);
+      const tile = draw(grid(28, 28, (r, c) => unit * 784 + r * 28 + c), values, scale, 6);
+      const caption = document.createElement("p");
+      caption.className = "caption";
+      caption.textContent = t("st_unit", [unit, tensor.name]);
+      big.replaceChildren(caption, tile);
+    }
     if (layout.unitOf) {
-      const big = document.createElement("div");
-      big.className = "unit";
-      const showUnit = (unit) => {
-        selectedUnit.set(tensor.name, unit);
-        const tile = draw(grid(28, 28, (r, c) => unit * 784 + r * 28 + c), values, scale, 6);
-        const caption = document.createElement("p");
-        caption.className = "caption";
-        caption.textContent = t("st_unit", [unit, tensor.name]);
-        big.replaceChildren(caption, tile);
-      };
       canvas.addEventListener("click", (e) => {
         const i = at(e);
         tell(i);
@@ -228,6 +246,23 @@ export function initStep(lab, training, drawing) {
       return [mosaic, big];
     } else canvas.addEventListener("click", (e) => tell(at(e)));
     return parts;
+  }
+
+  /**
+   * The next cell from `cursor` a step of (dr, dc) on: over the gaps between tiles, and
+   * no further than the picture's edge. The first step lands on the first cell.
+   * @param {import("./picture.js").Layout} layout
+   * @param {{ r: number, c: number }} cursor @param {number} dr @param {number} dc
+   */
+  function nextCell(layout, cursor, dr, dc) {
+    if (cursor.r < 0) return { r: 0, c: 0 };
+    let { r, c } = cursor;
+    do {
+      r += dr;
+      c += dc;
+      if (r < 0 || c < 0 || r >= layout.rows || c >= layout.cols) return cursor;
+    } while (layout.index(r, c) < 0);
+    return { r, c };
   }
 
   /** The picture of `values` on `scale`, its cells `zoom` CSS pixels wide, or as large
@@ -349,7 +384,7 @@ export function initStep(lab, training, drawing) {
     /** Show test image `i` (from the gallery or a unit's top images), and scroll to it. */
     open(i) {
       goTo(i);
-      panel.scrollIntoView({ behavior: "smooth", block: "start" });
+      scrollToView(panel);
       // The keyboard follows the eye: focus on the panel's summary of this image.
       summary.tabIndex = -1;
       summary.focus({ preventScroll: true });

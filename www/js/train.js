@@ -2,7 +2,7 @@
 // Section 2: loading MNIST and training. Rust owns the loop, the numbers and the
 // validation; this file moves data between the form, the Lab and the screen.
 import { t, onLanguageChange, formatCount } from "./i18n.js";
-import { showFieldError, clearFieldErrors, formatNumber, throttledPaint, nextPaint, saveFile } from "./ui.js";
+import { showFieldError, clearFieldErrors, formatNumber, throttledPaint, nextPaint, saveFile, scrollToView } from "./ui.js";
 import { loadMnist, describeDataError, canRetry } from "./data.js";
 import { LossChart, FlowChart } from "./chart.js";
 import { runName } from "./runs.js";
@@ -50,7 +50,8 @@ export function initTraining(wasm, lab) {
     continue: /** @type {HTMLButtonElement} */ (document.getElementById("btn-continue")),
   };
   const chart = new LossChart(document.getElementById("loss-chart"));
-  const flowChart = new FlowChart(document.getElementById("flow-chart"));
+  const flowChart = new FlowChart(document.getElementById("flow-chart"),
+    /** @type {HTMLTableElement} */ (document.querySelector('[data-testid="grad-flow-table"]')).tBodies[0]);
   let status = { key: "state_idle", args: [] };
   let scoring = false;
   let movedSinceEpoch = false;
@@ -74,7 +75,7 @@ export function initTraining(wasm, lab) {
    * @param {Record<string, string>} settings
    */
   function fill(settings) {
-    const given = FIELDS.filter((name) => name in settings && name !== "bug");
+    const given = FIELDS.filter((name) => name in settings && name !== "bug" && !lockedFields.has(name));
     for (const name of given) {
       const choice = field("train", name).kind === "choice";
       const value = choice ? choiceValue("train", name, settings[name]) : settings[name];
@@ -90,7 +91,21 @@ export function initTraining(wasm, lab) {
   // Settings from the URL, so a teacher can share a configuration; a link with a value the
   // page cannot take trains nothing by itself.
   const params = new URLSearchParams(location.search);
-  const linkFits = fill(Object.fromEntries(FIELDS.filter((name) => params.has(name)).map((name) => [name, params.get(name)])));
+  /** The fields a teacher's link locked (`lock=1`): shown, not editable. */
+  const lockedFields = new Set();
+  const fromLink = FIELDS.filter((name) => params.has(name) && name !== "bug");
+  const linkFits = fill(Object.fromEntries(fromLink.map((name) => [name, params.get(name)])));
+  if (params.get("lock") === "1" && linkFits && fromLink.length) {
+    fromLink.forEach((name) => lockedFields.add(name));
+    const note = document.getElementById("lock-note");
+    note.hidden = false;
+    onLanguageChange(() => { note.textContent = t("lock_note", [fromLink.join(", ")]); });
+  }
+  /** Whether a preset would change a locked field. */
+  const presetClashes = (name) => {
+    const values = presets().find((p) => p.name === name)?.values ?? {};
+    return [...lockedFields].some((field) => field in values && values[field] !== /** @type {HTMLInputElement} */ (form.elements.namedItem(field)).value);
+  };
 
   function setState(state, key, args = []) {
     statusEl.dataset.state = state;
@@ -105,9 +120,14 @@ export function initTraining(wasm, lab) {
     const hadFocus = /** @type {Element[]} */ (Object.values(buttons)).includes(document.activeElement) || form.contains(document.activeElement);
     for (const [name, button] of Object.entries(buttons)) button.disabled = !enabled.includes(name);
     const locked = !["ready", "done", "error"].includes(state);
-    for (const input of /** @type {HTMLCollectionOf<FormControl>} */ (form.elements)) input.disabled = locked;
+    for (const input of /** @type {HTMLCollectionOf<FormControl>} */ (form.elements)) {
+      // A locked field stays readable and focusable: read-only where it can be, else disabled.
+      const fixed = lockedFields.has(/** @type {HTMLInputElement} */ (input).name);
+      if (input instanceof HTMLInputElement) input.readOnly = fixed;
+      input.disabled = locked || (fixed && !(input instanceof HTMLInputElement));
+    }
     syncQuickTrain();
-    /** @type {NodeListOf<HTMLButtonElement>} */ (document.querySelectorAll("[data-preset]")).forEach((b) => { b.disabled = locked; });
+    /** @type {NodeListOf<HTMLButtonElement>} */ (document.querySelectorAll("[data-preset]")).forEach((b) => { b.disabled = locked || presetClashes(b.dataset.preset); });
     const hasRows = table.rows.length > 0;
     csvButton.disabled = !hasRows;
     chartButton.disabled = chart.data[0].length === 0;
@@ -372,6 +392,18 @@ export function initTraining(wasm, lab) {
   chartButton.addEventListener("click", () => saveFile(chart.toPng(), "backprop-lab-loss.png"));
 
   let readySizes = [];
+  let autostartPending = false;
+  /**
+   * The autosave has looked: with no saved run, a link's autostart starts now; with one,
+   * it waits until the student continues it (the link's run is dropped) or discards it.
+   * @param {"none" | "saved" | "discarded" | "continued"} saved
+   */
+  function autostart(saved) {
+    if (!autostartPending || saved === "saved") return;
+    autostartPending = false;
+    if (saved !== "continued" && !buttons.start.disabled) buttons.start.click();
+  }
+  const autostartWaits = () => autostartPending;
   async function load() {
     dataError.hidden = true;
     retry.hidden = true;
@@ -382,7 +414,8 @@ export function initTraining(wasm, lab) {
       setState("ready", "state_ready", readySizes);
       emit(DATA_READY);
       performance.mark("mnist-ready");
-      if (params.get("autostart") === "1" && linkFits) buttons.start.click();
+      // autostart waits for the autosave to say whether a saved run would be lost.
+      autostartPending = params.get("autostart") === "1" && linkFits;
     } catch (error) {
       shownDataError = error;
       dataError.textContent = describeDataError(error);
@@ -413,7 +446,7 @@ export function initTraining(wasm, lab) {
     form.epochs.value = "1";
     form.train_limit.value = "";
     buttons.start.click();
-    document.getElementById("train").scrollIntoView({ behavior: "smooth" });
+    scrollToView(document.getElementById("train"));
   }
   /** A fresh untrained model from the form, for the step panel, when none exists and
    *  one may be made now; false (with the form's message) when it may not. */
@@ -431,10 +464,10 @@ export function initTraining(wasm, lab) {
   function trainWithBug(bug, act) {
     if (buttons.start.disabled) return false;
     form.bug.value = bug;
-    form.act.value = act;
+    if (!lockedFields.has("act")) form.act.value = act;
     startingWithBug = true;
     buttons.start.click();
-    document.getElementById("train").scrollIntoView({ behavior: "smooth" });
+    scrollToView(document.getElementById("train"));
     return true;
   }
 
@@ -506,7 +539,7 @@ export function initTraining(wasm, lab) {
   }
 
   return {
-    quickTrain, ensureModel, trainWithBug, adoptModel, applySettings, setScoring, resumeRun,
+    quickTrain, ensureModel, trainWithBug, adoptModel, applySettings, setScoring, resumeRun, autostart, autostartWaits,
     learningRate: () => form.lr.value,
     state: () => statusEl.dataset.state,
   };

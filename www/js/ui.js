@@ -96,3 +96,12 @@ export function saveFile(data, filename) {
   a.remove();
   if (url !== data) setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
+
+/**
+ * Scroll `el` into view, smoothly unless the reader asked for less motion.
+ * @param {Element} el @param {ScrollLogicalPosition} [block]
+ */
+export function scrollToView(el, block = "start") {
+  const reduce = matchMedia("(prefers-reduced-motion: reduce)").matches;
+  el.scrollIntoView({ behavior: reduce ? "auto" : "smooth", block });
+}
