@@ -2,7 +2,7 @@
 // (e.g. copies of dist/ before and after a change). Both load in one Chromium and take
 // turns, so drift in the machine's speed hits both alike:
 //   node scripts/ab.mjs <dist A> <dist B> [rounds=8] [batches=300]
-//       Lab.benchmark(batches) per turn: the training step alone (samples/s, higher is
+//       Lab.benchmark(batches, "sgd") per turn: the training step alone (samples/s, higher is
 //       better) and the first layer's kernel in L1 (GFLOP/s);
 //   node scripts/ab.mjs --page <dist A> <dist B> [rounds=8]
 //       one epoch of the Assignment preset through the page per turn, as a user runs it
@@ -22,13 +22,13 @@ const browser = await launchBrowser();
 /** Load the data into a Lab of the page's wasm, for Lab.benchmark, and warm it up. */
 async function loadLab(page) {
   await loadBenchLab(page);
-  await page.evaluate(() => window.__lab.benchmark(100));
+  await page.evaluate(() => window.__lab.benchmark(100, "sgd"));
 }
 
 /** One turn: [main figure, kernel GFLOP/s or null]. */
 async function turn(page) {
   if (!pageMode) {
-    const r = await page.evaluate((n) => window.__lab.benchmark(n), batches);
+    const r = await page.evaluate((n) => window.__lab.benchmark(n, "sgd"), batches);
     return [Math.round(r.samplesPerS), +r.kernelGflopPerS.toFixed(1)];
   }
   await page.click('[data-testid="train-start"]');

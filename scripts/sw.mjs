@@ -17,45 +17,42 @@ const files = [];
   }
 })(root);
 files.sort();
+// What a first visit downloads (the page, its code, MNIST), for the page to say: written
+// into index.html before the hash, so the cache's name covers it too.
+const firstVisitBytes = files.reduce((sum, f) => sum + fs.statSync(path.join(root, f)).size, 0);
+const indexPath = path.join(root, "index.html");
+fs.writeFileSync(indexPath, fs.readFileSync(indexPath, "utf8").replace(
+  /<meta name="first-visit-bytes" content="[^"]*"/, `<meta name="first-visit-bytes" content="${firstVisitBytes}"`));
 const hash = crypto.createHash("sha256");
 for (const file of files) hash.update(file).update(fs.readFileSync(path.join(root, file)));
 const version = hash.digest("hex").slice(0, 16);
 // The folder and index.html both: a course may link either, and either first visit must
-// be enough to work offline.
-const precache = ["./", ...files];
+// be enough to work offline. MNIST is not fetched here but kept as the page fetches it
+// through this worker (the page waits for it on a first visit), so it comes down once.
+const isData = (f) => /^data\/[^/]+-ubyte(\.gz)?$/.test(f);
+const precache = ["./", ...files.filter((f) => !isData(f))];
 
-const worker = `// Written by scripts/sw.mjs at build time: the app shell and MNIST, cache ${version}.
+const worker = `// Written by scripts/sw.mjs at build time: the app shell, cache ${version}; MNIST is
+// kept as the page fetches it.
 const CACHE = "backprop-lab-${version}";
 const PRECACHE = ${JSON.stringify(precache)};
+const DATA = /-ubyte(\\.gz)?$/;
 
 self.addEventListener("install", (event) => {
   event.waitUntil((async () => {
     const cache = await caches.open(CACHE);
     await cache.addAll(PRECACHE);
-    // The ?data= files of the pages open now: a first visit fetched them before this
-    // worker could see them, and a new version's cache starts without them. A file that
-    // cannot be had now is cached when it next comes.
-    const pages = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
-    await Promise.allSettled(pages.flatMap((page) => dataFiles(page.url)).map((url) => cache.add(url)));
+    // MNIST (the page's own or ?data='s) that an earlier version kept: a new version
+    // starts with it rather than download it again.
+    for (const name of await caches.keys()) {
+      if (!name.startsWith("backprop-lab-") || name === CACHE) continue;
+      const old = await caches.open(name);
+      for (const request of await old.keys()) {
+        if (DATA.test(new URL(request.url).pathname)) await cache.put(request, await old.match(request));
+      }
+    }
   })());
 });
-
-// The MNIST files a page at \`address\` loads with ?data=, found as data.js's dataBase()
-// finds them; none for a page outside this worker's scope or on its own data.
-function dataFiles(address) {
-  if (!address.startsWith(self.registration.scope)) return [];
-  const custom = new URL(address).searchParams.get("data");
-  if (!custom) return [];
-  let base;
-  try {
-    base = new URL(custom, address);
-  } catch (_) {
-    return [];
-  }
-  if (!["http:", "https:"].includes(base.protocol)) return [];
-  if (!base.pathname.endsWith("/")) base.pathname += "/";
-  return PRECACHE.filter((f) => /^data\\/[^/]+-ubyte(\\.gz)?$/.test(f)).map((f) => new URL(f.slice(5), base).href);
-}
 
 self.addEventListener("activate", (event) => {
   event.waitUntil((async () => {
@@ -72,8 +69,8 @@ self.addEventListener("fetch", (event) => {
   if (request.method !== "GET") return;
   const url = new URL(request.url);
   const ours = url.origin === self.location.origin;
-  // MNIST from ?data= is cached as it is fetched, like the page's own files.
-  const data = /-ubyte(\\.gz)?$/.test(url.pathname);
+  // MNIST, the page's own or from ?data=, is kept as it is fetched.
+  const data = DATA.test(url.pathname);
   if (!ours && !data) return;
   event.respondWith((async () => {
     const cache = await caches.open(CACHE);

@@ -133,3 +133,20 @@ test("a run's link keeps the page's data mirror", async () => {
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test("the footer opens the accessibility and privacy statements in the page's language", async () => {
+  const { page, errors } = await openPage(shared.browser.context, `${shared.server.url}?lang=zh`);
+  await page.click('[data-testid="accessibility-link"]');
+  await page.waitForSelector('[data-testid="statement"][open]');
+  assert.match(await page.textContent("#statement-body h2"), /^无障碍声明$/);
+  assert.match(await page.textContent("#statement-body"), /已知例外/);
+  await page.keyboard.press("Escape");
+  await page.click('[data-testid="lang-toggle"]');
+  await page.click('[data-testid="privacy-link"]');
+  await page.waitForSelector('[data-testid="statement"][open]');
+  assert.match(await page.textContent("#statement-body h2"), /^Privacy statement$/);
+  assert.ok(await page.locator("#statement-body table td", { hasText: "backprop-lab-runs" }).count() >= 1);
+  assert.match(await page.textContent("footer"), /MNIST by Yann LeCun, Corinna Cortes and Christopher J\. C\. Burges/);
+  assert.deepEqual(errors, []);
+  await page.close();
+});

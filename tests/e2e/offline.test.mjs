@@ -42,6 +42,25 @@ test(`after one visit through ${entry || "the folder"} the page loads, trains an
 });
 }
 
+test("a first visit downloads MNIST once, and the page says how much it downloads", async () => {
+  const server = await serveDist();
+  const browser = await launchBrowser({ serviceWorkers: "allow" });
+  try {
+    const { page, errors } = await visitOnce(browser.context, `${server.url}?lang=en`);
+    for (const file of ["train-images-idx3-ubyte.gz", "t10k-images-idx3-ubyte.gz"]) {
+      assert.equal(server.requests[`data/${file}`], 1, `${file}: once, not again by the worker`);
+    }
+    const bytes = fs.readdirSync(DIST, { recursive: true }).map(String).filter((f) => f !== "sw.js")
+      .reduce((sum, f) => sum + (fs.statSync(path.join(DIST, f)).isFile() ? fs.statSync(path.join(DIST, f)).size : 0), 0);
+    const note = await page.textContent('[data-testid="download-note"]');
+    assert.match(note, new RegExp(`^A first visit downloads ${(bytes / 1048576).toFixed(1)} MB`), note);
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+});
+
 test("a new deployment is offered as a reload, and never mixes versions", async () => {
   const overrides = {};
   const server = await serveDist(overrides);

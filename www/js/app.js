@@ -10,6 +10,7 @@ import { initRuns } from "./runs.js";
 import { initLearned } from "./learned.js";
 import { initAutosave } from "./autosave.js";
 import { initOffline } from "./offline.js";
+import { initStatements } from "./statements.js";
 import { TRUNK_STARTED, WASM_PANIC, on } from "./events.js";
 import { loadSchema, buildForm, fillOptions, field } from "./schema.js";
 
@@ -30,6 +31,7 @@ function wasmReady() {
 }
 
 initLanguage();
+initStatements(); // readable before the wasm loads, and if it never does
 wasmReady().then(
   (wasm) => {
     document.getElementById("loading").hidden = true;

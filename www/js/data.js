@@ -1,7 +1,8 @@
 // @ts-check
 // Fetches the four MNIST files from the page's own host (or ?data=<base URL>) with a
 // progress bar each, and hands the bytes to Rust, which decompresses and validates them.
-import { t } from "./i18n.js";
+import { workerInCharge } from "./offline.js";
+import { t, onLanguageChange } from "./i18n.js";
 import { nextPaint } from "./ui.js";
 
 export const FILES = [
@@ -123,6 +124,16 @@ async function download(file, base, row) {
   return bytes;
 }
 
+/** What a first visit downloads, as the release build measured it, so a teacher can warn
+ *  students on phone data; hidden where the build did not say (the dev build). */
+function showDownloadNote() {
+  const bytes = Number(document.querySelector('meta[name="first-visit-bytes"]')?.getAttribute("content"));
+  const note = document.getElementById("download-note");
+  if (!(bytes > 0) || !note.hidden) return;
+  note.hidden = false;
+  onLanguageChange(() => { note.textContent = t("data_first_visit", [`${(bytes / 1048576).toFixed(1)} MB`]); });
+}
+
 /**
  * Download and parse all four files. `onStatus(key, args)` reports what is happening.
  * Resolves to `{train, test}` sizes; rejects with `{code, args}` for the page to show.
@@ -131,7 +142,9 @@ export async function loadMnist(lab, onStatus) {
   const base = dataBase();
   allowConnectionsTo(base);
   const rows = fileRows();
+  showDownloadNote();
   onStatus("state_loading", []);
+  await workerInCharge();
   const downloads = await Promise.all(FILES.map((f) => download(f, base, rows[f.kind])));
   for (const [i, file] of FILES.entries()) {
     onStatus("state_parsing", [file.name]);
