@@ -293,12 +293,8 @@ impl Lab {
     pub fn predict(&self, rgba: &[u8], width: u32, height: u32) -> JsValue {
         let input = match digit::prepare(rgba, width as usize, height as usize) {
             Drawing::Digit(input) => input,
-            blank => {
-                return object(&[
-                    ("digit", JsValue::NULL),
-                    (if blank == Drawing::Empty { "empty" } else { "tooSmall" }, true.into()),
-                ])
-            }
+            Drawing::Empty => return object(&[("digit", JsValue::NULL), ("empty", true.into())]),
+            Drawing::TooSmall => return object(&[("digit", JsValue::NULL), ("tooSmall", true.into())]),
         };
         let preview: JsValue = Uint8Array::from(digit::preview_rgba(&input).as_slice()).into();
         let session = self.state.borrow();
@@ -310,20 +306,18 @@ impl Lab {
             ]);
         };
         let prediction = classify(mlp, &input);
-        let top = prediction.class;
+        let (top, probabilities) = (
+            prediction.class,
+            Float32Array::from(prediction.probabilities.as_slice()),
+        );
+        let lit = units::lit(mlp, &input).map_or(JsValue::NULL, |lit| lit_to_js(&lit));
         object(&[
             ("digit", (top as u32).into()),
             ("confidence", prediction.probabilities[top].into()),
-            (
-                "probabilities",
-                Float32Array::from(prediction.probabilities.as_slice()).into(),
-            ),
+            ("probabilities", probabilities.into()),
             ("preview", preview),
             ("untrained", session.model_is_untrained().into()),
-            (
-                "lit",
-                units::lit(mlp, &input).map_or(JsValue::NULL, |lit| lit_to_js(&lit)),
-            ),
+            ("lit", lit),
         ])
     }
 

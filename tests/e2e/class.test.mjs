@@ -51,6 +51,11 @@ test("the gradient flow and the runs compared have their figures as tables", asy
   const epoch = await page.$$eval('[data-testid="epoch-table"] tbody tr td', (tds) => tds.map((td) => td.textContent));
   assert.deepEqual(run.at(-1).slice(1), [epoch[0], epoch[1], epoch[2]], "the epoch table's figures");
   assert.match(run.at(-1)[0], /· 1,280 images$/);
+  // On a 390 px phone the runs list's controls are touch targets of 24 x 24 px at least.
+  await page.setViewportSize({ width: 390, height: 800 });
+  const sizes = await page.$$eval('[data-testid="runs-list"] li input, [data-testid="runs-list"] .run-actions > *',
+    (els) => els.map((e) => [e.getBoundingClientRect().width, e.getBoundingClientRect().height]));
+  assert.ok(sizes.length >= 5 && sizes.every(([w, h]) => w >= 24 && h >= 24), JSON.stringify(sizes));
   assert.deepEqual(errors, []);
   await page.close();
 });
