@@ -16,8 +16,8 @@ async function exportWeights(page) {
 }
 const rows = (page) => page.$$eval('[data-testid="epoch-table"] tbody tr', (trs) => trs.map((tr) => [tr.dataset.epoch, tr.dataset.avgLoss, tr.dataset.testAccuracy]));
 
-for (const [settings, name] of [[SETTINGS, "sigmoid · SGD · lr 0\\.5 · 256 · batch 64 · seed 4 · 6400 images"],
-  [ADAM, "relu · Adam β 0\\.9, 0\\.999 · lr 0\\.005 · 256 · batch 64 · seed 4 · 6400 images"]]) {
+for (const [settings, name] of [[SETTINGS, "sigmoid · SGD · lr 0\\.5 · 256 · batch 64 · seed 4 · 6,400 images"],
+  [ADAM, "relu · Adam β 0\\.9, 0\\.999 · lr 0\\.005 · 256 · batch 64 · seed 4 · 6,400 images"]]) {
 test(`a run paused, saved and reloaded continues to the same final weights as one never stopped (${name})`, async () => {
   const context = shared.browser.context;
   const { page: straight } = await openPage(context, `${shared.server.url}${settings}`);

@@ -199,7 +199,7 @@ test("on a 320 x 568 phone: the toggle and table headers keep to one line, and t
   await page.close();
 });
 
-test("the pad is reached from the keyboard and says it needs a pointer; an invalid field keeps its focus ring", async () => {
+test("the pad is reached from the keyboard and says what its keys do; an invalid field keeps its focus ring", async () => {
   const { page, errors } = await openPage(shared.browser.context, `${shared.server.url}?lang=en`);
   await waitForState(page, "ready");
   await page.fill('[data-testid="tr-lr"]', "abc");
@@ -217,7 +217,7 @@ test("the pad is reached from the keyboard and says it needs a pointer; an inval
   assert.match(ring.shadow, /rgb/, "and so does the red mark");
   await page.focus('[data-testid="draw-canvas"]');
   assert.equal(await page.evaluate(() => document.activeElement.dataset.testid), "draw-canvas");
-  assert.match(await page.getAttribute('[data-testid="draw-canvas"]', "aria-label"), /needs a pointer/);
+  assert.match(await page.getAttribute('[data-testid="draw-canvas"]', "aria-label"), /press a digit key 0 to 9/);
   await page.keyboard.press("Tab");
   assert.equal(await page.evaluate(() => document.activeElement.dataset.testid), "clear-canvas", "Clear is next");
   assert.deepEqual(errors, []);

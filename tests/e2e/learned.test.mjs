@@ -115,7 +115,7 @@ test("the deep sigmoid preset shows the vanishing gradient, and runs are kept ac
   const before = await runs();
   assert.equal(before.length, 2);
   assert.match(before[0].text, /lr 0\.1 · 256,256,256,256 · batch 64 · seed 1/);
-  assert.match(before[1].text, /lr 0\.5 · 256 · batch 64 · seed 1 · 6400 images/);
+  assert.match(before[1].text, /lr 0\.5 · 256 · batch 64 · seed 1 · 6,400 images/);
   assert.equal(await page.getAttribute('[data-testid="runs-chart"]', "data-runs"), "2");
 
   await page.reload();

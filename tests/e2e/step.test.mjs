@@ -212,7 +212,7 @@ test("training with a bug keeps the right run's curve beside it, and a flipped s
   assert.equal(await chart.getAttribute("data-previous-run"), "chart_run_right");
   assert.ok(Number(await chart.getAttribute("data-previous-points")) === 100, "the right run's 100 batches");
   assert.match(await page.textContent('[data-testid="train-bug"]'), /broken backward: Skip the sigmoid derivative/);
-  assert.match(await page.textContent(".u-legend"), /Previous run \(sigmoid · SGD · lr 0\.5 · 256 · batch 64 · seed 1 · 6400 images\)/);
+  assert.match(await page.textContent(".u-legend"), /Previous run \(sigmoid · SGD · lr 0\.5 · 256 · batch 64 · seed 1 · 6,400 images\)/);
   const broken = Number(await page.getAttribute('[data-testid="epoch-table"] tbody tr', "data-test-accuracy"));
   // Without s(1 - s) (at most 1/4) the hidden layers take larger, wrong steps: it still learns.
   assert.ok(broken > 20 && broken !== right, `it still learns: ${broken}% against ${right}%`);

@@ -42,6 +42,7 @@ export function initAutosave(lab, training) {
   let unsaved = false; // batches trained since the last save
   let blocked = null; // why the browser refused a save, once it has
 
+  const waitsForChoice = () => Boolean(saved?.paused) && saved.epochs < Number(saved.config.epochs);
   const continueButton = /** @type {HTMLButtonElement} */ (banner.querySelector('[data-testid="resume-continue"]'));
   function showBanner() {
     banner.hidden = !saved;
@@ -53,7 +54,7 @@ export function initAutosave(lab, training) {
       : saved.batch ? t("as_offer_paused", [saved.batch, saved.epochs + 1, saved.config.epochs, name])
         : t("as_offer", [saved.epochs, saved.config.epochs, name]);
     // A link that would start a new run says so, and waits for the choice.
-    if (training.autostartWaits() && !finished) text.textContent += ` ${t("as_link_waits")}`;
+    if (training.autostartWaits() && waitsForChoice()) text.textContent += ` ${t("as_link_waits")}`;
     continueButton.dataset.i18n = finished ? "as_restore" : "as_continue";
     continueButton.textContent = t(continueButton.dataset.i18n);
   }
@@ -67,15 +68,16 @@ export function initAutosave(lab, training) {
   // In a task of its own: the epoch's end already has the chart, table and matrix to do.
   // At an epoch's end (the last one too: a finished run's model is kept to be restored),
   // and when paused, as the run stands inside its epoch.
-  on(EPOCH_DONE, () => setTimeout(saveRun));
-  on(TRAIN_STATE, (detail) => { if (detail === "paused") saveRun(); });
-  async function saveRun() {
+  on(EPOCH_DONE, () => setTimeout(() => saveRun(false)));
+  on(TRAIN_STATE, (detail) => { if (detail === "paused") saveRun(true); });
+  /** @param {boolean} paused whether the student paused it (an autostart link then asks) */
+  async function saveRun(paused) {
     if (!current || blocked) return;
     const snapshot = lab.snapshot(); // the run as it paused, or as its last epoch ended: kept by Rust
     if (!snapshot) return;
     unsaved = false;
     try {
-      await save({ ...current, epochs: snapshot.epochs, batch: snapshot.batch, weights: snapshot.weights, rows: snapshot.rows, within: snapshot.within, savedAt: Date.now() });
+      await save({ ...current, epochs: snapshot.epochs, batch: snapshot.batch, weights: snapshot.weights, rows: snapshot.rows, within: snapshot.within, paused, savedAt: Date.now() });
     } catch (error) {
       blocked = error?.name ?? String(error); // full, or private mode: one note, and training goes on
       note.hidden = false;
@@ -109,8 +111,8 @@ export function initAutosave(lab, training) {
         showBanner();
       }
     } catch (_) { /* no storage: nothing was saved */ }
-    // Only a run that can go on is worth the wait; a finished one stays to be restored later.
-    training.autostart(saved && saved.epochs < Number(saved.config.epochs) ? "saved" : "none");
+    // A run the student paused is worth the wait; one that ended or was stopped is not.
+    training.autostart(waitsForChoice() ? "saved" : "none");
   });
   onLanguageChange(() => {
     showBanner();
