@@ -10,6 +10,7 @@ import { initRuns } from "./runs.js";
 import { initLearned } from "./learned.js";
 import { initAutosave } from "./autosave.js";
 import { initOffline } from "./offline.js";
+import { initLesson } from "./lesson.js";
 import { TRUNK_STARTED, WASM_PANIC, on } from "./events.js";
 import { loadSchema, buildForm, fillOptions, field } from "./schema.js";
 
@@ -44,6 +45,7 @@ wasmReady().then(
     const drawing = initDrawing(lab, training);
     const step = initStep(lab, training, drawing);
     initNotebook(wasm, lab, training, gradcheck);
+    initLesson(lab, training, gradcheck, step);
     initRuns(training);
     initLearned(lab, step);
     initAutosave(lab, training);
