@@ -81,7 +81,7 @@ export function initLesson(lab, training, gradcheck, stepPanel) {
     lastEpoch = null;
     return new Promise((resolve, reject) => {
       runEnded = (state) => resolve(state === "done" ? lastEpoch : null);
-      if (!training.trainBrief({ epochs: "1", train_limit: BRIEF_LIMIT, ...settings })) {
+      if (!training.trainBrief({ ...settings, epochs: "1", train_limit: BRIEF_LIMIT })) {
         runEnded = null;
         reject({ code: "ls_busy_train", args: [] });
       }
@@ -295,7 +295,7 @@ export function initLesson(lab, training, gradcheck, stepPanel) {
     const verdict = picked ? judge(step, picked) : null;
     if (verdict) {
       feedback.dataset.verdict = verdict.right ? "right" : "wrong";
-      feedback.textContent = `${t(verdict.right ? "ls_right" : "ls_wrong")} ${verdict.keys.map((k) => t(k)).join(" ")}`;
+      feedback.textContent = `${t(verdict.right ? "ls_right" : "ls_wrong")}${verdict.keys.map((k) => t(k)).join(t("ls_between"))}`;
     } else {
       delete feedback.dataset.verdict;
       feedback.textContent = "";

@@ -388,6 +388,7 @@ export const zh = {
   ls_answer: "提交答案",
   ls_right: "对。",
   ls_wrong: "不太对。",
+  ls_between: "",
   ls_reveal: "计算给我看",
   ls_reveal_wait: "计算给我看（请先预测）",
   ls_reveal_again: "重新计算",
