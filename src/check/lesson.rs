@@ -45,6 +45,18 @@ pub struct ChainRule {
     pub numeric: f64,
 }
 
+impl ChainRule {
+    /// Whether every number is finite: a model whose run diverged holds NaN or infinity,
+    /// and the lesson says so instead of showing them.
+    pub fn is_finite(&self) -> bool {
+        let factors = self.terms.iter().flat_map(|t| t.factors.iter().map(|f| f.value));
+        let values = self.terms.iter().map(|t| t.value).chain(factors);
+        values
+            .chain([self.sum, self.backward, self.numeric])
+            .all(f64::is_finite)
+    }
+}
+
 fn factor(name: String, value: f64) -> Factor {
     Factor { name, value }
 }
@@ -260,5 +272,15 @@ mod tests {
                 "{which}"
             );
         }
+    }
+
+    #[test]
+    fn a_diverged_model_gives_a_chain_rule_that_is_not_finite() {
+        let mut mlp = Mlp::<f32>::new(784, &[16], 10, 1);
+        let rule = chain_rule(&mlp, &image(), 2, Weight::Output { row: 2, col: 0 }).expect("inside");
+        assert!(rule.is_finite());
+        mlp.output_layer.weight[(3, 4)] = f32::NAN;
+        let rule = chain_rule(&mlp, &image(), 2, Weight::Output { row: 2, col: 0 }).expect("inside");
+        assert!(!rule.is_finite());
     }
 }

@@ -361,7 +361,8 @@ impl Lab {
                 let none = || FieldError::new("lesson", Problem::new("lesson_no_weight", &[&which]));
                 let weight = lesson::pick(which, &x, label).ok_or_else(none)?;
                 let rule = lesson::chain_rule(mlp, &x, label, weight).ok_or_else(none)?;
-                Ok((rule, index, label))
+                let diverged = || FieldError::new("lesson", Problem::new("lesson_not_finite", &[]));
+                Ok((rule.is_finite().then_some(rule).ok_or_else(diverged)?, index, label))
             });
         answer(rule, |(rule, index, label)| chain_rule_to_js(&rule, index, label))
     }

@@ -36,6 +36,9 @@ function el(tag, className = "", text = "") {
   return e;
 }
 
+/** A figure, or a dash for one that is not finite (as the check's table writes it). */
+const figure = (x) => (Number.isFinite(x) ? formatNumber(x) : "—");
+
 const shapeText = (shape) => `(${shape.join(", ")}${shape.length === 1 ? "," : ""})`;
 
 /**
@@ -168,7 +171,7 @@ export function initLesson(lab, training, gradcheck, stepPanel) {
         const rows = el("ul", "lesson-rows");
         rows.dataset.testid = "lesson-flow";
         flow.gradNorms.forEach((norm, i) => {
-          const li = el("li", "", `${i < flow.gradNorms.length - 1 ? `layers.${i}` : "output_layer"}: ‖dL/dW‖₂ = ${formatNumber(norm)}`);
+          const li = el("li", "", `${i < flow.gradNorms.length - 1 ? `layers.${i}` : "output_layer"}: ‖dL/dW‖₂ = ${figure(norm)}`);
           li.dataset.norm = String(norm);
           rows.append(li);
         });
@@ -214,7 +217,7 @@ export function initLesson(lab, training, gradcheck, stepPanel) {
     rows.dataset.testid = "lesson-check-rows";
     for (const row of report.rows) {
       const li = el("li", row.passed ? "ok" : "bad",
-        `${row.passed ? "✓" : "✗"} ${row.name === "input" ? t("gc_input_row") : row.name}: ${t(row.passed ? "pass" : "fail")}, ‖manual − numeric‖₂ = ${formatNumber(row.errorNorm)}`);
+        `${row.passed ? "✓" : "✗"} ${row.name === "input" ? t("gc_input_row") : row.name}: ${t(row.passed ? "pass" : "fail")}, ‖manual − numeric‖₂ = ${figure(row.errorNorm)}`);
       Object.assign(li.dataset, { param: row.name, pass: String(row.passed) });
       rows.append(li);
     }
@@ -227,7 +230,7 @@ export function initLesson(lab, training, gradcheck, stepPanel) {
     rows.dataset.testid = "lesson-runs";
     for (const run of runs) {
       const li = el("li", run.epoch ? "" : "bad", `${name(run)}: ${run.epoch
-        ? t("ls_run_result", [run.epoch.testAccuracy.toFixed(2), formatNumber(run.epoch.avgLoss)]) : t("ls_run_failed")}`);
+        ? t("ls_run_result", [figure(run.epoch.testAccuracy), figure(run.epoch.avgLoss)]) : t("ls_run_failed")}`);
       if (run.epoch) li.dataset.accuracy = String(run.epoch.testAccuracy);
       rows.append(li);
     }

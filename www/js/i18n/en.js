@@ -399,6 +399,7 @@ export const en = {
   ls_busy_check: "A gradient check is already running in section 1: reveal this step once it ends.",
   ls_busy_train: "Training can't start now (a run is going, or MNIST is still loading): reveal this step once section 2 says Ready or Done.",
   lesson_no_weight: "The lesson cannot pick a weight “{0}” in this model or image: it needs at least one hidden layer, and an image with ink and blank pixels.",
+  lesson_not_finite: "The model holds NaN or infinity (a run diverged): train it again or press Reset, then reveal this step.",
   ls_run_result: "test accuracy {0}%, mean training loss {1}",
   ls_run_failed: "stopped: the loss blew up (the section 2 message says how)",
 
