@@ -149,6 +149,11 @@ fn page_codes(root: &Path) -> Vec<(String, String)> {
             ("DataError(\"", '"'),
             ("data-i18n=\"", '"'),
             ("data-i18n-label=\"", '"'),
+            // The lesson's steps (www/js/lesson/steps.js) name their strings by these fields.
+            ("title: \"", '"'),
+            ("question: \"", '"'),
+            ("text: \"", '"'),
+            ("feedback: \"", '"'),
         ];
         for (before, after) in patterns {
             for code in literals_between(&text, before, after) {

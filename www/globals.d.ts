@@ -31,6 +31,7 @@ interface Lab {
   tiles(): any;
   unit(unit: number): any;
   model_info(): any;
+  chain_rule(index: string, which: string): any;
   free(): void;
 }
 

@@ -45,6 +45,18 @@ pub struct ChainRule {
     pub numeric: f64,
 }
 
+impl ChainRule {
+    /// Whether every number is finite: a model whose run diverged holds NaN or infinity,
+    /// and the lesson says so instead of showing them.
+    pub fn is_finite(&self) -> bool {
+        let factors = self.terms.iter().flat_map(|t| t.factors.iter().map(|f| f.value));
+        let values = self.terms.iter().map(|t| t.value).chain(factors);
+        values
+            .chain([self.sum, self.backward, self.numeric])
+            .all(f64::is_finite)
+    }
+}
+
 fn factor(name: String, value: f64) -> Factor {
     Factor { name, value }
 }
@@ -151,6 +163,24 @@ fn upstream(mlp: &Mlp<f64>, cache: &crate::model::mlp::Cache<f64>, grad_output: 
     grads.fc[1].row(0).iter().copied().collect()
 }
 
+/// The weight a step of the lesson writes out, for image `x` of class `label`: `output`
+/// is `output_layer.weight[label, 0]` (the true class, hidden unit 0); `first` is
+/// `layers.0.weight[0, i]` with `i` the image's brightest pixel (the first, if several);
+/// `blank` the same unit's weight from the first pixel with no ink. `None` for any other
+/// name, or an image with no pixel of that kind.
+pub fn pick(which: &str, x: &[f32], label: usize) -> Option<Weight> {
+    let col = match which {
+        "output" => return Some(Weight::Output { row: label, col: 0 }),
+        "first" => {
+            let top = x.iter().copied().fold(0.0_f32, f32::max);
+            x.iter().position(|&v| v == top && v > 0.0)?
+        }
+        "blank" => x.iter().position(|&v| v == 0.0)?,
+        _ => return None,
+    };
+    Some(Weight::First { row: 0, col })
+}
+
 /// `(L(w + h) − L(w − h)) / 2h` for one weight of layer `layer`.
 fn central_difference(mlp: &Mlp<f64>, x: &DVector<f64>, label: usize, layer: usize, row: usize, col: usize) -> f64 {
     const H: f64 = 1e-5;
@@ -222,5 +252,35 @@ mod tests {
             Weight::First { row: 0, col: 0 }
         )
         .is_none());
+    }
+    #[test]
+    fn the_lesson_picks_the_true_class_the_brightest_pixel_and_a_blank_one() {
+        let x = image();
+        assert_eq!(pick("output", &x, 7), Some(Weight::Output { row: 7, col: 0 }));
+        // image(): pixel i is (i % 13) / 13 where i % 7 == 3; the largest, 12/13, first at i = 38.
+        assert_eq!(pick("first", &x, 7), Some(Weight::First { row: 0, col: 38 }));
+        assert_eq!(pick("blank", &x, 7), Some(Weight::First { row: 0, col: 0 }));
+        assert_eq!(pick("first", &[0.0; 784], 7), None, "no ink: no brightest pixel");
+        assert_eq!(pick("blank", &[1.0; 4], 7), None);
+        assert_eq!(pick("bias", &x, 7), None);
+        // Each pick is a weight of the page's 784-[256]-10 model, with a chain rule.
+        let mlp = Mlp::<f32>::new(784, &[256], 10, 1);
+        for which in ["output", "first", "blank"] {
+            let rule = chain_rule(&mlp, &x, 7, pick(which, &x, 7).unwrap()).expect("inside");
+            assert!(
+                (rule.sum - rule.backward).abs() <= 1e-12 * rule.backward.abs().max(1.0),
+                "{which}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_diverged_model_gives_a_chain_rule_that_is_not_finite() {
+        let mut mlp = Mlp::<f32>::new(784, &[16], 10, 1);
+        let rule = chain_rule(&mlp, &image(), 2, Weight::Output { row: 2, col: 0 }).expect("inside");
+        assert!(rule.is_finite());
+        mlp.output_layer.weight[(3, 4)] = f32::NAN;
+        let rule = chain_rule(&mlp, &image(), 2, Weight::Output { row: 2, col: 0 }).expect("inside");
+        assert!(!rule.is_finite());
     }
 }

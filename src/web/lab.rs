@@ -1,11 +1,12 @@
 //! `Lab`: the page's one training session, as JS holds it.
 
 use super::check::values_of;
-use super::shape::{bundle_to_js, confusion_to_js, lit_to_js, progress_to_js, step_view_to_js};
+use super::shape::{bundle_to_js, chain_rule_to_js, confusion_to_js, lit_to_js, progress_to_js, step_view_to_js};
 use super::turn::{now_ms, Turn};
 use super::{answer, object, ok, problem, strings};
 use crate::check::bundle;
 use crate::check::inspect::inspect;
+use crate::check::lesson;
 use crate::form;
 use crate::problem::{FieldError, Problem};
 use crate::schema::{Values, TRAIN_FIELDS};
@@ -352,6 +353,26 @@ impl Lab {
             Ok(inspect(mlp, &x, label, bug, learning_rate))
         });
         answer(view, |view| step_view_to_js(&view, None))
+    }
+
+    /// The lesson's chain rule for one weight on test image `index` with the current
+    /// weights: `which` is `output`, `first` or `blank` (see [`lesson::pick`]).
+    /// `{ok, tensor, row, col, index, label, terms: [{value, factors: [{name, value}]}],
+    /// sum, backward, numeric}`.
+    pub fn chain_rule(&self, index: &str, which: &str) -> JsValue {
+        let session = self.state.borrow();
+        let rule = session
+            .model_and_test("lesson", "step_no_model")
+            .and_then(|(mlp, test)| {
+                let index = form::test_index(index, test.len())?;
+                let (x, label) = (test.input::<f32>(index), test.label(index));
+                let none = || FieldError::new("lesson", Problem::new("lesson_no_weight", &[&which]));
+                let weight = lesson::pick(which, &x, label).ok_or_else(none)?;
+                let rule = lesson::chain_rule(mlp, &x, label, weight).ok_or_else(none)?;
+                let diverged = || FieldError::new("lesson", Problem::new("lesson_not_finite", &[]));
+                Ok((rule.is_finite().then_some(rule).ok_or_else(diverged)?, index, label))
+            });
+        answer(rule, |(rule, index, label)| chain_rule_to_js(&rule, index, label))
     }
 
     /// The next test image from `from` on (wrapping round) the current model gets

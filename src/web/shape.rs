@@ -4,6 +4,7 @@ use super::{object, strings};
 use crate::check::bundle::BundleReport;
 use crate::check::gradcheck::{self, CheckReport};
 use crate::check::inspect::{SgdStep, StepView, TensorView};
+use crate::check::lesson::ChainRule;
 use crate::model::bug::ShapeCrash;
 use crate::train::evaluate::{recall, row_shares, Confusion};
 use crate::train::{EpochStats, GradFlow, Progress, Trainer};
@@ -207,5 +208,33 @@ pub(super) fn confusion_to_js(confusion: &Confusion) -> JsValue {
         ("counts", Uint32Array::from(counts.as_slice()).into()),
         ("shares", Float64Array::from(row_shares(confusion).as_slice()).into()),
         ("recall", Float64Array::from(recall(confusion).as_slice()).into()),
+    ])
+}
+
+/// The lesson's chain rule for one weight of test image `index` (class `label`).
+pub(super) fn chain_rule_to_js(rule: &ChainRule, index: usize, label: usize) -> JsValue {
+    let terms: Array = rule
+        .terms
+        .iter()
+        .map(|term| {
+            let factors: Array = term
+                .factors
+                .iter()
+                .map(|f| object(&[("name", f.name.as_str().into()), ("value", f.value.into())]))
+                .collect();
+            object(&[("value", term.value.into()), ("factors", factors.into())])
+        })
+        .collect();
+    object(&[
+        ("ok", true.into()),
+        ("tensor", rule.tensor.into()),
+        ("row", (rule.row as u32).into()),
+        ("col", (rule.col as u32).into()),
+        ("index", (index as u32).into()),
+        ("label", (label as u32).into()),
+        ("terms", terms.into()),
+        ("sum", rule.sum.into()),
+        ("backward", rule.backward.into()),
+        ("numeric", rule.numeric.into()),
     ])
 }

@@ -11,6 +11,7 @@ import { initLearned } from "./learned.js";
 import { initAutosave } from "./autosave.js";
 import { initOffline } from "./offline.js";
 import { initStatements } from "./statements.js";
+import { initLesson } from "./lesson.js";
 import { TRUNK_STARTED, WASM_PANIC, on } from "./events.js";
 import { loadSchema, buildForm, fillOptions, field } from "./schema.js";
 
@@ -46,6 +47,7 @@ wasmReady().then(
     const drawing = initDrawing(lab, training);
     const step = initStep(lab, training, drawing);
     initNotebook(wasm, lab, training, gradcheck);
+    initLesson(lab, training, gradcheck, step);
     initRuns(training);
     initLearned(lab, step);
     initAutosave(lab, training);

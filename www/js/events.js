@@ -22,6 +22,10 @@ export const MODEL_EVALUATED = "model-evaluated";
 export const BUG_CHOSEN = "bug-chosen";
 /** MNIST is downloaded and parsed: training and the step panel may start. */
 export const DATA_READY = "data-ready";
+/** A gradient check ended with its table (not a notebook bundle's). Payload: Rust's report, with `bug`. */
+export const CHECK_DONE = "check-done";
+/** A training batch measured each layer's gradient. Payload: Rust's `{x, gradNorms, updateRatios}`. */
+export const GRAD_FLOW = "grad-flow";
 /** Dispatched by Rust's panic hook (src/web/), not by JS. Payload: the panic message. */
 export const WASM_PANIC = "wasm-panic";
 /** Dispatched by Trunk's wasm loader once `window.wasmBindings` is set. No payload. */
@@ -88,6 +92,8 @@ export const TRUNK_STARTED = "TrunkApplicationStarted";
  *   "bug-chosen": BugChosen,
  *   "data-ready": undefined,
  *   "wasm-panic": string,
+ *   "check-done": any,
+ *   "grad-flow": { x: number, gradNorms: Float64Array, updateRatios: Float64Array },
  * }} EventDetails
  */
 

@@ -4,7 +4,7 @@
 import { fields, isRead } from "./schema.js";
 import { t, hasString, onLanguageChange } from "./i18n.js";
 import { showFieldError, clearFieldErrors, nextPaint, formatNumber, scrollToView } from "./ui.js";
-import { BUG_CHOSEN, emit, on } from "./events.js";
+import { BUG_CHOSEN, CHECK_DONE, emit, on } from "./events.js";
 
 /**
  * Section 1's form, with its fields by name.
@@ -114,6 +114,7 @@ export function initGradcheck(wasm, training) {
     message = null;
     lastResult = { ...result, bug: form.bug.value };
     render(lastResult);
+    emit(CHECK_DONE, lastResult);
   });
 
   cancel.addEventListener("click", () => {
@@ -279,5 +280,17 @@ export function initGradcheck(wasm, training) {
     }
   });
   button.disabled = false;
-  return { checkBundle };
+
+  /** For the lesson: run the check on the form's defaults (Part 1) changed by `values`;
+   *  its table comes as CHECK_DONE. False when a check is already running. */
+  function runCase(values) {
+    if (check) return false;
+    for (const { name, default: value } of fields("check")) form[name].value = values[name] ?? value;
+    syncBatchField();
+    syncActivation();
+    showBugNote();
+    form.requestSubmit();
+    return true;
+  }
+  return { checkBundle, runCase };
 }

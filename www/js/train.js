@@ -7,7 +7,7 @@ import { loadMnist, describeDataError, canRetry } from "./data.js";
 import { LossChart, FlowChart } from "./chart.js";
 import { runName } from "./runs.js";
 import { fields, field, presets, choiceValue, isRead } from "./schema.js";
-import { DATA_READY, EPOCH_DONE, MODEL_CHANGED, MODEL_MOVED, MODEL_SETTLED, RUN_STARTED, TRAIN_STATE, emit } from "./events.js";
+import { DATA_READY, EPOCH_DONE, GRAD_FLOW, MODEL_CHANGED, MODEL_MOVED, MODEL_SETTLED, RUN_STARTED, TRAIN_STATE, emit } from "./events.js";
 
 
 /**
@@ -178,7 +178,10 @@ export function initTraining(wasm, lab) {
       movedSinceEpoch = true;
       emit(MODEL_MOVED);
     }
-    if (p.flow) flowChart.add(p.flow);
+    if (p.flow) {
+      flowChart.add(p.flow);
+      emit(GRAD_FLOW, p.flow);
+    }
     if (p.kind === "batch" || p.kind === "evaluating") scheduleStatus(p);
     if (p.kind === "epoch") {
       chart.addEpoch(p);
@@ -471,6 +474,18 @@ export function initTraining(wasm, lab) {
     return true;
   }
 
+  /** For the lesson: a short run with `settings` (the form's fields, `bug` included),
+   *  beside the last run on the chart. False when Start could not start it now. */
+  function trainBrief(settings) {
+    if (buttons.start.disabled) return false;
+    clearFieldErrors(form);
+    if (!fill(settings)) return false;
+    form.bug.value = settings.bug ?? "";
+    startingWithBug = true;
+    buttons.start.click();
+    return true;
+  }
+
   /** A model loaded from a file is the page's model now: the form shows its layers, and
    *  the last run's table and chart make way. */
   function adoptModel(hidden) {
@@ -539,7 +554,7 @@ export function initTraining(wasm, lab) {
   }
 
   return {
-    quickTrain, ensureModel, trainWithBug, adoptModel, applySettings, setScoring, resumeRun, autostart, autostartWaits,
+    quickTrain, ensureModel, trainWithBug, trainBrief, adoptModel, applySettings, setScoring, resumeRun, autostart, autostartWaits,
     learningRate: () => form.lr.value,
     state: () => statusEl.dataset.state,
   };
