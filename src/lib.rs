@@ -10,7 +10,7 @@
 //! | [`model`] | float, activation, mlp, bug, loss, optim | the notebook's `CustomMLP`: forward fills the cache, backward reads it; the losses, the optimisers, and the mistakes of "break the backward" |
 //! | [`files`] | mnist, tensors, weights | IDX and safetensors read and written, every refusal named |
 //! | [`train`] | evaluate | the training loop one step at a time: batches, epochs, the test set scored in chunks, the gradient flow |
-//! | [`check`] | gradcheck, inspect, bundle | central differences in f64, one step laid open, a student's own gradients checked |
+//! | [`check`] | gradcheck, inspect, bundle, lesson | central differences in f64, one step laid open, a student's own gradients checked, the chain rule for one weight |
 //! | [`views`] | predict, units, digit | a drawing classified, what the first layer learned |
 //! | [`schema`], [`form`] | | the page's choices described once (fields, defaults, options, presets), and its forms parsed by those names |
 //! | [`session`] | | the page's run rules: when a run may start, continue or resume, what an export says, which model and evaluation a view uses |

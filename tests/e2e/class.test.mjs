@@ -75,6 +75,7 @@ test("a link may name a choice by its label, and a value the page cannot take st
   const shown = await bad.page.$$eval(".field-error", (els) => els.map((e) => [e.dataset.errorFor, e.textContent]).filter(([, t]) => t));
   assert.deepEqual(shown.map(([field]) => field).sort(), ["act", "epochs", "lr"], "every bad value at once");
   assert.equal(await bad.page.getAttribute('[data-testid="train-status"]', "data-state"), "ready", "nothing trains");
+  assert.match(await bad.page.textContent('[data-testid="link-refused"]'), /^This page was opened with settings it cannot take \(Activation, /);
   assert.deepEqual(bad.errors, []);
   await bad.page.close();
 });
@@ -82,7 +83,9 @@ test("a link may name a choice by its label, and a value the page cannot take st
 test("lock=1 fixes the link's settings, and presets that would change them are off", async () => {
   const { page, errors } = await openPage(shared.browser.context, `${shared.server.url}?lang=en&hidden=128&lr=0.1&act=tanh&lock=1`);
   await ready(page);
-  assert.match(await page.textContent('[data-testid="lock-note"]'), /hidden, act, lr/);
+  const label = (name) => page.textContent(`#train-form label:has([name="${name}"]) > span`);
+  const named = [await label("hidden"), await label("act"), await label("lr")].map((l) => l.replace(" 🔒", ""));
+  assert.ok((await page.textContent('[data-testid="lock-note"]')).includes(named.join(", ")), named.join(", "));
   assert.equal(await page.getAttribute('[data-testid="tr-hidden"]', "readonly"), "");
   assert.equal(await page.isDisabled('[data-testid="tr-act"]'), true);
   assert.equal(await page.isEditable('[data-testid="tr-epochs"]'), true, "the rest is the student's");

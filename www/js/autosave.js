@@ -41,6 +41,7 @@ export function initAutosave(lab, training) {
   let saved = null; // what the banner offers
   let unsaved = false; // batches trained since the last save
   let blocked = null; // why the browser refused a save, once it has
+  let savedPaused = false; // the last save was made on Pause
 
   const waitsForChoice = () => Boolean(saved?.paused) && saved.epochs < Number(saved.config.epochs);
   const continueButton = /** @type {HTMLButtonElement} */ (banner.querySelector('[data-testid="resume-continue"]'));
@@ -69,15 +70,20 @@ export function initAutosave(lab, training) {
   // At an epoch's end (the last one too: a finished run's model is kept to be restored),
   // and when paused, as the run stands inside its epoch.
   on(EPOCH_DONE, () => setTimeout(() => saveRun(false)));
-  on(TRAIN_STATE, (detail) => { if (detail === "paused") saveRun(true); });
+  // Stopped after a pause: saved again, no longer as a paused run.
+  on(TRAIN_STATE, (detail) => { if (detail === "paused" || (detail === "done" && savedPaused)) saveRun(detail === "paused"); });
   /** @param {boolean} paused whether the student paused it (an autostart link then asks) */
   async function saveRun(paused) {
     if (!current || blocked) return;
     const snapshot = lab.snapshot(); // the run as it paused, or as its last epoch ended: kept by Rust
-    if (!snapshot) return;
+    if (!snapshot && (paused || !savedPaused)) return;
     unsaved = false;
     try {
-      await save({ ...current, epochs: snapshot.epochs, batch: snapshot.batch, weights: snapshot.weights, rows: snapshot.rows, within: snapshot.within, paused, savedAt: Date.now() });
+      // Nothing new to keep after a Stop: the saved run stays, no longer marked as paused.
+      const record = snapshot ? { ...current, epochs: snapshot.epochs, batch: snapshot.batch, weights: snapshot.weights,
+        rows: snapshot.rows, within: snapshot.within } : await load();
+      if (record) await save({ ...record, paused, savedAt: Date.now() });
+      savedPaused = paused;
     } catch (error) {
       blocked = error?.name ?? String(error); // full, or private mode: one note, and training goes on
       note.hidden = false;

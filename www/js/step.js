@@ -205,7 +205,14 @@ export function initStep(lab, training, drawing) {
       readout.textContent = `${tensor.name}[${where}] = ${formatNumber(values[i])}`;
     };
     canvas.addEventListener("pointermove", (e) => tell(at(e)));
-    const parts = [canvas, legend(scale), readout];
+    // The keyboard's cell, marked on the picture.
+    const frame = document.createElement("span");
+    frame.className = "picture-frame";
+    const marker = document.createElement("span");
+    marker.className = "cell-cursor";
+    marker.hidden = true;
+    frame.append(canvas, marker);
+    const parts = [frame, legend(scale), readout];
     // The keyboard's way in: arrows move a cell at a time, and the readout says its value.
     let cursor = { r: -1, c: 0 };
     canvas.tabIndex = 0;
@@ -218,6 +225,9 @@ export function initStep(lab, training, drawing) {
         event.stopPropagation(); // the panel's arrows step through test images
         cursor = nextCell(layout, cursor, dr, dc);
         tell(layout.index(cursor.r, cursor.c));
+        marker.hidden = false;
+        Object.assign(marker.style, { left: `${(100 * cursor.c) / layout.cols}%`, top: `${(100 * cursor.r) / layout.rows}%`,
+          width: `${100 / layout.cols}%`, height: `${100 / layout.rows}%` });
       } else if (layout.unitOf && ["Enter", " "].includes(event.key) && cursor.r >= 0) {
         event.preventDefault();
         showUnit(layout.unitOf(layout.index(cursor.r, cursor.c)));

@@ -95,11 +95,20 @@ export function initTraining(wasm, lab) {
   const lockedFields = new Set();
   const fromLink = FIELDS.filter((name) => params.has(name) && name !== "bug");
   const linkFits = fill(Object.fromEntries(fromLink.map((name) => [name, params.get(name)])));
+  /** The fields' labels as the form shows them, in the page's language. */
+  const labels = (names) => names.map((name) => form[name].closest("label")?.querySelector("span")?.textContent ?? name)
+    .join(t("list_separator"));
   if (params.get("lock") === "1" && linkFits && fromLink.length) {
     fromLink.forEach((name) => lockedFields.add(name));
     const note = document.getElementById("lock-note");
     note.hidden = false;
-    onLanguageChange(() => { note.textContent = t("lock_note", [fromLink.join(", ")]); });
+    onLanguageChange(() => { note.textContent = t("lock_note", [labels(fromLink)]); });
+  }
+  // A link with values the page cannot take says so where a student looks first.
+  if (!linkFits) {
+    const note = document.getElementById("link-refused");
+    note.hidden = false;
+    onLanguageChange(() => { note.textContent = t("link_refused", [labels(fromLink.filter((n) => form[n].closest("label")?.classList.contains("invalid")))]); });
   }
   /** Whether a preset would change a locked field. */
   const presetClashes = (name) => {
@@ -135,6 +144,7 @@ export function initTraining(wasm, lab) {
     const next = { training: "pause", paused: "resume" }[state] ?? (continued ? "continue" : "start");
     const lost = document.activeElement === document.body || /** @type {FormControl | null} */ (document.activeElement)?.disabled;
     if (hadFocus && lost && !buttons[next].disabled) buttons[next].focus();
+    if (state === "training") document.getElementById("link-refused").hidden = true; // fixed, since it runs
     emit(TRAIN_STATE, state);
   }
   // The pad's one-click training starts only when Start could, and says why not.
