@@ -91,7 +91,8 @@ test("lock=1 fixes the link's settings, and presets that would change them are o
   assert.equal(await page.isEditable('[data-testid="tr-epochs"]'), true, "the rest is the student's");
   await page.fill('[data-testid="tr-epochs"]', "2");
   for (const preset of ["assignment", "fast", "relu-adam"]) assert.equal(await page.isDisabled(`[data-testid="preset-${preset}"]`), true, preset);
-  await page.keyboard.type("9"); // typing into nothing changes nothing
+  await page.focus('[data-testid="tr-hidden"]'); // a locked field takes the focus, not the keys
+  await page.keyboard.type("9");
   assert.equal(await page.inputValue('[data-testid="tr-hidden"]'), "128");
   assert.deepEqual(errors, []);
   await page.close();
