@@ -577,7 +577,10 @@ impl Trainer {
         };
         let (mlp, work, labels, optimizer) = (&mut self.mlp, &mut self.work, &self.labels, &mut self.optimizer);
         let outcome = match self.config.bug {
-            Bug::None if optimizer.is_plain_sgd() => train_step(mlp, work, labels, learning_rate),
+            // The fused step is `optimizer.step()` too: it counts, as torch's `state["step"]`.
+            Bug::None if optimizer.is_plain_sgd() => {
+                train_step(mlp, work, labels, learning_rate).inspect(|_| optimizer.steps += 1)
+            }
             bug => train_step_plain(mlp, work, labels, optimizer, bug),
         };
         let x = self.epoch as f64 + (self.next_batch + 1) as f64 / batches as f64;
@@ -1298,6 +1301,22 @@ pub(crate) mod tests {
         assert!(h[2].avg_loss < h[0].avg_loss, "{h:?}");
         assert!(h[2].test_accuracy > 50.0, "{h:?}");
         assert_eq!(h[0].seconds, 10.0 / 1000.0, "10 batches of 1 ms each");
+    }
+
+    #[test]
+    fn every_optimiser_counts_its_steps_the_fused_sgd_step_too() {
+        for optimizer in [OptimizerKind::PLAIN_SGD, OptimizerKind::MOMENTUM, OptimizerKind::ADAM] {
+            let trainer = run(TrainConfig {
+                optimizer,
+                ..small(0.05)
+            });
+            let batches = trainer.batches_per_epoch() as u64;
+            assert_eq!(
+                trainer.optimizer.steps,
+                3 * batches,
+                "{optimizer:?}: 3 epochs of {batches} batches"
+            );
+        }
     }
 
     #[test]
