@@ -50,6 +50,25 @@ test("a batched cross-entropy case passes, in Chinese", async () => {
   assert.deepEqual(errors, []);
 });
 
+test("the derivative line says where the activation's derivative comes from, for every activation, in both languages", async () => {
+  for (const [lang, where] of [["en", "where"], ["zh", "其中"]]) {
+    const { page, errors } = await openPage(shared.browser.context, `${shared.server.url}?lang=${lang}`);
+    await page.click('#gradcheck details.explain summary');
+    const expected = {
+      sigmoid: `∂ℓ/∂fci = ∂ℓ/∂ai ⊙ σ′(fci), ${where} σ′(fci) = ai(1 − ai)`,
+      relu: `∂ℓ/∂fci = ∂ℓ/∂ai ⊙ relu′(fci), ${where} relu′(fci) = [fci > 0] (0 at fci = 0, as PyTorch)`,
+      tanh: `∂ℓ/∂fci = ∂ℓ/∂ai ⊙ tanh′(fci), ${where} tanh′(fci) = 1 − ai2`,
+    };
+    for (const [act, line] of Object.entries(expected)) {
+      await page.selectOption('[data-testid="gc-act"]', act);
+      const shown = await page.$eval('[data-testid="gc-derivative"]', (p) => /** @type {HTMLElement} */ (p).innerText.replace(/\s+/g, " ").trim());
+      assert.equal(shown, line, `${lang}, ${act}`);
+    }
+    assert.deepEqual(errors, []);
+    await page.close();
+  }
+});
+
 test("invalid fields show a message and the page keeps working", async () => {
   const { page, errors } = await openPage(shared.browser.context, `${shared.server.url}?lang=en`);
   const hidden = '#gradcheck-form [data-error-for="hidden_dims"]';

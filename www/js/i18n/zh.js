@@ -151,6 +151,7 @@ export const zh = {
   bug_derivative_from_fc_note_tanh: "错误：tanh 的导数用预激活值计算，grad * (1 - fc ** 2)，而不是用缓存的输出 t：tanh'(z) = 1 − t² 需要的是 t = tanh(z)，不是 z。所有隐藏层的权重和偏置（以及输入）都不通过；output_layer 通过。|fc| > 1 处这个因子变为负数，训练可能朝错误方向走。",
   bug_sigmoid_derivative_note_sigmoid: "在 sigmoid 网络里 grad * a * (1 - a) 这一行正是对的：所有行都通过。在上面选 ReLU 或 tanh：那里从笔记本照抄的 sigmoid 导数是错的，所有隐藏层都不通过。",
   gc_formula_legend: "（x：该层读入的值，ℓ：损失）",
+  gc_where: "其中",
   bug_bias_mean_note: "错误：layer.bias.grad = grad.mean(0)，应为 grad.sum(0)。损失已经对批次取了平均，再除一次会让每个偏置梯度缩小 B 倍。批大小为 2 及以上时所有偏置都不通过；只有一个样本时平均就是求和，所以全部通过。",
   bug_fc_as_layer_input_note: "错误：layer.weight.grad = grad.T @ fc{i-1} 用了下面一层的预激活值，而不是本层实际读入的激活值（sigmoid{i-1}，或 relu{i-1}、tanh{i-1}）。第一层以上的所有权重都不通过；所有偏置和 layers.0.weight（它读入的是输入）都通过。用它训练仍可能会学：错误的梯度也可能指向下坡。只有检查能分辨对错。",
   bug_grad_output_sign_note: "错误：grad_output = 目标 − 预测，符号反了。每个梯度都是正确值的相反数，所以全部不通过，训练时损失会上升而不是下降。",
