@@ -168,3 +168,21 @@ test("a student's bundle: the right gradients pass, a seeded mistake fails its r
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test("Load weights… and Load my bundle… look like the buttons beside them", async () => {
+  const { page, errors } = await openPage(shared.browser.context, `${shared.server.url}?lang=en`);
+  await page.click('[data-testid="bundle-panel"] summary');
+  const look = (selector) => page.$eval(selector, (el) => {
+    const s = getComputedStyle(el);
+    return { fontSize: s.fontSize, padding: s.padding, height: Math.round(el.getBoundingClientRect().height),
+      background: s.backgroundColor, border: s.border, radius: s.borderRadius, color: s.color };
+  });
+  for (const [button, picker] of [["weights-export", "weights-import"], ["bundle-copy", "bundle-import"]]) {
+    await page.$eval(`[data-testid="${button}"]`, (b) => { /** @type {HTMLButtonElement} */ (b).disabled = false; });
+    const label = `label:has([data-testid="${picker}"])`;
+    assert.deepEqual(await look(label), await look(`[data-testid="${button}"]`), `${picker} beside ${button}`);
+  }
+  await screenshot(page, "file-buttons");
+  assert.deepEqual(errors, []);
+  await page.close();
+});
