@@ -679,6 +679,25 @@ mod tests {
     }
 
     #[test]
+    fn a_continued_run_counts_the_whole_runs_training_time() {
+        let mut session = loaded();
+        session.configure(&form(&[("epochs", "1")])).expect("configured");
+        advance_until(&mut session, |_| false);
+        let first = session.trainer().map(|t| t.live().elapsed_s).expect("a run");
+        assert!(first > 0.0);
+        session.continue_training(&form(&[("epochs", "2")])).expect("continued");
+        advance_until(&mut session, |_| false);
+        let trainer = session.trainer().expect("a run");
+        let seconds: f64 = trainer.history.iter().map(|e| e.seconds).sum();
+        assert_eq!(trainer.history.len(), 3);
+        assert!(
+            (trainer.live().elapsed_s - seconds).abs() < 1e-9,
+            "{} s counted, {seconds} s in the rows",
+            trainer.live().elapsed_s
+        );
+    }
+
+    #[test]
     fn a_loaded_model_is_scored_before_it_trains_and_keeps_its_files_story() {
         let mut trained = loaded();
         trained.configure(&form(&[])).expect("configured");

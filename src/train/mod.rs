@@ -515,10 +515,12 @@ impl Trainer {
         Some(self)
     }
 
-    /// Go on after `history`'s epochs: numbering, the table and the epoch count continue.
+    /// Go on after `history`'s epochs: numbering, the table, the epoch count and the
+    /// training time continue.
     pub fn after(mut self, history: Vec<EpochStats>) -> Self {
         self.epoch = history.len();
         self.config.epochs += history.len();
+        self.total_ms = history.iter().map(|e| e.seconds * 1000.0).sum();
         self.history = history;
         self
     }
