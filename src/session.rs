@@ -346,13 +346,16 @@ impl Session {
         values.insert("bug", String::new());
         let config = form::train_config(&values)?;
         fits_model(&config, &current.mlp, &values)?;
+        fits_stopped_epoch(&config, current)?;
         let same_optimizer =
             (config.optimizer, config.weight_decay) == (current.optimizer.kind, current.optimizer.weight_decay);
         let optimizer = Optimizer {
             learning_rate: config.learning_rate,
             ..current.optimizer.clone()
         };
-        let mut trainer = Trainer::with_model(config, current.mlp.clone(), train_size).after(current.history.clone());
+        let mut trainer = Trainer::with_model(config, current.mlp.clone(), train_size)
+            .after(current.history.clone())
+            .within_stopped_epoch(current);
         if same_optimizer {
             trainer.optimizer = optimizer;
         }
@@ -527,6 +530,26 @@ fn fits_model(config: &TrainConfig, mlp: &Mlp<f32>, values: &Values) -> Result<(
     Ok(())
 }
 
+/// A run stopped inside an epoch goes on inside it (every row one real epoch): the
+/// form must keep that epoch's batches, its batch size and the images it uses.
+fn fits_stopped_epoch(config: &TrainConfig, stopped: &Trainer) -> Result<(), FieldError> {
+    let Some(at) = stopped.stopped_within() else {
+        return Ok(());
+    };
+    let was = &stopped.config;
+    let limit = |l: Option<usize>| l.map_or(String::new(), |n| n.to_string());
+    let (field, value) = if config.batch_size != was.batch_size {
+        ("batch", was.batch_size.to_string())
+    } else if config.train_limit != was.train_limit {
+        ("train_limit", limit(was.train_limit))
+    } else {
+        return Ok(());
+    };
+    let epoch = stopped.history.len() + 1;
+    let args: [&dyn std::fmt::Display; 4] = [&epoch, &at.batches_done, &stopped.batches_per_epoch(), &value];
+    Err(FieldError::new(field, Problem::new("continue_inside_epoch", &args)))
+}
+
 /// A divergence under a bug blames the bug: the broken backward, not the learning rate,
 /// is the likelier cause.
 fn diverged_problem(d: &Diverged, bug: Bug) -> FieldError {
@@ -676,6 +699,39 @@ mod tests {
             Some(0),
             "another starts afresh"
         );
+    }
+
+    #[test]
+    fn stopped_inside_an_epoch_continue_finishes_that_epoch_as_if_never_stopped() {
+        let mut whole = loaded();
+        whole.configure(&form(&[])).expect("configured");
+        advance_until(&mut whole, |_| false);
+        let mut session = loaded();
+        session.configure(&form(&[])).expect("configured");
+        advance_until(&mut session, epoch_done);
+        session.begin_run().expect("idle");
+        for _ in 0..2 {
+            session.advance(1.0);
+        }
+        session.stop();
+        assert_eq!(session.advance(1.0), Advance::Stopped);
+        session.end_run();
+        assert_eq!(
+            code(session.continue_training(&form(&[("epochs", "1"), ("batch", "40")]))),
+            ("batch", "continue_inside_epoch"),
+            "the epoch's batches stay as they were"
+        );
+        session.continue_training(&form(&[("epochs", "1")])).expect("continued");
+        advance_until(&mut session, |_| false);
+        let rows = |s: &Session| -> Vec<(usize, f64, f64, f64)> {
+            let history = &s.trainer().expect("a run").history;
+            history
+                .iter()
+                .map(|e| (e.epoch, e.avg_loss, e.test_accuracy, e.test_loss))
+                .collect()
+        };
+        assert_eq!(rows(&session), rows(&whole), "row 2 is one real epoch 2");
+        assert_eq!(session.model(), whole.model(), "the same weights, to the bit");
     }
 
     #[test]

@@ -515,6 +515,41 @@ impl Trainer {
         Some(self)
     }
 
+    /// Where a stopped run stood inside its epoch: it stopped between two of the epoch's
+    /// batches, or before the epoch's evaluation. `None` at an epoch end.
+    pub fn stopped_within(&self) -> Option<MidEpoch> {
+        (matches!(self.phase, Phase::Finished) && self.next_batch > 0).then_some(MidEpoch {
+            batches_done: self.next_batch,
+            loss_sum: self.epoch_loss_sum,
+            loss_average: self.loss_average,
+            loss_average_weight: self.loss_average_weight,
+            epoch_ms: self.epoch_ms,
+        })
+    }
+
+    /// Go on inside the epoch `stopped` ended in ([`stopped_within`](Self::stopped_within)),
+    /// on its data order, so that the epoch's row is one real epoch: its remaining
+    /// batches, then its evaluation. Call after [`after`](Self::after); the batch size and
+    /// the images used must be `stopped`'s.
+    pub fn within_stopped_epoch(mut self, stopped: &Trainer) -> Self {
+        let Some(at) = stopped.stopped_within() else {
+            return self;
+        };
+        self.order.clone_from(&stopped.order);
+        self.rng = stopped.rng.clone();
+        self.next_batch = at.batches_done;
+        self.epoch_loss_sum = at.loss_sum;
+        self.loss_average = at.loss_average;
+        self.loss_average_weight = at.loss_average_weight;
+        self.epoch_ms = at.epoch_ms;
+        self.total_ms = stopped.total_ms;
+        if self.next_batch >= self.batches_per_epoch() {
+            self.phase = Phase::Evaluating;
+            self.evaluation.restart();
+        }
+        self
+    }
+
     /// Go on after `history`'s epochs: numbering, the table, the epoch count and the
     /// training time continue.
     pub fn after(mut self, history: Vec<EpochStats>) -> Self {

@@ -209,6 +209,7 @@ export const en = {
   state_ready_imported: "The loaded model is the page's model: Continue training trains it on with these settings; Start trains a fresh one.",
   chart_run_continued: "continued from a model",
   hidden_contradicts_model: "This field says “{0}”, but the page's model has hidden layers {1}. Continue training keeps the model's layers: set the field back to {1}, or press Start for a fresh model.",
+  continue_inside_epoch: "The run stopped in epoch {0} after {1} of its {2} batches. Continue training finishes that epoch first, on the same batches, so that its row is one real epoch: set this field back to {3}, or press Start for a fresh model.",
   weights_none: "There is no model yet: train one, or load a weights file.",
   wt_title: "Weights for the notebook",
   sw_update: "A new version of this page is ready.",
