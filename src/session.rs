@@ -27,6 +27,9 @@ pub struct Session {
     request: Option<Request>,
     /// The model came from a file: its story so far, and its score once evaluated.
     imported: Option<ImportedModel>,
+    /// The weights as they are now, scored when asked (a file made inside an epoch, a
+    /// run restored finished); restarted whenever they move.
+    now: Evaluation,
 }
 
 #[derive(Debug)]
@@ -163,6 +166,7 @@ impl Session {
 
     fn replace_run(&mut self, trainer: Trainer, forget_import: bool) {
         self.request = None;
+        self.now.restart();
         if forget_import {
             self.imported = None;
         }
@@ -194,6 +198,7 @@ impl Session {
         let (Some(trainer), Some(train), Some(test)) = (&mut self.trainer, &self.train, &self.test) else {
             return Advance::Failed(refused("train", "train_no_data"));
         };
+        self.now.restart();
         match trainer.step(train, test, elapsed_ms) {
             Ok(progress) => Advance::Step(progress),
             Err(diverged) => Advance::Failed(diverged_problem(&diverged, trainer.config.bug)),
@@ -224,6 +229,7 @@ impl Session {
         self.trainer = None;
         self.request = None;
         self.imported = None;
+        self.now.restart();
         Ok(())
     }
 
@@ -257,11 +263,12 @@ impl Session {
         self.trainer.as_ref().is_some_and(Trainer::is_untrained) && self.imported.is_none()
     }
 
-    /// The evaluation the confusion matrix and its gallery show: the run's last, else a
-    /// loaded model's once scored.
+    /// The evaluation the confusion matrix and its gallery show: the run's last, else the
+    /// weights' own once [scored](Self::score_model), else a loaded model's once scored.
     pub fn evaluation(&self) -> Option<&Evaluation> {
         match (&self.trainer, &self.imported) {
             (Some(t), _) if t.evaluation().is_some() => t.evaluation(),
+            _ if self.now.is_complete() => Some(&self.now),
             (_, Some(i)) if i.score.is_some() => Some(&i.evaluation),
             _ => None,
         }
@@ -329,6 +336,45 @@ impl Session {
             imported.score = Some(imported.evaluation.score());
         }
         Ok((done, test.len(), imported.score.filter(|_| done == test.len())))
+    }
+
+    /// Score the page's weights as they are now on the next chunk of the test set: images
+    /// done, of how many, and the score once all are. For weights no row describes (a
+    /// file made inside an epoch) and a run restored without its evaluation.
+    pub fn score_model(&mut self) -> Result<(usize, usize, Option<Score>), FieldError> {
+        self.idle("weights")?;
+        let (Some(trainer), Some(test)) = (&self.trainer, &self.test) else {
+            return Err(refused("weights", "weights_none"));
+        };
+        if !self.now.is_complete() {
+            self.now.step(&trainer.mlp, test);
+        }
+        let score = self.now.is_complete().then(|| self.now.score());
+        Ok((self.now.score_count(), test.len(), score))
+    }
+
+    /// The weights' own evaluation, once [scored](Self::score_model).
+    pub fn weights_evaluation(&self) -> Option<&Evaluation> {
+        self.now.is_complete().then_some(&self.now)
+    }
+
+    /// Whether an export must [score](Self::score_model) the weights first to give their
+    /// own accuracy: they are from inside an epoch, and not scored yet.
+    pub fn needs_score(&self) -> bool {
+        let inside = self.trainer.as_ref().is_some_and(|t| t.batches_into_epoch() > 0);
+        inside && !self.now.is_complete()
+    }
+
+    /// The score of the weights as they are now: their own once scored, else the last
+    /// row's at an epoch end (or a loaded model's); `None` for weights from inside an
+    /// epoch not scored.
+    fn weights_score(&self) -> Option<Score> {
+        let trainer = self.trainer.as_ref()?;
+        match (self.now.is_complete(), trainer.batches_into_epoch()) {
+            (true, _) => Some(self.now.score()),
+            (false, 0) => self.score(),
+            (false, _) => None,
+        }
     }
 
     /// Train on from the page's model with the form's settings (no bug); the form must
@@ -439,10 +485,10 @@ impl Session {
             .trainer
             .as_ref()
             .ok_or_else(|| refused("weights", "weights_none"))?;
-        let epochs = self.epochs_trained();
+        let (epochs, inside) = (self.epochs_trained(), trainer.batches_into_epoch());
         let bytes =
             weights::export(&trainer.mlp, &self.export_metadata()).map_err(|p| FieldError::new("weights", p))?;
-        Ok((bytes, weights::file_name(&trainer.mlp, epochs)))
+        Ok((bytes, weights::file_name(&trainer.mlp, epochs, inside)))
     }
 
     /// Epochs the model has trained: before it was loaded, and here.
@@ -453,7 +499,8 @@ impl Session {
 
     /// The export's metadata: a model loaded and not trained here keeps its file's story;
     /// else this run's settings (the optimiser's own only, and the bug if any). Both say
-    /// what the model is, how many epochs it trained, and its score when it has one.
+    /// what the model is, how many epochs it trained (and where inside the next one the
+    /// weights are from), and the weights' own score, or that they are not scored.
     pub fn export_metadata(&self) -> BTreeMap<String, String> {
         let Some(trainer) = &self.trainer else {
             return BTreeMap::new();
@@ -474,9 +521,22 @@ impl Session {
         ] {
             metadata.insert(key.into(), value);
         }
-        if let Some(score) = self.score() {
-            metadata.insert("test_accuracy".into(), format!("{:.2}", score.accuracy));
-            metadata.insert("test_loss".into(), format!("{:.6}", score.loss));
+        let inside = trainer.batches_into_epoch();
+        if inside > 0 {
+            let (epoch, batches) = (self.epochs_trained() + 1, trainer.batches_per_epoch());
+            let at = format!("epoch {epoch}, batch {inside} of {batches}");
+            metadata.insert("within_epoch".into(), at);
+        }
+        match self.weights_score() {
+            Some(score) => {
+                metadata.insert("test_accuracy".into(), format!("{:.2}", score.accuracy));
+                metadata.insert("test_loss".into(), format!("{:.6}", score.loss));
+            }
+            None if inside > 0 => {
+                let why = "weights from inside an epoch, not scored on the test set";
+                metadata.insert("not_scored".into(), why.into());
+            }
+            None => {}
         }
         metadata
     }
@@ -732,6 +792,50 @@ mod tests {
         };
         assert_eq!(rows(&session), rows(&whole), "row 2 is one real epoch 2");
         assert_eq!(session.model(), whole.model(), "the same weights, to the bit");
+    }
+
+    #[test]
+    fn a_file_made_inside_an_epoch_names_its_batch_and_its_own_score() {
+        let mut session = loaded();
+        session.configure(&form(&[])).expect("configured");
+        advance_until(&mut session, epoch_done);
+        session.begin_run().expect("idle");
+        for _ in 0..2 {
+            session.advance(1.0);
+        }
+        session.pause();
+        assert_eq!(session.advance(1.0), Advance::Paused);
+        session.end_run();
+        let unscored = session.export_metadata();
+        assert!(
+            !unscored.contains_key("test_accuracy"),
+            "not the last epoch's score: {unscored:?}"
+        );
+        assert_eq!(unscored["within_epoch"], "epoch 2, batch 2 of 4");
+        assert!(unscored.contains_key("not_scored"));
+        assert_eq!(
+            session.export_weights().expect("a file").1,
+            "mlp-784-8-10-epoch2-batch2.safetensors"
+        );
+        assert!(session.needs_score());
+        let score = loop {
+            if let (_, _, Some(score)) = session.score_model().expect("scoring") {
+                break score;
+            }
+        };
+        assert!(!session.needs_score());
+        let mut own = Evaluation::default();
+        while own.step(session.model().expect("a model"), session.test_set().expect("data")) < 100 {}
+        assert_eq!(score, own.score(), "the weights' own score");
+        let metadata = session.export_metadata();
+        assert_eq!(metadata["test_accuracy"], format!("{:.2}", score.accuracy));
+        assert_eq!(metadata["test_loss"], format!("{:.6}", score.loss));
+        assert!(!metadata.contains_key("not_scored"));
+        session.begin_run().expect("idle");
+        session.advance(1.0);
+        session.end_run();
+        assert!(session.needs_score(), "the weights moved: the score is forgotten");
+        assert!(!session.export_metadata().contains_key("test_accuracy"));
     }
 
     #[test]

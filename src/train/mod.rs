@@ -565,9 +565,17 @@ impl Trainer {
     }
 
     /// The last finished pass over the test set (after an epoch), for the confusion
-    /// matrix and its gallery; `None` before the first, and while one is under way.
+    /// matrix and its gallery; `None` before the first, while one is under way, and for a
+    /// run resumed from a save (its rows hold the score, not the matrix).
     pub fn evaluation(&self) -> Option<&Evaluation> {
-        (!self.history.is_empty() && !matches!(self.phase, Phase::Evaluating)).then_some(&self.evaluation)
+        let done = !self.history.is_empty() && !matches!(self.phase, Phase::Evaluating);
+        (done && self.evaluation.is_complete()).then_some(&self.evaluation)
+    }
+
+    /// Batches trained of the epoch under way: 0 when the weights are as the last epoch
+    /// ended (its row describes them).
+    pub fn batches_into_epoch(&self) -> usize {
+        self.next_batch
     }
 
     /// No batch has been trained yet: the weights are the random initialisation.

@@ -186,3 +186,41 @@ test("Load weights… and Load my bundle… look like the buttons beside them", 
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+/** A safetensors file's `__metadata__`. */
+function metadataOf(file) {
+  const bytes = fs.readFileSync(file);
+  const length = Number(bytes.readBigUInt64LE(0));
+  return JSON.parse(bytes.subarray(8, 8 + length).toString("utf8")).__metadata__;
+}
+
+test("weights saved while paused inside an epoch name their batch and carry their own test accuracy", async () => {
+  const { page, errors } = await openPage(shared.browser.context, `${shared.server.url}?lang=en&epochs=2&lr=0.5&batch=8&hidden=32`);
+  await ready(page);
+  await page.click('[data-testid="train-start"]');
+  await page.waitForSelector('[data-testid="epoch-table"] tbody tr', { timeout: 120_000 });
+  await page.waitForFunction(() => {
+    const bar = /** @type {HTMLProgressElement} */ (document.getElementById("epoch-progress"));
+    return bar.value >= 100 && bar.value < bar.max / 2;
+  }, null, { polling: 10 });
+  await page.click('[data-testid="train-pause"]');
+  await page.waitForSelector('[data-testid="train-status"][data-state="paused"]');
+  const epochOne = Number(await page.getAttribute('[data-testid="epoch-table"] tbody tr', "data-test-accuracy")).toFixed(2);
+  const [download] = await Promise.all([page.waitForEvent("download"), page.click('[data-testid="weights-export"]')]);
+  assert.match(download.suggestedFilename(), /^mlp-784-32-10-epoch2-batch\d+\.safetensors$/);
+  const batch = download.suggestedFilename().match(/batch(\d+)/)[1];
+  const file = path.join(scratch, "paused.safetensors");
+  await download.saveAs(file);
+  const metadata = metadataOf(file);
+  assert.equal(metadata.within_epoch, `epoch 2, batch ${batch} of 7500`);
+  assert.match(await page.textContent('[data-testid="weights-status"]'), new RegExp(`test accuracy ${metadata.test_accuracy}%`));
+  await page.close();
+
+  const { page: fresh } = await openPage(shared.browser.context, `${shared.server.url}?lang=en`);
+  await ready(fresh);
+  const accuracy = await loaded(fresh, file);
+  assert.equal(metadata.test_accuracy, accuracy, "the file's label is the accuracy of the weights it holds");
+  assert.notEqual(metadata.test_accuracy, epochOne, "not the last finished epoch's");
+  assert.deepEqual(errors, []);
+  await fresh.close();
+});

@@ -48,11 +48,45 @@ export function initNotebook(wasm, lab, training, gradcheck) {
   }
   on(TRAIN_STATE, (detail) => sync(detail));
 
-  exportButton.addEventListener("click", () => {
+  /** Score the page's weights as they are now, in chunks with progress (Rust's
+   *  `score_model`); the last answer, with `accuracy` unless refused. */
+  async function scoreWeights() {
+    bar.hidden = false;
+    let p;
+    do {
+      await nextPaint();
+      p = lab.score_model();
+      if (p.ok === false) break;
+      bar.max = p.total;
+      bar.value = p.done;
+      if (p.accuracy === undefined) say("wt_scoring_export", [formatCount(p.done), formatCount(p.total)]);
+    } while (p.accuracy === undefined);
+    bar.hidden = true;
+    return p;
+  }
+
+  exportButton.addEventListener("click", async () => {
+    errorBox.hidden = true;
+    // Weights from inside an epoch: no row describes them, so they are scored first.
+    let scored = null;
+    if (lab.needs_score()) {
+      busy = true;
+      sync();
+      training.setScoring(true);
+      try {
+        scored = await scoreWeights();
+      } finally {
+        busy = false;
+        training.setScoring(false);
+        sync();
+      }
+      if (scored.ok === false) return fail(scored);
+    }
     const result = lab.export_weights();
     if (!result.ok) return fail(result);
     saveFile(new Blob([result.bytes], { type: "application/octet-stream" }), result.name);
-    say("wt_exported", [result.name]);
+    if (scored) say("wt_exported_scored", [result.name, scored.accuracy.toFixed(2), scored.loss.toFixed(4)]);
+    else say("wt_exported", [result.name]);
     snippet = { hidden: pythonList(lab.model_info().arch), file: result.name };
     showSnippet();
   });

@@ -231,6 +231,8 @@ export const en = {
   wt_evaluating_label: "Scoring the loaded model on the test set",
   wt_python: "In the notebook: load these weights, or save yours for the page",
   wt_exported: "Saved {0}.",
+  wt_exported_scored: "Saved {0}. Its weights are from inside an epoch, so they were scored on the test set as they are: test accuracy {1}%, test loss {2} (in the file's metadata).",
+  wt_scoring_export: "Scoring the weights as they are on the test set before saving them: {0} of {1} images…",
   wt_wait: "Load weights once the data is in and no run is going (pause or stop it first).",
   wt_file_refused: "{0}: {1}",
   wt_evaluating: "Loaded {0} ({1}); scoring it on the test set: {2} of {3} images…",
