@@ -839,6 +839,28 @@ mod tests {
     }
 
     #[test]
+    fn a_finished_run_restored_is_scored_again_for_its_confusion_matrix() {
+        let mut session = loaded();
+        session.configure(&form(&[("epochs", "1")])).expect("configured");
+        advance_until(&mut session, |_| false);
+        let saved = session.snapshot().expect("a finished run");
+        let rows: Vec<f64> = saved.history.iter().flat_map(EpochStats::to_row).collect();
+        let mut restored = loaded();
+        let resumed = restored.resume(&form(&[("epochs", "1")]), &saved.weights, &rows, &[]);
+        assert!(resumed.expect("restored").finished);
+        assert!(restored.evaluation().is_none(), "the save holds no matrix");
+        while restored.score_model().expect("scoring").2.is_none() {}
+        let evaluation = restored.evaluation().expect("scored again");
+        let total: u32 = evaluation.confusion().iter().flatten().sum();
+        assert_eq!(total, 100, "every test image");
+        assert_eq!(
+            Some(evaluation.score().accuracy),
+            restored.score().map(|s| s.accuracy),
+            "as its row says"
+        );
+    }
+
+    #[test]
     fn a_continued_run_counts_the_whole_runs_training_time() {
         let mut session = loaded();
         session.configure(&form(&[("epochs", "1")])).expect("configured");
