@@ -224,3 +224,44 @@ test("weights saved while paused inside an epoch name their batch and carry thei
   assert.deepEqual(errors, []);
   await fresh.close();
 });
+
+test("Load my bundle: grad.input is checked as the input row, a wrong activation is named, a weights file goes to Load weights", async () => {
+  const { page, errors } = await openPage(shared.browser.context, `${shared.server.url}?lang=en`);
+  await ready(page);
+  await page.click('[data-testid="bundle-panel"] summary');
+  const rows = () => page.$$eval('[data-testid="gradcheck-table"] tbody tr', (trs) =>
+    trs.map((tr) => ({ name: tr.dataset.param, pass: tr.dataset.pass === "true" })));
+  const f = JSON.parse(fs.readFileSync(path.join(ROOT, "tests/fixtures/pytorch/batch8_mse.json"), "utf8"));
+  const params = Object.entries(f.params).map(([name, t]) => [name, "F64", t.shape, f64(t.data)]);
+  const grads = Object.entries(f.grads).map(([name, t]) => [`grad.${name}`, "F64", t.shape, f64(t.data)]);
+  const data = [["input", "F64", f.x.shape, f64(f.x.data)], ["target", "F64", f.y.shape, f64(f.y.data)]];
+
+  // A zero grad.input: checked (not refused), as the input row, which alone fails.
+  const zeroInput = ["grad.input", "F64", f.x.shape, f64(new Array(f.x.data.length).fill(0))];
+  await page.setInputFiles('[data-testid="bundle-import"]', save("with_input.safetensors", safetensors([...params, ...grads, ...data, zeroInput], { loss: "mse" })));
+  await page.waitForFunction(() => /with_input/.test(document.getElementById("gradcheck-summary").textContent));
+  const found = await rows();
+  assert.equal(found.at(-1).name, "input");
+  assert.deepEqual(found.filter((r) => !r.pass).map((r) => r.name), ["input"]);
+  assert.equal(await page.isHidden('[data-testid="bundle-error"]'), true);
+
+  // A sigmoid model's bundle saved with activation: relu.
+  await page.setInputFiles('[data-testid="bundle-import"]', save("relu_named.safetensors", safetensors([...params, ...grads, ...data], { loss: "mse", activation: "relu" })));
+  await page.waitForSelector('[data-testid="bundle-hint"]:not([hidden])');
+  assert.match(await page.textContent('[data-testid="bundle-hint"]'), /right for a sigmoid net: the bundle's metadata says activation: relu/);
+  await page.click('[data-testid="lang-toggle"]');
+  assert.match(await page.textContent('[data-testid="bundle-hint"]'), /对 sigmoid 网络都是对的/);
+  await page.click('[data-testid="lang-toggle"]');
+
+  // A weights file given to Load my bundle: it loads as weights.
+  const weightsFile = save("weights_given_as_bundle.safetensors", safetensors([
+    ["layers.0.weight", "F32", [8, 784], f32(new Array(8 * 784).fill(0.01))], ["layers.0.bias", "F32", [8], f32(new Array(8).fill(0))],
+    ["output_layer.weight", "F32", [10, 8], f32(new Array(80).fill(0.01))], ["output_layer.bias", "F32", [10], f32(new Array(10).fill(0))],
+  ]));
+  await page.setInputFiles('[data-testid="bundle-import"]', weightsFile);
+  await page.waitForSelector('[data-testid="weights-status"][data-state="loaded"][data-test-accuracy]', { timeout: 60_000 });
+  assert.equal(await page.getAttribute('[data-testid="weights-status"]', "data-arch"), "784-8-10");
+  assert.match(await page.textContent('[data-testid="bundle-error"]'), /went to Load weights/);
+  assert.deepEqual(errors, []);
+  await page.close();
+});

@@ -221,10 +221,18 @@ export function initGradcheck(wasm, training) {
     /** @type {HTMLDetailsElement} */ (document.getElementById("bundle-panel")).open = true;
   }
 
-  function checkBundle(bytes, fileName) {
+  /** Where a weights file given to "Load my bundle" goes (notebook.js's Load weights). */
+  let loadWeights = /** @type {((file: File) => void) | null} */ (null);
+
+  /** Check a bundle; `file`, when given, is the picked file: a weights file goes to Load weights. */
+  function checkBundle(bytes, fileName, file = null) {
     if (check) return; // a check is running: its table comes first
     bundleError.hidden = true;
     const result = wasm.check_bundle(bytes);
+    if (!result.ok && result.code === "bundle_is_weights" && file && loadWeights) {
+      showBundleError(result, fileName);
+      return loadWeights(file);
+    }
     /** @type {HTMLDetailsElement} */ (document.getElementById("bundle-panel")).open = true;
     if (!result.ok) return showBundleError(result, fileName);
     message = null;
@@ -239,7 +247,7 @@ export function initGradcheck(wasm, training) {
     if (!file) return;
     const refused = wasm.check_file_size(file.size);
     if (refused) return showBundleError(refused, file.name);
-    checkBundle(new Uint8Array(await file.arrayBuffer()), file.name);
+    checkBundle(new Uint8Array(await file.arrayBuffer()), file.name, file);
   });
 
   // "Break the backward": the note says what the chosen mistake is and what it spoils.
@@ -279,5 +287,5 @@ export function initGradcheck(wasm, training) {
     }
   });
   button.disabled = false;
-  return { checkBundle };
+  return { checkBundle, sendWeightsTo: (/** @type {(file: File) => void} */ load) => { loadWeights = load; } };
 }

@@ -156,6 +156,11 @@ export function initNotebook(wasm, lab, training, gradcheck) {
     }
   }
 
+  gradcheck.sendWeightsTo((file) => {
+    document.querySelector('[data-testid="weights-panel"]').scrollIntoView({ behavior: "smooth", block: "nearest" });
+    load(file);
+  });
+
   input.addEventListener("change", () => {
     const [file] = input.files;
     input.value = ""; // the same file again is a new choice

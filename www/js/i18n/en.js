@@ -282,6 +282,8 @@ export const en = {
   bundle_hint_sign: "Every gradient is exactly the negative of the right one: grad_output has its sign flipped (it is prediction − target).",
   bundle_hint_scale: "Every gradient is the right one times {0}: grad_output has the wrong scale (for MSE, mean, it is 2 (output − target) / output.numel()), or .grad added up over two backward calls without zeroing in between.",
   bundle_hint_grad_output: "Everything fails, in no simple pattern: start from grad_output, then check each line from the top.",
+  bundle_hint_activation: "Everything fails, yet every gradient is right for a {1} net: the bundle's metadata says activation: {0}. Is that the activation your model uses? Save the bundle with activation set to the model's.",
+  bundle_hint_activation_unnamed: "Everything fails, yet every gradient is right for a {0} net: the bundle names no activation, so the page took the notebook's sigmoid. Add activation: {0} to its metadata, as the snippet does.",
   bundle_hint_first_wrong: "From the output down, the first gradient that goes wrong is {0}: the mistake is in the line that computes it, or just above.",
 
   bug_training_alone: "This run trains with a broken backward: {0}. Train with the right one (Start) to compare: the next run keeps this one's curve, dashed.",
@@ -365,6 +367,7 @@ export const en = {
   st_transposed: "{0} has shape {1}: it looks transposed. nn.Linear stores (out, in) = ({2}, {3}); save layer.weight, not layer.weight.T.",
   bundle_grad_keys: "“{0}” is not how the page names a gradient: save them as grad.layers.0.weight, grad.layers.0.bias, …, grad.output_layer.bias, as the snippet does.",
   bundle_no_grads: "The bundle holds no gradients (keys grad.…): save them after your backward, as the snippet does.",
+  bundle_is_weights: "This file holds a model's weights and no gradients: it went to Load weights instead.",
   bundle_not_finite: "{0} holds NaN or infinity: did the forward or the backward overflow?",
   bundle_hint_shape: "{0}'s gradient has shape {1}, the parameter {2}. A weight's gradient is grad.T @ x, shaped (out, in); a bias's is grad.sum(0), shaped (out,) (no keepdim).",
   bundle_hint_all_zero: "Every gradient is zero: was backward run before saving, and was zero_grad() called after it by mistake?",

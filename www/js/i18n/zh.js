@@ -282,6 +282,8 @@ export const zh = {
   bundle_hint_sign: "每个梯度都恰好是正确值的相反数：grad_output 的符号反了（应为 预测 − 目标）。",
   bundle_hint_scale: "每个梯度都是正确值乘以 {0}：grad_output 的缩放不对（对 MSE（平均）应为 2 (output − target) / output.numel()），或者两次反向传播之间没有清零，.grad 被累加了。",
   bundle_hint_grad_output: "全部不通过，且没有简单的规律：先检查 grad_output，再从上往下逐行检查。",
+  bundle_hint_activation: "全部不通过，但每个梯度对 {1} 网络都是对的：包的元数据写的是 activation: {0}。这是你的模型用的激活函数吗？请把元数据中的 activation 设为模型实际用的。",
+  bundle_hint_activation_unnamed: "全部不通过，但每个梯度对 {0} 网络都是对的：包里没有写激活函数，页面就按笔记本的 sigmoid 处理。请像代码片段那样在元数据中加上 activation: {0}。",
   bundle_hint_first_wrong: "从输出往下，第一个出错的梯度是 {0}：错误在计算它的那一行，或就在其上方。",
 
   bug_training_alone: "本次训练使用了错误的反向传播：{0}。按“开始”用正确的反向传播训练来比较：下一次训练会把这次的曲线保留为虚线。",
@@ -365,6 +367,7 @@ export const zh = {
   st_transposed: "{0} 的形状是 {1}：看起来被转置了。nn.Linear 存储的是 (out, in) = ({2}, {3})；请保存 layer.weight，而不是 layer.weight.T。",
   bundle_grad_keys: "“{0}”不是本页对梯度的命名：请像示例代码那样保存为 grad.layers.0.weight、grad.layers.0.bias、……、grad.output_layer.bias。",
   bundle_no_grads: "梯度包中没有梯度（grad.… 键）：请像示例代码那样，在反向传播之后保存它们。",
+  bundle_is_weights: "此文件包含模型权重而没有梯度：已改为用“加载权重”打开。",
   bundle_not_finite: "{0} 含有 NaN 或无穷大：前向或反向传播是否溢出了？",
   bundle_hint_shape: "{0} 的梯度形状是 {1}，而参数是 {2}。权重的梯度是 grad.T @ x，形状 (out, in)；偏置的梯度是 grad.sum(0)，形状 (out,)（不要 keepdim）。",
   bundle_hint_all_zero: "所有梯度都是零：保存前运行过反向传播吗？是不是在它之后误调用了 zero_grad()？",
