@@ -485,10 +485,16 @@ impl Session {
             .trainer
             .as_ref()
             .ok_or_else(|| refused("weights", "weights_none"))?;
-        let (epochs, inside) = (self.epochs_trained(), trainer.batches_into_epoch());
         let bytes =
             weights::export(&trainer.mlp, &self.export_metadata()).map_err(|p| FieldError::new("weights", p))?;
-        Ok((bytes, weights::file_name(&trainer.mlp, epochs, inside)))
+        Ok((bytes, self.export_file_name().unwrap_or_default()))
+    }
+
+    /// The name [`export_weights`](Self::export_weights) gives the page's model now.
+    pub fn export_file_name(&self) -> Option<String> {
+        let trainer = self.trainer.as_ref()?;
+        let (epochs, inside) = (self.epochs_trained(), trainer.batches_into_epoch());
+        Some(weights::file_name(&trainer.mlp, epochs, inside))
     }
 
     /// Epochs the model has trained: before it was loaded, and here.

@@ -263,7 +263,8 @@ impl Lab {
     }
 
     /// Where the page's model came from: `{state: "none" | "untrained" | "trained" |
-    /// "imported", arch, dtype, accuracy}` (accuracy: the last evaluation's, or null).
+    /// "imported", arch, activation, fileName, dtype, accuracy}` (fileName: what an export
+    /// would be called; accuracy: the last evaluation's, or null).
     pub fn model_info(&self) -> JsValue {
         let session = self.state.borrow();
         let state = match session.model_state() {
@@ -273,9 +274,12 @@ impl Lab {
             ModelState::Imported => "imported",
         };
         let arch = session.model().map(crate::files::weights::arch).unwrap_or_default();
+        let activation = session.model().map_or("", |m| m.activation.name());
         object(&[
             ("state", state.into()),
             ("arch", arch.into()),
+            ("activation", activation.into()),
+            ("fileName", session.export_file_name().unwrap_or_default().into()),
             ("dtype", session.imported_dtype().map_or(JsValue::NULL, JsValue::from)),
             ("accuracy", session.score().map_or(JsValue::NULL, |s| s.accuracy.into())),
         ])

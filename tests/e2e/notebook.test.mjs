@@ -265,3 +265,26 @@ test("Load my bundle: grad.input is checked as the input row, a wrong activation
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test("the load-these-weights snippet follows the page's model: its hidden dims, its file and its activation", async () => {
+  const { page, errors } = await openPage(shared.browser.context, `${shared.server.url}?lang=en&train_limit=6400&epochs=1&lr=0.005&hidden=32&act=relu&opt=adam`);
+  await ready(page);
+  await page.click('[data-testid="train-start"]');
+  await page.waitForSelector('[data-testid="train-status"][data-state="done"]', { timeout: 120_000 });
+  const snippet = () => page.textContent("#weights-snippet");
+  const text = await snippet();
+  assert.match(text, /CustomMLP_relu\(784, \[32\], 10\)/);
+  assert.match(text, /x = torch\.relu\(layer\(x\)\)/);
+  assert.match(text, /load_file\("mlp-784-32-10-epoch1\.safetensors"\)/);
+  await page.click('[data-testid="lang-toggle"]');
+  assert.match(await snippet(), /不是笔记本的 sigmoid/);
+  await page.click('[data-testid="lang-toggle"]');
+  // A sigmoid model: the notebook's CustomMLP as it is.
+  await page.fill('[data-testid="tr-hidden"]', "16");
+  await page.selectOption('[data-testid="tr-act"]', "sigmoid");
+  await page.click('[data-testid="train-start"]');
+  await page.waitForSelector('[data-testid="train-status"][data-state="done"]', { timeout: 120_000 });
+  assert.match(await snippet(), /model = CustomMLP\(784, \[16\], 10\)\nmodel\.load_state_dict\(load_file\("mlp-784-16-10-epoch1\.safetensors"\)\)/);
+  assert.deepEqual(errors, []);
+  await page.close();
+});

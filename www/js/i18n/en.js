@@ -377,6 +377,7 @@ export const en = {
   bd_col_error: "‖yours − reference‖₂",
   wt_scoring: "The loaded model is still being scored: Continue training once the score is in.",
   wt_snippet: "from safetensors.torch import load_file, save_file\n\n# The page trains on pixels / 255 in [0, 1], no Normalize: transforms.ToTensor() alone.\nmodel = CustomMLP(784, {0}, 10)\nmodel.load_state_dict(load_file(\"{1}\"))\ntest_model(model, test_loader)   # the accuracy the page showed\n\nsave_file(model.state_dict(), \"mlp.safetensors\")   # and back to the page",
+  wt_snippet_act: "from safetensors.torch import load_file, save_file\nimport torch\n\n# The page trains on pixels / 255 in [0, 1], no Normalize: transforms.ToTensor() alone.\n# This model uses {2} between its layers, not the notebook's sigmoid: CustomMLP as\n# written would load it without error and score it wrong. Give it the page's forward:\nclass CustomMLP_{2}(CustomMLP):\n    def forward(self, x):\n        for layer in self.layers:\n            x = torch.{2}(layer(x))\n        return self.output_layer(x)\n\nmodel = CustomMLP_{2}(784, {0}, 10)\nmodel.load_state_dict(load_file(\"{1}\"))\ntest_model(model, test_loader)   # the accuracy the page showed\n\nsave_file(model.state_dict(), \"mlp.safetensors\")   # and back to the page",
   cm_after_epoch: "After epoch {0}",
   cm_loaded: "The loaded model",
   cm_stale: "The model has trained on since: the step panel shows what it says now, which may differ.",

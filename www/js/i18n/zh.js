@@ -377,6 +377,7 @@ export const zh = {
   bd_col_error: "‖你的 − 参考值‖₂",
   wt_scoring: "加载的模型还在评分：评分完成后再继续训练。",
   wt_snippet: "from safetensors.torch import load_file, save_file\n\n# 本页的输入是像素 / 255，在 [0, 1] 之间，不做 Normalize：只用 transforms.ToTensor()。\nmodel = CustomMLP(784, {0}, 10)\nmodel.load_state_dict(load_file(\"{1}\"))\ntest_model(model, test_loader)   # 与本页显示的准确率相同\n\nsave_file(model.state_dict(), \"mlp.safetensors\")   # 再交回本页",
+  wt_snippet_act: "from safetensors.torch import load_file, save_file\nimport torch\n\n# 本页的输入是像素 / 255，在 [0, 1] 之间，不做 Normalize：只用 transforms.ToTensor()。\n# 这个模型在层与层之间用的是 {2}，不是笔记本的 sigmoid：照原样的 CustomMLP 能加载\n# 它而不报错，但准确率会算错。请给它本页的前向传播：\nclass CustomMLP_{2}(CustomMLP):\n    def forward(self, x):\n        for layer in self.layers:\n            x = torch.{2}(layer(x))\n        return self.output_layer(x)\n\nmodel = CustomMLP_{2}(784, {0}, 10)\nmodel.load_state_dict(load_file(\"{1}\"))\ntest_model(model, test_loader)   # 与本页显示的准确率相同\n\nsave_file(model.state_dict(), \"mlp.safetensors\")   # 再传回本页",
   cm_after_epoch: "第 {0} 轮之后",
   cm_loaded: "加载的模型",
   cm_stale: "模型之后又训练过：单步面板显示的是它现在的判断，可能不同。",
