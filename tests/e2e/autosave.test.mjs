@@ -65,6 +65,8 @@ test(`a run paused, saved and reloaded continues to the same final weights as on
   assert.deepEqual(await rows(page), expectedRows, "its table");
   const restored = await exportWeights(page);
   assert.ok(parts(restored).data.equals(parts(expected).data), "its weights, to download");
+  // Its weights are scored again for the confusion matrix (under a second); then Continue.
+  await page.waitForSelector('[data-testid="train-continue"]:not([disabled])', { timeout: 30_000 });
   assert.equal(await page.isEnabled('[data-testid="train-continue"]'), true, "and to train on");
   assert.deepEqual(errors, []);
   await page.close();
