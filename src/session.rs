@@ -27,6 +27,9 @@ pub struct Session {
     request: Option<Request>,
     /// The model came from a file: its story so far, and its score once evaluated.
     imported: Option<ImportedModel>,
+    /// The weights as they are now, scored when asked (a file made inside an epoch, a
+    /// run restored finished); restarted whenever they move.
+    now: Evaluation,
 }
 
 #[derive(Debug)]
@@ -163,6 +166,7 @@ impl Session {
 
     fn replace_run(&mut self, trainer: Trainer, forget_import: bool) {
         self.request = None;
+        self.now.restart();
         if forget_import {
             self.imported = None;
         }
@@ -194,6 +198,7 @@ impl Session {
         let (Some(trainer), Some(train), Some(test)) = (&mut self.trainer, &self.train, &self.test) else {
             return Advance::Failed(refused("train", "train_no_data"));
         };
+        self.now.restart();
         match trainer.step(train, test, elapsed_ms) {
             Ok(progress) => Advance::Step(progress),
             Err(diverged) => Advance::Failed(diverged_problem(&diverged, trainer.config.bug)),
@@ -224,6 +229,7 @@ impl Session {
         self.trainer = None;
         self.request = None;
         self.imported = None;
+        self.now.restart();
         Ok(())
     }
 
@@ -268,11 +274,12 @@ impl Session {
         self.trainer.as_ref().is_some_and(Trainer::is_untrained) && self.imported.is_none()
     }
 
-    /// The evaluation the confusion matrix and its gallery show: the run's last, else a
-    /// loaded model's once scored.
+    /// The evaluation the confusion matrix and its gallery show: the run's last, else the
+    /// weights' own once [scored](Self::score_model), else a loaded model's once scored.
     pub fn evaluation(&self) -> Option<&Evaluation> {
         match (&self.trainer, &self.imported) {
             (Some(t), _) if t.evaluation().is_some() => t.evaluation(),
+            _ if self.now.is_complete() => Some(&self.now),
             (_, Some(i)) if i.score.is_some() => Some(&i.evaluation),
             _ => None,
         }
@@ -342,6 +349,45 @@ impl Session {
         Ok((done, test.len(), imported.score.filter(|_| done == test.len())))
     }
 
+    /// Score the page's weights as they are now on the next chunk of the test set: images
+    /// done, of how many, and the score once all are. For weights no row describes (a
+    /// file made inside an epoch) and a run restored without its evaluation.
+    pub fn score_model(&mut self) -> Result<(usize, usize, Option<Score>), FieldError> {
+        self.idle("weights")?;
+        let (Some(trainer), Some(test)) = (&self.trainer, &self.test) else {
+            return Err(refused("weights", "weights_none"));
+        };
+        if !self.now.is_complete() {
+            self.now.step(&trainer.mlp, test);
+        }
+        let score = self.now.is_complete().then(|| self.now.score());
+        Ok((self.now.score_count(), test.len(), score))
+    }
+
+    /// The weights' own evaluation, once [scored](Self::score_model).
+    pub fn weights_evaluation(&self) -> Option<&Evaluation> {
+        self.now.is_complete().then_some(&self.now)
+    }
+
+    /// Whether an export must [score](Self::score_model) the weights first to give their
+    /// own accuracy: they are from inside an epoch, and not scored yet.
+    pub fn needs_score(&self) -> bool {
+        let inside = self.trainer.as_ref().is_some_and(|t| t.batches_into_epoch() > 0);
+        inside && !self.now.is_complete()
+    }
+
+    /// The score of the weights as they are now: their own once scored, else the last
+    /// row's at an epoch end (or a loaded model's); `None` for weights from inside an
+    /// epoch not scored.
+    fn weights_score(&self) -> Option<Score> {
+        let trainer = self.trainer.as_ref()?;
+        match (self.now.is_complete(), trainer.batches_into_epoch()) {
+            (true, _) => Some(self.now.score()),
+            (false, 0) => self.score(),
+            (false, _) => None,
+        }
+    }
+
     /// Train on from the page's model with the form's settings (no bug); the form must
     /// describe the model. The same optimiser goes on with its state, at the new
     /// learning rate, as the notebook's optimizer object would; another starts afresh.
@@ -357,13 +403,16 @@ impl Session {
         values.insert("bug", String::new());
         let config = form::train_config(&values)?;
         fits_model(&config, &current.mlp, &values)?;
+        fits_stopped_epoch(&config, current)?;
         let same_optimizer =
             (config.optimizer, config.weight_decay) == (current.optimizer.kind, current.optimizer.weight_decay);
         let optimizer = Optimizer {
             learning_rate: config.learning_rate,
             ..current.optimizer.clone()
         };
-        let mut trainer = Trainer::with_model(config, current.mlp.clone(), train_size).after(current.history.clone());
+        let mut trainer = Trainer::with_model(config, current.mlp.clone(), train_size)
+            .after(current.history.clone())
+            .within_stopped_epoch(current);
         if same_optimizer {
             trainer.optimizer = optimizer;
         }
@@ -447,10 +496,16 @@ impl Session {
             .trainer
             .as_ref()
             .ok_or_else(|| refused("weights", "weights_none"))?;
-        let epochs = self.epochs_trained();
         let bytes =
             weights::export(&trainer.mlp, &self.export_metadata()).map_err(|p| FieldError::new("weights", p))?;
-        Ok((bytes, weights::file_name(&trainer.mlp, epochs)))
+        Ok((bytes, self.export_file_name().unwrap_or_default()))
+    }
+
+    /// The name [`export_weights`](Self::export_weights) gives the page's model now.
+    pub fn export_file_name(&self) -> Option<String> {
+        let trainer = self.trainer.as_ref()?;
+        let (epochs, inside) = (self.epochs_trained(), trainer.batches_into_epoch());
+        Some(weights::file_name(&trainer.mlp, epochs, inside))
     }
 
     /// Epochs the model has trained: before it was loaded, and here.
@@ -461,7 +516,8 @@ impl Session {
 
     /// The export's metadata: a model loaded and not trained here keeps its file's story;
     /// else this run's settings (the optimiser's own only, and the bug if any). Both say
-    /// what the model is, how many epochs it trained, and its score when it has one.
+    /// what the model is, how many epochs it trained (and where inside the next one the
+    /// weights are from), and the weights' own score, or that they are not scored.
     pub fn export_metadata(&self) -> BTreeMap<String, String> {
         let Some(trainer) = &self.trainer else {
             return BTreeMap::new();
@@ -482,9 +538,22 @@ impl Session {
         ] {
             metadata.insert(key.into(), value);
         }
-        if let Some(score) = self.score() {
-            metadata.insert("test_accuracy".into(), format!("{:.2}", score.accuracy));
-            metadata.insert("test_loss".into(), format!("{:.6}", score.loss));
+        let inside = trainer.batches_into_epoch();
+        if inside > 0 {
+            let (epoch, batches) = (self.epochs_trained() + 1, trainer.batches_per_epoch());
+            let at = format!("epoch {epoch}, batch {inside} of {batches}");
+            metadata.insert("within_epoch".into(), at);
+        }
+        match self.weights_score() {
+            Some(score) => {
+                metadata.insert("test_accuracy".into(), format!("{:.2}", score.accuracy));
+                metadata.insert("test_loss".into(), format!("{:.6}", score.loss));
+            }
+            None if inside > 0 => {
+                let why = "weights from inside an epoch, not scored on the test set";
+                metadata.insert("not_scored".into(), why.into());
+            }
+            None => {}
         }
         metadata
     }
@@ -536,6 +605,32 @@ fn fits_model(config: &TrainConfig, mlp: &Mlp<f32>, values: &Values) -> Result<(
         ));
     }
     Ok(())
+}
+
+/// A run stopped inside an epoch goes on inside it (every row one real epoch): the
+/// form must keep that epoch's batches, its batch size and the images it uses.
+fn fits_stopped_epoch(config: &TrainConfig, stopped: &Trainer) -> Result<(), FieldError> {
+    let Some(at) = stopped.stopped_within() else {
+        return Ok(());
+    };
+    let was = &stopped.config;
+    let (field, value) = if config.batch_size != was.batch_size {
+        ("batch", was.batch_size.to_string())
+    } else if config.train_limit != was.train_limit {
+        ("train_limit", was.train_limit.map_or(String::new(), |n| n.to_string()))
+    } else {
+        return Ok(());
+    };
+    // An empty train_limit means every image: its message says "clear the field".
+    let code = if value.is_empty() {
+        "continue_inside_epoch_all"
+    } else {
+        "continue_inside_epoch"
+    };
+    let epoch = stopped.history.len() + 1;
+    let batches = stopped.batches_per_epoch();
+    let args: [&dyn std::fmt::Display; 4] = [&epoch, &at.batches_done, &batches, &value];
+    Err(FieldError::new(field, Problem::new(code, &args)))
 }
 
 /// A divergence under a bug blames the bug: the broken backward, not the learning rate,
@@ -686,6 +781,129 @@ mod tests {
             session.trainer().map(|t| t.optimizer.steps),
             Some(0),
             "another starts afresh"
+        );
+    }
+
+    #[test]
+    fn stopped_inside_an_epoch_continue_finishes_that_epoch_as_if_never_stopped() {
+        let mut whole = loaded();
+        whole.configure(&form(&[])).expect("configured");
+        advance_until(&mut whole, |_| false);
+        let mut session = loaded();
+        session.configure(&form(&[])).expect("configured");
+        advance_until(&mut session, epoch_done);
+        session.begin_run().expect("idle");
+        for _ in 0..2 {
+            session.advance(1.0);
+        }
+        session.stop();
+        assert_eq!(session.advance(1.0), Advance::Stopped);
+        session.end_run();
+        assert_eq!(
+            code(session.continue_training(&form(&[("epochs", "1"), ("batch", "40")]))),
+            ("batch", "continue_inside_epoch"),
+            "the epoch's batches stay as they were"
+        );
+        assert_eq!(
+            code(session.continue_training(&form(&[("epochs", "1"), ("train_limit", "100")]))),
+            ("train_limit", "continue_inside_epoch_all"),
+            "and so do its images: every one, so the field is to be cleared"
+        );
+        session.continue_training(&form(&[("epochs", "1")])).expect("continued");
+        advance_until(&mut session, |_| false);
+        let rows = |s: &Session| -> Vec<(usize, f64, f64, f64)> {
+            let history = &s.trainer().expect("a run").history;
+            history
+                .iter()
+                .map(|e| (e.epoch, e.avg_loss, e.test_accuracy, e.test_loss))
+                .collect()
+        };
+        assert_eq!(rows(&session), rows(&whole), "row 2 is one real epoch 2");
+        assert_eq!(session.model(), whole.model(), "the same weights, to the bit");
+    }
+
+    #[test]
+    fn a_file_made_inside_an_epoch_names_its_batch_and_its_own_score() {
+        let mut session = loaded();
+        session.configure(&form(&[])).expect("configured");
+        advance_until(&mut session, epoch_done);
+        session.begin_run().expect("idle");
+        for _ in 0..2 {
+            session.advance(1.0);
+        }
+        session.pause();
+        assert_eq!(session.advance(1.0), Advance::Paused);
+        session.end_run();
+        let unscored = session.export_metadata();
+        assert!(
+            !unscored.contains_key("test_accuracy"),
+            "not the last epoch's score: {unscored:?}"
+        );
+        assert_eq!(unscored["within_epoch"], "epoch 2, batch 2 of 4");
+        assert!(unscored.contains_key("not_scored"));
+        assert_eq!(
+            session.export_weights().expect("a file").1,
+            "mlp-784-8-10-epoch2-batch2.safetensors"
+        );
+        assert!(session.needs_score());
+        let score = loop {
+            if let (_, _, Some(score)) = session.score_model().expect("scoring") {
+                break score;
+            }
+        };
+        assert!(!session.needs_score());
+        let mut own = Evaluation::default();
+        while own.step(session.model().expect("a model"), session.test_set().expect("data")) < 100 {}
+        assert_eq!(score, own.score(), "the weights' own score");
+        let metadata = session.export_metadata();
+        assert_eq!(metadata["test_accuracy"], format!("{:.2}", score.accuracy));
+        assert_eq!(metadata["test_loss"], format!("{:.6}", score.loss));
+        assert!(!metadata.contains_key("not_scored"));
+        session.begin_run().expect("idle");
+        session.advance(1.0);
+        session.end_run();
+        assert!(session.needs_score(), "the weights moved: the score is forgotten");
+        assert!(!session.export_metadata().contains_key("test_accuracy"));
+    }
+
+    #[test]
+    fn a_finished_run_restored_is_scored_again_for_its_confusion_matrix() {
+        let mut session = loaded();
+        session.configure(&form(&[("epochs", "1")])).expect("configured");
+        advance_until(&mut session, |_| false);
+        let saved = session.snapshot().expect("a finished run");
+        let rows: Vec<f64> = saved.history.iter().flat_map(EpochStats::to_row).collect();
+        let mut restored = loaded();
+        let resumed = restored.resume(&form(&[("epochs", "1")]), &saved.weights, &rows, &[]);
+        assert!(resumed.expect("restored").finished);
+        assert!(restored.evaluation().is_none(), "the save holds no matrix");
+        while restored.score_model().expect("scoring").2.is_none() {}
+        let evaluation = restored.evaluation().expect("scored again");
+        let total: u32 = evaluation.confusion().iter().flatten().sum();
+        assert_eq!(total, 100, "every test image");
+        assert_eq!(
+            Some(evaluation.score().accuracy),
+            restored.score().map(|s| s.accuracy),
+            "as its row says"
+        );
+    }
+
+    #[test]
+    fn a_continued_run_counts_the_whole_runs_training_time() {
+        let mut session = loaded();
+        session.configure(&form(&[("epochs", "1")])).expect("configured");
+        advance_until(&mut session, |_| false);
+        let first = session.trainer().map(|t| t.live().elapsed_s).expect("a run");
+        assert!(first > 0.0);
+        session.continue_training(&form(&[("epochs", "2")])).expect("continued");
+        advance_until(&mut session, |_| false);
+        let trainer = session.trainer().expect("a run");
+        let seconds: f64 = trainer.history.iter().map(|e| e.seconds).sum();
+        assert_eq!(trainer.history.len(), 3);
+        assert!(
+            (trainer.live().elapsed_s - seconds).abs() < 1e-9,
+            "{} s counted, {seconds} s in the rows",
+            trainer.live().elapsed_s
         );
     }
 

@@ -1,7 +1,7 @@
 //! "Break the backward": each classic mistake fails the gradient check on exactly the
 //! tensors it touches, and passes the rest.
 
-use backprop_lab::check::gradcheck::{run_with, CheckCase, CheckReport, TOLERANCE};
+use backprop_lab::check::gradcheck::{run_with, CheckCase, CheckReport, SPOT_ENTRIES, TOLERANCE};
 use backprop_lab::model::activation::Activation;
 use backprop_lab::model::bug::Bug;
 use backprop_lab::model::loss::{softmax_cross_entropy, LossKind};
@@ -128,4 +128,46 @@ fn each_bug_on_the_mnist_net(act: Activation) {
             );
         }
     }
+}
+
+/// The notebook's own Part 2 net, 784-[256]-10, one sample: too large to check every
+/// entry in the page's time, so it is spot-checked (`grad_check_sparse` of Stanford's cs231n).
+fn notebook_part2(loss: LossKind, batch: Option<usize>) -> CheckCase {
+    CheckCase {
+        input_dim: 784,
+        hidden_dims: vec![256],
+        output_dim: 10,
+        loss,
+        batch,
+        seed: 5,
+        activation: Activation::Sigmoid,
+    }
+}
+
+#[test]
+fn the_notebooks_784_256_10_is_spot_checked_and_each_bug_fails_exactly_its_tensors() {
+    for case in [
+        notebook_part2(LossKind::CrossEntropy, Some(4)),
+        notebook_part2(LossKind::Mse, None),
+    ] {
+        for bug in Bug::ALL {
+            let report = run_with(&case, bug, |_| {}).expect("spot-checked, not refused");
+            assert_eq!(report.spot, Some(SPOT_ENTRIES), "{case:?}");
+            if bug == Bug::Notebook1dTranspose && case.batch.is_none() {
+                assert!(report.crash.is_some());
+                continue;
+            }
+            assert_fails_exactly(&case, bug, &report);
+            for row in &report.rows {
+                let entries: usize = row.shape.iter().product();
+                assert_eq!(row.checked, SPOT_ENTRIES.min(entries), "{row:?}");
+                assert_eq!(row.worst.len(), row.shape.len(), "the worst entry is named: {row:?}");
+                assert!(row.worst.iter().zip(&row.shape).all(|(i, n)| i < n), "{row:?}");
+            }
+        }
+    }
+    // A small net is still checked in full.
+    let full = run_with(&part1(Some(8)), Bug::None, |_| {}).expect("a valid case");
+    assert_eq!(full.spot, None);
+    assert_eq!(full.rows[0].checked, 16 * 32, "every entry of layers.0.weight");
 }

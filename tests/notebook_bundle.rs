@@ -2,8 +2,12 @@
 //! "Check my notebook's backward": bundles made from PyTorch's own fixtures, right and
 //! with the classic mistakes seeded, and broken bundles.
 
+mod pytorch_fixtures;
+
 use backprop_lab::check::bundle::{check, Hint};
 use backprop_lab::model::loss::LossKind;
+use backprop_lab::model::mlp::{Grads, Scope};
+use nalgebra::DMatrix;
 use serde_json::Value;
 
 /// A tensor of a bundle: name, dtype, shape and its little-endian bytes.
@@ -407,4 +411,84 @@ fn a_relu_or_tanh_net_is_checked_with_the_activation_its_metadata_names() {
         r#""activation":"gelu""#,
     );
     assert_eq!(check(&gelu).unwrap_err().code, "st_unknown_activation");
+}
+
+/// dL/dinput for a fixture, row-major, from the page's backward (itself held to central
+/// differences by tests/gradcheck.rs).
+fn input_gradient(f: &Value) -> Vec<f64> {
+    let (mlp, loss) = pytorch_fixtures::model::<f64>(f, "params").expect("a model");
+    let x = pytorch_fixtures::tensor(f, "x").and_then(|x| pytorch_fixtures::as_batch::<f64>(&x));
+    let cache = mlp.forward_batch(x.expect("an input"));
+    let mut grad_output = DMatrix::zeros(0, 0);
+    pytorch_fixtures::loss_on(f, loss, &cache.output, &mut grad_output).expect("a loss");
+    let mut grads = Grads::default();
+    mlp.backward(&cache, &grad_output, &mut grads, Scope::Full);
+    grads.input.transpose().as_slice().to_vec()
+}
+
+#[test]
+fn a_bundle_that_also_holds_grad_input_has_it_checked_as_the_input_row() {
+    for name in ["batch8_mse", "seed_part1_single_sample_mse"] {
+        let f = fixture(name);
+        let (shape, _) = tensor(&f["x"]);
+        let right = input_gradient(&f);
+        let with = |g: &[f64]| {
+            let mut entries = bundle(&f, |_, _| {}, f64s);
+            entries.push(f64s("grad.input", shape.clone(), g));
+            check(&write(&entries, Some("mse"))).expect("checked, not refused")
+        };
+        let report = with(&right);
+        let input = report.rows.last().expect("rows");
+        assert_eq!((input.name.as_str(), &input.shape), ("input", &shape), "{name}");
+        assert!(report.rows.iter().all(|r| r.passed), "{name}: {:?}", report.rows);
+        let doubled: Vec<f64> = right.iter().map(|g| 2.0 * g).collect();
+        let failed: Vec<String> = with(&doubled)
+            .rows
+            .iter()
+            .filter(|r| !r.passed)
+            .map(|r| r.name.clone())
+            .collect();
+        assert_eq!(failed, ["input"], "{name}");
+    }
+    let f = fixture("batch8_mse");
+    let report = check(&write(&bundle(&f, |_, _| {}, f64s), Some("mse"))).expect("checked");
+    assert!(
+        report.rows.iter().all(|r| r.name != "input"),
+        "no input row without grad.input"
+    );
+}
+
+#[test]
+fn a_sigmoid_bundle_whose_metadata_says_relu_is_told_its_activation_may_be_wrong() {
+    let f = fixture("batch8_mse");
+    let entries = bundle(&f, |_, _| {}, f64s);
+    let (failed, hint) = failing(&write_with(&entries, r#""loss":"mse","activation":"relu""#));
+    assert_eq!(failed.len(), 6, "{failed:?}");
+    assert_eq!(hint, Some(Hint::Activation(Some("relu".into()), "sigmoid".into())));
+    let relu = fixture_in("pytorch-more", "relu_batch8_mse");
+    let (_, hint) = failing(&write(&bundle(&relu, |_, _| {}, f64s), Some("mse")));
+    assert_eq!(
+        hint,
+        Some(Hint::Activation(None, "relu".into())),
+        "none named: sigmoid taken"
+    );
+}
+
+#[test]
+fn a_weights_file_given_as_a_bundle_is_sent_to_load_weights() {
+    let f = fixture("batch8_mse");
+    let params: Vec<Entry> = bundle(&f, |_, _| {}, f64s)
+        .into_iter()
+        .filter(|e| !e.0.starts_with("grad.") && e.0 != "input" && e.0 != "target")
+        .collect();
+    assert_eq!(
+        check(&write(&params, None)).expect_err("refused").code,
+        "bundle_is_weights"
+    );
+    let mut no_grads = params.clone();
+    no_grads.push(f64s("input", vec![32], &[0.0; 32]));
+    assert_eq!(
+        check(&write(&no_grads, None)).expect_err("refused").code,
+        "bundle_no_grads"
+    );
 }

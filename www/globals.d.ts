@@ -23,6 +23,8 @@ interface Lab {
   next_misclassified(from: number): number | null;
   import_weights(bytes: Uint8Array): any;
   evaluate_imported(): any;
+  score_model(): any;
+  needs_score(): boolean;
   continue_training(fields: Record<string, string>): any;
   snapshot(): any;
   resume(fields: Record<string, string>, weights: Uint8Array, rows: ArrayLike<number>, within: ArrayLike<number>): any;

@@ -52,6 +52,10 @@ pub enum Hint {
     GradOutput,
     /// Another pattern: the topmost failing tensor, where the backward pass first goes wrong.
     FirstWrong(String),
+    /// Everything fails, but every gradient is right for another activation: the one the
+    /// metadata names (`None`: it names none, so the notebook's sigmoid was taken) may be
+    /// wrong; the second is the one that fits.
+    Activation(Option<String>, String),
 }
 
 impl Hint {
@@ -77,6 +81,8 @@ impl Hint {
             }
             Hint::GradOutput => ("bundle_hint_grad_output", vec![]),
             Hint::FirstWrong(name) => ("bundle_hint_first_wrong", vec![name.clone()]),
+            Hint::Activation(Some(named), fits) => ("bundle_hint_activation", vec![named.clone(), fits.clone()]),
+            Hint::Activation(None, fits) => ("bundle_hint_activation_unnamed", vec![fits.clone()]),
         }
     }
 }
@@ -216,7 +222,8 @@ fn target(file: &File, kind: LossKind, batch: usize, one_sample: bool, outputs: 
     }
 }
 
-/// The page's backward on the bundle's numbers: every parameter gradient, row-major.
+/// The page's backward on the bundle's numbers: every parameter gradient, then the
+/// input's, row-major.
 fn reference(mlp: &Mlp<f64>, x: &DMatrix<f64>, target: &Target) -> (f64, Vec<Vec<f64>>) {
     let cache = mlp.forward_batch(x.clone());
     let mut grad_output = DMatrix::zeros(x.nrows(), mlp.output_dim());
@@ -225,7 +232,78 @@ fn reference(mlp: &Mlp<f64>, x: &DMatrix<f64>, target: &Target) -> (f64, Vec<Vec
     mlp.backward(&cache, &grad_output, &mut grads, Scope::Full);
     let linears = grads.layers.iter().chain([&grads.output_layer]);
     let row_major = linears.flat_map(|g| [g.weight.transpose().as_slice().to_vec(), g.bias.as_slice().to_vec()]);
-    (loss, row_major.collect())
+    let input = grads.input.transpose().as_slice().to_vec();
+    (loss, row_major.chain([input]).collect())
+}
+
+/// The rows, the student's gradients of the right shapes, and their dtypes.
+type Compared<'a> = (Vec<BundleRow>, Vec<Option<&'a [f64]>>, Vec<&'a str>);
+
+/// The student's gradients against the reference, tensor by tensor (`grad.{name}` for
+/// each of `tensors`, names and shapes): the rows, the gradients of the right shapes, and
+/// their dtypes.
+fn compare<'a>(
+    file: &'a File,
+    tensors: &[(String, Vec<usize>)],
+    reference: &[Vec<f64>],
+) -> Result<Compared<'a>, Problem> {
+    let (mut rows, mut student, mut dtypes) = (Vec::new(), Vec::new(), Vec::new());
+    for ((name, shape), expected) in tensors.iter().zip(reference) {
+        let key = format!("grad.{name}");
+        let given = match file.tensors.get(&key) {
+            None => None,
+            Some(tensor) => {
+                let (given_shape, values) = floats(file, &key)?;
+                if values.iter().any(|v| !v.is_finite()) {
+                    return Err(Problem::new("bundle_not_finite", &[&key]));
+                }
+                dtypes.push(tensor.dtype.as_str());
+                Some((given_shape.to_vec(), values))
+            }
+        };
+        let error_norm = match &given {
+            Some((given_shape, values)) if given_shape == shape => values
+                .iter()
+                .zip(expected)
+                .map(|(s, r)| (s - r).powi(2))
+                .sum::<f64>()
+                .sqrt(),
+            _ => f64::INFINITY,
+        };
+        student.push(given.as_ref().filter(|(g, _)| g == shape).map(|(_, v)| *v));
+        let reference_norm = expected.iter().map(|v| v * v).sum::<f64>().sqrt();
+        let dtype = file.tensors.get(&key).map_or("F64", |t| t.dtype.as_str());
+        let bar = TOLERANCE + bar(dtype).map_or(0.0, |relative| relative * reference_norm);
+        rows.push(BundleRow {
+            name: name.clone(),
+            shape: shape.clone(),
+            grad_shape: given.map(|(g, _)| g),
+            error_norm,
+            passed: error_norm < bar,
+        });
+    }
+    Ok((rows, student, dtypes))
+}
+
+/// Everything fails: is every gradient right for another activation than the one taken?
+fn other_activation(
+    file: &File,
+    mlp: &Mlp<f64>,
+    x: &DMatrix<f64>,
+    target: &Target,
+    tensors: &[(String, Vec<usize>)],
+) -> Option<Hint> {
+    let named = file.metadata.get("activation").map(|a| a.trim().to_lowercase());
+    Activation::ALL
+        .into_iter()
+        .filter(|&a| a != mlp.activation)
+        .find_map(|other| {
+            let (_, reference) = reference(&mlp.clone().with_activation(other), x, target);
+            let (rows, _, _) = compare(file, tensors, &reference).ok()?;
+            rows.iter()
+                .all(|r| r.passed)
+                .then(|| Hint::Activation(named.clone(), other.name().to_string()))
+        })
 }
 
 /// `precision`: the relative error the gradients' dtype leaves (1e-6 for f64).
@@ -267,7 +345,7 @@ fn hint(rows: &[BundleRow], student: &[Option<&[f64]>], reference: &[Vec<f64>], 
             Hint::GradOutput
         });
     }
-    if only(&|n| n.starts_with("layers.")) {
+    if only(&|n| n.starts_with("layers.") || n == "input") || only(&|n| n.starts_with("layers.")) {
         return Some(Hint::SigmoidDerivative);
     }
     if only(&|n| n.ends_with(".bias")) {
@@ -304,7 +382,15 @@ pub fn check(bytes: &[u8]) -> Result<BundleReport, Problem> {
         return Err(Problem::new("bundle_grad_keys", &[key]));
     }
     if !file.tensors.keys().any(|k| k.starts_with("grad.")) {
-        return Err(Problem::new("bundle_no_grads", &[]));
+        // Only parameters: a weights file, for *Load weights*.
+        let weights = ["input", "target"].iter().all(|k| !file.tensors.contains_key(*k))
+            && file.tensors.keys().any(|k| k.ends_with(".weight"));
+        let code = if weights {
+            "bundle_is_weights"
+        } else {
+            "bundle_no_grads"
+        };
+        return Err(Problem::new(code, &[]));
     }
     let extra = |k: &str| k == "input" || k == "target" || k.starts_with("grad.");
     let (mlp, _) = model_from(&file, None, None, extra)?;
@@ -315,7 +401,14 @@ pub fn check(bytes: &[u8]) -> Result<BundleReport, Problem> {
     let target = target(&file, loss_kind, x.nrows(), one_sample, mlp.output_dim())?;
     let (loss, reference) = reference(&mlp, &x, &target);
 
-    let grad_keys: Vec<String> = mlp.param_info().iter().map(|p| format!("grad.{}", p.name)).collect();
+    let mut tensors: Vec<(String, Vec<usize>)> = mlp.param_info().into_iter().map(|p| (p.name, p.shape)).collect();
+    let input_shape = if one_sample {
+        vec![inputs]
+    } else {
+        vec![x.nrows(), inputs]
+    };
+    tensors.push(("input".to_string(), input_shape.clone()));
+    let grad_keys: Vec<String> = tensors.iter().map(|(name, _)| format!("grad.{name}")).collect();
     if let Some(stray) = file
         .tensors
         .keys()
@@ -323,53 +416,26 @@ pub fn check(bytes: &[u8]) -> Result<BundleReport, Problem> {
     {
         return Err(Problem::new("bundle_unknown_grad", &[stray, &grad_keys.join(", ")]));
     }
-    let mut dtypes: Vec<&str> = Vec::new();
-    let mut student: Vec<Option<&[f64]>> = Vec::new();
-    let mut rows = Vec::new();
-    for (param, expected) in mlp.param_info().into_iter().zip(&reference) {
-        let key = format!("grad.{}", param.name);
-        let given = match file.tensors.get(&key) {
-            None => None,
-            Some(_) => {
-                let (shape, values) = floats(&file, &key)?;
-                if values.iter().any(|v| !v.is_finite()) {
-                    return Err(Problem::new("bundle_not_finite", &[&key]));
-                }
-                dtypes.push(&file.tensors[&key].dtype);
-                Some((shape.to_vec(), values))
-            }
-        };
-        let reference_norm = expected.iter().map(|v| v * v).sum::<f64>().sqrt();
-        let (grad_shape, error_norm) = match &given {
-            Some((shape, values)) if *shape == param.shape => {
-                let error = values
-                    .iter()
-                    .zip(expected)
-                    .map(|(s, r)| (s - r).powi(2))
-                    .sum::<f64>()
-                    .sqrt();
-                (Some(shape.clone()), error)
-            }
-            Some((shape, _)) => (Some(shape.clone()), f64::INFINITY),
-            None => (None, f64::INFINITY),
-        };
-        student.push(given.as_ref().filter(|(s, _)| *s == param.shape).map(|(_, v)| *v));
-        let dtype = file.tensors.get(&key).map_or("F64", |t| t.dtype.as_str());
-        let bar = TOLERANCE + bar(dtype).map_or(0.0, |relative| relative * reference_norm);
-        rows.push(BundleRow {
-            name: param.name,
-            shape: param.shape,
-            grad_shape,
-            error_norm,
-            passed: error_norm < bar,
-        });
+    // The input's gradient is checked when the bundle holds it, as the page's `input` row.
+    if !file.tensors.contains_key("grad.input") {
+        tensors.pop();
     }
+    let (rows, student, mut dtypes) = compare(&file, &tensors, &reference)?;
     dtypes.sort_unstable();
     dtypes.dedup();
     let dtype = if dtypes.is_empty() {
         "F64".to_string()
     } else {
         dtypes.join(", ")
+    };
+    // The loosest bar any row was held to, as the page states it.
+    let relative = dtypes
+        .iter()
+        .filter_map(|d| bar(d))
+        .fold(None, |m: Option<f64>, b| Some(m.map_or(b, |m| m.max(b))));
+    let hint = match hint(&rows, &student, &reference, relative.unwrap_or(TOLERANCE)) {
+        Some(Hint::GradOutput) => other_activation(&file, &mlp, &x, &target, &tensors).or(Some(Hint::GradOutput)),
+        hint => hint,
     };
     let reference_error = (Checker::seconds_for(&mlp, x.nrows()) <= MAX_NUMERIC_SECONDS).then(|| {
         let mut checker = Checker::on(mlp, x.clone(), target, one_sample, Bug::None, |_| {});
@@ -382,12 +448,6 @@ pub fn check(bytes: &[u8]) -> Result<BundleReport, Problem> {
             .map(|r| r.error_norm)
             .fold(0.0, f64::max)
     });
-    // The loosest bar any row was held to, as the page states it.
-    let relative = dtypes
-        .iter()
-        .filter_map(|d| bar(d))
-        .fold(None, |m: Option<f64>, b| Some(m.map_or(b, |m| m.max(b))));
-    let hint = hint(&rows, &student, &reference, relative.unwrap_or(TOLERANCE));
     Ok(BundleReport {
         loss_kind,
         loss,
@@ -397,11 +457,7 @@ pub fn check(bytes: &[u8]) -> Result<BundleReport, Problem> {
         reference_error,
         rows,
         hint,
-        input_shape: if one_sample {
-            vec![inputs]
-        } else {
-            vec![x.nrows(), inputs]
-        },
+        input_shape,
     })
 }
 

@@ -25,6 +25,9 @@ const MULTIPLY_ADDS_PER_S: f64 = 4.5e8;
 pub const MAX_SECONDS: f64 = 120.0;
 /// Multiply-adds per [`Checker::step`]: a few milliseconds in the browser.
 const WORK_PER_STEP: f64 = 2e6;
+/// Entries per tensor a spot check differentiates, drawn at random (Stanford's cs231n course,
+/// `grad_check_sparse`): for nets too large to check every entry in [`MAX_SECONDS`].
+pub const SPOT_ENTRIES: usize = 20;
 
 /// One gradient-check problem: a model, a loss and random data drawn from the random seed `seed`.
 #[derive(Clone, Debug, PartialEq)]
@@ -67,6 +70,10 @@ pub struct CheckRow {
     /// `max_k |manual_k - numeric_k| / max(|manual_k|, |numeric_k|, 1e-8)`
     pub max_rel_error: f64,
     pub passed: bool,
+    /// Entries compared: all of them, or a spot check's sample.
+    pub checked: usize,
+    /// The index (as the shape counts) of the entry where manual and numeric differ most.
+    pub worst: Vec<usize>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -78,6 +85,10 @@ pub struct CheckReport {
     pub rows: Vec<CheckRow>,
     /// Where the backward pass raised the notebook's 1-D shape error instead of a table.
     pub crash: Option<ShapeCrash>,
+    /// A spot check: entries per tensor drawn at random, because checking every entry
+    /// would take about `full_seconds`. `None`: every entry was checked.
+    pub spot: Option<usize>,
+    pub full_seconds: f64,
 }
 
 /// Refuse cases that are malformed or too large to check in a few seconds.
@@ -106,7 +117,7 @@ pub fn validate(case: &CheckCase) -> Result<(), FieldError> {
     if case.loss == LossKind::CrossEntropy && case.output_dim < 2 {
         return Err(FieldError::new("output_dim", Problem::new("ce_needs_two_classes", &[])));
     }
-    let seconds = estimated_seconds(case);
+    let seconds = spot_seconds(case).min(estimated_seconds(case));
     if seconds > MAX_SECONDS {
         // The batch, when one sample would do; else the widest layer's field.
         let one = CheckCase {
@@ -114,9 +125,11 @@ pub fn validate(case: &CheckCase) -> Result<(), FieldError> {
             ..case.clone()
         };
         let widest_hidden = case.hidden_dims.iter().copied().max().unwrap_or(0);
-        let field = if batch > 1 && estimated_seconds(&one) <= MAX_SECONDS {
+        // The batch when one sample would do; else the hidden widths, the student's own
+        // choice (the input and output are the data's), when they weigh.
+        let field = if batch > 1 && spot_seconds(&one) <= MAX_SECONDS {
             "batch"
-        } else if widest_hidden >= case.input_dim.max(case.output_dim) {
+        } else if widest_hidden > 0 && widest_hidden * 8 >= case.input_dim.min(case.output_dim) {
             "hidden_dims"
         } else if case.input_dim >= case.output_dim {
             "input_dim"
@@ -153,6 +166,22 @@ fn elements(case: &CheckCase) -> usize {
 /// About how long the whole check takes in the browser: two forward passes per number.
 pub fn estimated_seconds(case: &CheckCase) -> f64 {
     2.0 * elements(case) as f64 * forward_work(case) / MULTIPLY_ADDS_PER_S
+}
+
+/// About how long a spot check of [`SPOT_ENTRIES`] per tensor takes in the browser.
+fn spot_seconds(case: &CheckCase) -> f64 {
+    let tensors = 2 * (case.hidden_dims.len() + 1) + 1;
+    2.0 * (tensors * SPOT_ENTRIES) as f64 * forward_work(case) / MULTIPLY_ADDS_PER_S
+}
+
+/// Where entry `k` of a tensor of `shape` sits, as its shape counts it: parameters are
+/// stored column-major (nalgebra), the input row-major.
+fn index_of(k: usize, shape: &[usize], column_major: bool) -> Vec<usize> {
+    match *shape {
+        [rows, _] if column_major => vec![k % rows, k / rows],
+        [_, cols] => vec![k / cols, k % cols],
+        _ => vec![k],
+    }
 }
 
 /// Standard normal draws (Box-Muller), as `torch.randn`.
@@ -216,22 +245,38 @@ fn reference_forward(mlp: &Mlp<f64>, x: &DMatrix<f64>) -> DMatrix<f64> {
 /// Compare a hand-written gradient with the numeric one of the same parameter. The row
 /// fails when the hand-written one has another shape (or is missing): a gradient is
 /// never passed without every element compared.
-fn compare(name: String, shape: Vec<usize>, grad_shape: Vec<usize>, manual: &[f64], numeric: &[f64]) -> CheckRow {
-    let same_shape = grad_shape == shape && manual.len() == numeric.len();
-    let (mut sum_sq, mut max_rel_error) = (0.0, 0.0f64);
-    for (&m, &n) in manual.iter().zip(numeric) {
+/// `entries`: which entries `numeric` holds (a spot check's sample), else all of them;
+/// `column_major`: how `manual` is stored (parameters), else row-major (the input).
+fn compare(
+    (name, shape, grad_shape): (String, Vec<usize>, Vec<usize>),
+    manual: &[f64],
+    numeric: &[f64],
+    entries: Option<&[usize]>,
+    column_major: bool,
+) -> CheckRow {
+    let all = shape.iter().product::<usize>();
+    let same_shape = grad_shape == shape && manual.len() == all;
+    let at = |i: usize| entries.map_or(i, |e| e[i]);
+    let (mut sum_sq, mut max_rel_error, mut worst) = (0.0, 0.0f64, (0.0, 0));
+    for (i, &n) in numeric.iter().enumerate() {
+        let m = manual.get(at(i)).copied().unwrap_or(f64::NAN);
         let diff = (m - n).abs();
         sum_sq += diff * diff;
         max_rel_error = max_rel_error.max(diff / m.abs().max(n.abs()).max(1e-8));
+        if diff > worst.0 {
+            worst = (diff, at(i));
+        }
     }
     let error_norm = if same_shape { sum_sq.sqrt() } else { f64::INFINITY };
     CheckRow {
+        worst: index_of(worst.1, &shape, column_major),
         name,
         shape,
         grad_shape,
         error_norm,
         max_rel_error: if same_shape { max_rel_error } else { f64::INFINITY },
         passed: error_norm < TOLERANCE,
+        checked: numeric.len(),
     }
 }
 
@@ -333,6 +378,9 @@ pub struct Checker {
     rows: Vec<CheckRow>,
     done: usize,
     total: usize,
+    /// A spot check's entries, tensor by tensor (sorted); `None`: every entry.
+    picks: Option<Vec<Vec<usize>>>,
+    full_seconds: f64,
 }
 
 impl Checker {
@@ -352,7 +400,35 @@ impl Checker {
                 Target::Labels((0..batch).map(|_| rng.random_range(0..case.output_dim)).collect())
             }
         };
-        Ok(Checker::on(mlp, x, target, case.batch.is_none(), bug, tamper))
+        let checker = Checker::on(mlp, x, target, case.batch.is_none(), bug, tamper);
+        let full_seconds = estimated_seconds(case);
+        Ok(match full_seconds > MAX_SECONDS {
+            true => checker.spot(SPOT_ENTRIES, case.seed),
+            false => checker,
+        })
+    }
+
+    /// Check only `entries` per tensor, drawn at random from `seed` (every entry of a
+    /// smaller tensor): `grad_check_sparse` of Stanford's cs231n course, for nets too large to check whole.
+    pub fn spot(mut self, entries: usize, seed: u64) -> Self {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed.wrapping_add(2));
+        let sizes: Vec<usize> = (0..=self.manual.params.len()).map(|t| self.full_len(t)).collect();
+        let picks: Vec<Vec<usize>> = sizes
+            .iter()
+            .map(|&size| {
+                let mut picked = rand::seq::index::sample(&mut rng, size, entries.min(size)).into_vec();
+                picked.sort_unstable();
+                picked
+            })
+            .collect();
+        self.full_seconds = Checker::seconds_for(&self.mlp, self.x.nrows());
+        self.total = if self.crash.is_some() {
+            0
+        } else {
+            picks.iter().map(Vec::len).sum()
+        };
+        self.picks = Some(picks);
+        self
     }
 
     /// A check of `mlp` on the batch x (B, in) and its target, given rather than drawn
@@ -402,6 +478,8 @@ impl Checker {
             rows: Vec::new(),
             done: 0,
             total,
+            picks: None,
+            full_seconds: 0.0,
         }
     }
 
@@ -442,9 +520,17 @@ impl Checker {
         }
     }
 
+    /// How many numbers of tensor `t` are differentiated: a spot check's sample, or all.
+    fn tensor_len(&mut self, t: usize) -> usize {
+        match &self.picks {
+            Some(picks) => picks[t].len(),
+            None => self.full_len(t),
+        }
+    }
+
     /// How many numbers tensor `t` holds: a parameter's size (whatever the hand-written
     /// gradient's), or the input's.
-    fn tensor_len(&mut self, t: usize) -> usize {
+    fn full_len(&mut self, t: usize) -> usize {
         self.mlp.params_mut().nth(t).map_or(self.x.len(), |param| param.len())
     }
 
@@ -461,6 +547,7 @@ impl Checker {
     /// are counted row-major, as the hand-written side lists them.
     fn central_difference(&mut self, k: usize) -> f64 {
         let t = self.tensor;
+        let k = self.picks.as_ref().map_or(k, |picks| picks[t][k]);
         let original = *self.number(t, k);
         *self.number(t, k) = original + STEP;
         let plus = loss_of(&self.mlp, &self.x, &self.target);
@@ -472,10 +559,12 @@ impl Checker {
 
     fn finish_tensor(&mut self) {
         let numeric = std::mem::take(&mut self.numeric);
+        let entries = self.picks.as_ref().map(|picks| picks[self.tensor].as_slice());
         let row = match self.mlp.param_info().into_iter().nth(self.tensor) {
             Some(param) => {
                 let (grad_shape, manual) = &self.manual.params[self.tensor];
-                compare(param.name, param.shape, grad_shape.clone(), manual, &numeric)
+                let names = (param.name, param.shape, grad_shape.clone());
+                compare(names, manual, &numeric, entries, true)
             }
             None => {
                 let (batch, inputs) = self.x.shape();
@@ -485,7 +574,8 @@ impl Checker {
                     vec![batch, inputs]
                 };
                 let (grad_shape, manual) = &self.manual.input;
-                compare("input".to_string(), shape, grad_shape.clone(), manual, &numeric)
+                let names = ("input".to_string(), shape, grad_shape.clone());
+                compare(names, manual, &numeric, entries, false)
             }
         };
         self.rows.push(row);
@@ -502,6 +592,8 @@ impl Checker {
             output_passed: self.output_error < TOLERANCE,
             rows: self.rows,
             crash: self.crash,
+            spot: self.picks.map(|picks| picks.iter().map(Vec::len).max().unwrap_or(0)),
+            full_seconds: self.full_seconds,
         }
     }
 }
@@ -516,7 +608,7 @@ mod tests {
         case.input_dim = 0;
         assert_eq!(run(&case).unwrap_err().field, "input_dim");
         let mut case = CheckCase::notebook_part1();
-        case.hidden_dims = vec![784, 256];
+        case.hidden_dims = vec![4096; 20];
         assert_eq!(run(&case).unwrap_err().field, "hidden_dims");
         let mut case = CheckCase::notebook_part1();
         case.batch = Some(0);
@@ -524,7 +616,7 @@ mod tests {
     }
 
     #[test]
-    fn only_checks_of_minutes_are_refused_and_by_the_field_that_decides() {
+    fn only_checks_of_minutes_even_spot_checked_are_refused_and_by_the_field_to_change() {
         // About 22 s in the browser: accepted, as it runs in steps.
         let wide = CheckCase {
             input_dim: 4096,
@@ -539,12 +631,22 @@ mod tests {
             "{}",
             estimated_seconds(&wide)
         );
-        let batched = CheckCase {
-            input_dim: 100,
-            hidden_dims: vec![50],
+        // The notebook's own net: too large to check whole, so spot-checked.
+        let notebook = CheckCase {
+            input_dim: 784,
+            hidden_dims: vec![256],
             output_dim: 10,
-            batch: Some(256),
+            batch: None,
             ..CheckCase::notebook_part1()
+        };
+        assert!(estimated_seconds(&notebook) > MAX_SECONDS && spot_seconds(&notebook) < 1.0);
+        assert!(validate(&notebook).is_ok());
+        // Too large even to spot-check: the batch, when one sample would do.
+        let batched = CheckCase {
+            input_dim: 4096,
+            hidden_dims: vec![4096, 4096],
+            batch: Some(256),
+            ..notebook.clone()
         };
         let refused = validate(&batched).unwrap_err();
         assert_eq!(
@@ -553,28 +655,12 @@ mod tests {
             "one sample would do"
         );
         assert!(refused.problem.args[0].parse::<f64>().unwrap() > MAX_SECONDS);
-        let notebook = CheckCase {
-            input_dim: 784,
-            hidden_dims: vec![256],
-            output_dim: 10,
-            batch: None,
-            ..CheckCase::notebook_part1()
-        };
-        assert_eq!(validate(&notebook).unwrap_err().field, "input_dim", "the widest layer");
+        // Else the hidden widths, the student's choice, not the data's input size.
         let wide_hidden = CheckCase {
-            hidden_dims: vec![2048],
+            hidden_dims: vec![4096; 20],
             ..notebook
         };
         assert_eq!(validate(&wide_hidden).unwrap_err().field, "hidden_dims");
-        // Wide at both ends, no hidden layer: the input is named, not the empty field.
-        let ends = CheckCase {
-            input_dim: 4096,
-            hidden_dims: vec![],
-            output_dim: 4096,
-            batch: Some(2),
-            ..CheckCase::notebook_part1()
-        };
-        assert_eq!(validate(&ends).unwrap_err().field, "input_dim");
         // Many narrow layers cost time however few their parameters.
         let deep = CheckCase {
             input_dim: 1,
@@ -606,7 +692,13 @@ mod tests {
     #[test]
     fn a_wrong_gradient_would_fail() {
         let manual = [1.0, 2.0, 3.0];
-        let row = compare("w".into(), vec![3], vec![3], &manual, &[1.0, 2.0, 3.00001]);
+        let row = compare(
+            ("w".into(), vec![3], vec![3]),
+            &manual,
+            &[1.0, 2.0, 3.00001],
+            None,
+            true,
+        );
         assert!(!row.passed);
         assert!((row.error_norm - 1e-5).abs() < 1e-9);
         assert!(
@@ -614,7 +706,7 @@ mod tests {
             "{}",
             row.max_rel_error
         );
-        let tiny = compare("w".into(), vec![1], vec![1], &[0.0], &[1e-9]);
+        let tiny = compare(("w".into(), vec![1], vec![1]), &[0.0], &[1e-9], None, true);
         assert!((tiny.max_rel_error - 0.1).abs() < 1e-12, "relative to at least 1e-8");
     }
 
@@ -634,11 +726,11 @@ mod tests {
     #[test]
     fn a_missing_or_misshapen_gradient_fails() {
         let numeric = [0.0; 6];
-        let empty = compare("w".into(), vec![2, 3], vec![0, 0], &[], &numeric);
+        let empty = compare(("w".into(), vec![2, 3], vec![0, 0]), &[], &numeric, None, true);
         assert!(!empty.passed && empty.error_norm.is_infinite(), "{empty:?}");
-        let transposed = compare("w".into(), vec![2, 3], vec![3, 2], &[0.0; 6], &numeric);
+        let transposed = compare(("w".into(), vec![2, 3], vec![3, 2]), &[0.0; 6], &numeric, None, true);
         assert!(!transposed.passed, "{transposed:?}");
-        let right = compare("w".into(), vec![2, 3], vec![2, 3], &[0.0; 6], &numeric);
+        let right = compare(("w".into(), vec![2, 3], vec![2, 3]), &[0.0; 6], &numeric, None, true);
         assert!(right.passed);
     }
 }

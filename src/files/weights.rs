@@ -317,9 +317,13 @@ pub fn arch(mlp: &Mlp<f32>) -> String {
     widths.join("-")
 }
 
-/// The export's file name: `mlp-784-256-10-epoch3.safetensors`.
-pub fn file_name(mlp: &Mlp<f32>, epochs: usize) -> String {
-    format!("mlp-{}-epoch{epochs}.safetensors", arch(mlp))
+/// The export's file name: `mlp-784-256-10-epoch3.safetensors` after 3 epochs, or
+/// `mlp-784-256-10-epoch4-batch469.safetensors` for weights from inside epoch 4.
+pub fn file_name(mlp: &Mlp<f32>, epochs: usize, batches_into_epoch: usize) -> String {
+    match batches_into_epoch {
+        0 => format!("mlp-{}-epoch{epochs}.safetensors", arch(mlp)),
+        batch => format!("mlp-{}-epoch{}-batch{batch}.safetensors", arch(mlp), epochs + 1),
+    }
 }
 
 #[cfg(test)]
@@ -349,7 +353,12 @@ mod tests {
         let refused = imported(Mlp::new(784, &[], 10, 1), "F32".into(), file.metadata).unwrap_err();
         assert_eq!(refused.code, "st_unknown_activation");
         let mlp = Mlp::<f32>::new(784, &[5], 10, 3);
-        assert_eq!(file_name(&mlp, 3), "mlp-784-5-10-epoch3.safetensors");
+        assert_eq!(file_name(&mlp, 3, 0), "mlp-784-5-10-epoch3.safetensors");
+        assert_eq!(
+            file_name(&mlp, 3, 7),
+            "mlp-784-5-10-epoch4-batch7.safetensors",
+            "inside epoch 4"
+        );
     }
 
     #[test]

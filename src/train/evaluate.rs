@@ -54,6 +54,8 @@ pub struct Answer {
 #[derive(Clone, Debug)]
 pub struct Evaluation {
     done: usize,
+    /// The pass has scored every image of its test set.
+    complete: bool,
     correct: usize,
     loss_sum: f64,
     confusion: Confusion,
@@ -69,6 +71,7 @@ impl Default for Evaluation {
     fn default() -> Self {
         Evaluation {
             done: 0,
+            complete: false,
             correct: 0,
             loss_sum: 0.0,
             confusion: [[0; CLASSES]; CLASSES],
@@ -85,6 +88,7 @@ impl Evaluation {
     /// Start a new pass (the buffers stay).
     pub fn restart(&mut self) {
         self.done = 0;
+        self.complete = false;
         self.correct = 0;
         self.loss_sum = 0.0;
         self.confusion = [[0; CLASSES]; CLASSES];
@@ -116,7 +120,18 @@ impl Evaluation {
             });
         }
         self.done = end;
+        self.complete = end == test.len();
         end
+    }
+
+    /// Images scored so far in this pass.
+    pub fn score_count(&self) -> usize {
+        self.done
+    }
+
+    /// Whether the pass has scored the whole test set.
+    pub fn is_complete(&self) -> bool {
+        self.complete
     }
 
     /// The confusion matrix so far: `[true][predicted]` counts.

@@ -515,10 +515,47 @@ impl Trainer {
         Some(self)
     }
 
-    /// Go on after `history`'s epochs: numbering, the table and the epoch count continue.
+    /// Where a stopped run stood inside its epoch: it stopped between two of the epoch's
+    /// batches, or before the epoch's evaluation. `None` at an epoch end.
+    pub fn stopped_within(&self) -> Option<MidEpoch> {
+        (matches!(self.phase, Phase::Finished) && self.next_batch > 0).then_some(MidEpoch {
+            batches_done: self.next_batch,
+            loss_sum: self.epoch_loss_sum,
+            loss_average: self.loss_average,
+            loss_average_weight: self.loss_average_weight,
+            epoch_ms: self.epoch_ms,
+        })
+    }
+
+    /// Go on inside the epoch `stopped` ended in ([`stopped_within`](Self::stopped_within)),
+    /// on its data order, so that the epoch's row is one real epoch: its remaining
+    /// batches, then its evaluation. Call after [`after`](Self::after); the batch size and
+    /// the images used must be `stopped`'s.
+    pub fn within_stopped_epoch(mut self, stopped: &Trainer) -> Self {
+        let Some(at) = stopped.stopped_within() else {
+            return self;
+        };
+        self.order.clone_from(&stopped.order);
+        self.rng = stopped.rng.clone();
+        self.next_batch = at.batches_done;
+        self.epoch_loss_sum = at.loss_sum;
+        self.loss_average = at.loss_average;
+        self.loss_average_weight = at.loss_average_weight;
+        self.epoch_ms = at.epoch_ms;
+        self.total_ms = stopped.total_ms;
+        if self.next_batch >= self.batches_per_epoch() {
+            self.phase = Phase::Evaluating;
+            self.evaluation.restart();
+        }
+        self
+    }
+
+    /// Go on after `history`'s epochs: numbering, the table, the epoch count and the
+    /// training time continue.
     pub fn after(mut self, history: Vec<EpochStats>) -> Self {
         self.epoch = history.len();
         self.config.epochs += history.len();
+        self.total_ms = history.iter().map(|e| e.seconds * 1000.0).sum();
         self.history = history;
         self
     }
@@ -528,9 +565,17 @@ impl Trainer {
     }
 
     /// The last finished pass over the test set (after an epoch), for the confusion
-    /// matrix and its gallery; `None` before the first, and while one is under way.
+    /// matrix and its gallery; `None` before the first, while one is under way, and for a
+    /// run resumed from a save (its rows hold the score, not the matrix).
     pub fn evaluation(&self) -> Option<&Evaluation> {
-        (!self.history.is_empty() && !matches!(self.phase, Phase::Evaluating)).then_some(&self.evaluation)
+        let done = !self.history.is_empty() && !matches!(self.phase, Phase::Evaluating);
+        (done && self.evaluation.is_complete()).then_some(&self.evaluation)
+    }
+
+    /// Batches trained of the epoch under way: 0 when the weights are as the last epoch
+    /// ended (its row describes them).
+    pub fn batches_into_epoch(&self) -> usize {
+        self.next_batch
     }
 
     /// No batch has been trained yet: the weights are the random initialisation.
@@ -577,7 +622,10 @@ impl Trainer {
         };
         let (mlp, work, labels, optimizer) = (&mut self.mlp, &mut self.work, &self.labels, &mut self.optimizer);
         let outcome = match self.config.bug {
-            Bug::None if optimizer.is_plain_sgd() => train_step(mlp, work, labels, learning_rate),
+            // The fused step is `optimizer.step()` too: it counts, as torch's `state["step"]`.
+            Bug::None if optimizer.is_plain_sgd() => {
+                train_step(mlp, work, labels, learning_rate).inspect(|_| optimizer.steps += 1)
+            }
             bug => train_step_plain(mlp, work, labels, optimizer, bug),
         };
         let x = self.epoch as f64 + (self.next_batch + 1) as f64 / batches as f64;
@@ -1298,6 +1346,22 @@ pub(crate) mod tests {
         assert!(h[2].avg_loss < h[0].avg_loss, "{h:?}");
         assert!(h[2].test_accuracy > 50.0, "{h:?}");
         assert_eq!(h[0].seconds, 10.0 / 1000.0, "10 batches of 1 ms each");
+    }
+
+    #[test]
+    fn every_optimiser_counts_its_steps_the_fused_sgd_step_too() {
+        for optimizer in [OptimizerKind::PLAIN_SGD, OptimizerKind::MOMENTUM, OptimizerKind::ADAM] {
+            let trainer = run(TrainConfig {
+                optimizer,
+                ..small(0.05)
+            });
+            let batches = trainer.batches_per_epoch() as u64;
+            assert_eq!(
+                trainer.optimizer.steps,
+                3 * batches,
+                "{optimizer:?}: 3 epochs of {batches} batches"
+            );
+        }
     }
 
     #[test]

@@ -11,6 +11,7 @@ use crate::form;
 use crate::problem::{FieldError, Problem};
 use crate::schema::{Values, TRAIN_FIELDS};
 use crate::session::{Advance, ModelState, Session, Snapshot};
+use crate::train::evaluate::{Evaluation, Score};
 use crate::train::{EpochStats, Progress};
 use crate::views::digit::{self, Drawing};
 use crate::views::predict::{classify, next_misclassified};
@@ -35,6 +36,24 @@ fn train_values(fields: &JsValue) -> Values {
 
 fn batches_to_js(batches: usize) -> JsValue {
     object(&[("ok", true.into()), ("batches", (batches as u32).into())])
+}
+
+/// A step of scoring the page's model: `{done, total}`, and `accuracy`, `loss` and
+/// `confusion` once `done == total`.
+fn scoring_to_js(scored: Result<(usize, usize, Option<Score>), FieldError>, of: Option<&Evaluation>) -> JsValue {
+    let (done, total, score) = match scored {
+        Ok(scored) => scored,
+        Err(refused) => return problem(&refused),
+    };
+    let mut entries = vec![("done", JsValue::from(done as u32)), ("total", (total as u32).into())];
+    if let (Some(score), Some(evaluation)) = (score, of) {
+        entries.extend([
+            ("accuracy", score.accuracy.into()),
+            ("loss", score.loss.into()),
+            ("confusion", confusion_to_js(evaluation.confusion())),
+        ]);
+    }
+    object(&entries)
 }
 
 /// One page's training session. The state lives behind `Rc<RefCell<..>>`, borrowed only
@@ -226,23 +245,27 @@ impl Lab {
     /// `accuracy`, `loss` and `confusion` once `done == total`.
     pub fn evaluate_imported(&self) -> JsValue {
         let mut session = self.state.borrow_mut();
-        let (done, total, score) = match session.score_imported() {
-            Ok(scored) => scored,
-            Err(refused) => return problem(&refused),
-        };
-        let mut entries = vec![("done", JsValue::from(done as u32)), ("total", (total as u32).into())];
-        if let (Some(score), Some(evaluation)) = (score, session.evaluation()) {
-            entries.extend([
-                ("accuracy", score.accuracy.into()),
-                ("loss", score.loss.into()),
-                ("confusion", confusion_to_js(evaluation.confusion())),
-            ]);
-        }
-        object(&entries)
+        let scored = session.score_imported();
+        scoring_to_js(scored, session.evaluation())
+    }
+
+    /// Score the page's weights as they are now on the next chunk of the test set (before
+    /// an export from inside an epoch, or for a run restored finished): as
+    /// `evaluate_imported`.
+    pub fn score_model(&self) -> JsValue {
+        let mut session = self.state.borrow_mut();
+        let scored = session.score_model();
+        scoring_to_js(scored, session.weights_evaluation())
+    }
+
+    /// Whether an export must `score_model` first: weights from inside an epoch, not scored.
+    pub fn needs_score(&self) -> bool {
+        self.state.borrow().needs_score()
     }
 
     /// Where the page's model came from: `{state: "none" | "untrained" | "trained" |
-    /// "imported", arch, dtype, accuracy}` (accuracy: the last evaluation's, or null).
+    /// "imported", arch, activation, fileName, dtype, accuracy}` (fileName: what an export
+    /// would be called; accuracy: the last evaluation's, or null).
     pub fn model_info(&self) -> JsValue {
         let session = self.state.borrow();
         let state = match session.model_state() {
@@ -252,9 +275,12 @@ impl Lab {
             ModelState::Imported => "imported",
         };
         let arch = session.model().map(crate::files::weights::arch).unwrap_or_default();
+        let activation = session.model().map_or("", |m| m.activation.name());
         object(&[
             ("state", state.into()),
             ("arch", arch.into()),
+            ("activation", activation.into()),
+            ("fileName", session.export_file_name().unwrap_or_default().into()),
             ("dtype", session.imported_dtype().map_or(JsValue::NULL, JsValue::from)),
             ("accuracy", session.score().map_or(JsValue::NULL, |s| s.accuracy.into())),
         ])

@@ -28,11 +28,16 @@ pub(super) fn report_to_js(report: &CheckReport) -> JsValue {
                 ("errorNorm", row.error_norm.into()),
                 ("maxRelError", row.max_rel_error.into()),
                 ("passed", row.passed.into()),
+                ("checked", (row.checked as u32).into()),
+                ("entries", (row.shape.iter().product::<usize>() as u32).into()),
+                ("worst", strings(&row.worst)),
             ])
         })
         .collect();
     object(&[
         ("ok", true.into()),
+        ("spot", or_null(report.spot, |n| (n as u32).into())),
+        ("fullSeconds", report.full_seconds.round().into()),
         ("loss", report.loss.into()),
         ("outputError", report.output_error.into()),
         ("outputPassed", report.output_passed.into()),

@@ -65,11 +65,35 @@ test(`a run paused, saved and reloaded continues to the same final weights as on
   assert.deepEqual(await rows(page), expectedRows, "its table");
   const restored = await exportWeights(page);
   assert.ok(parts(restored).data.equals(parts(expected).data), "its weights, to download");
+  // Its weights are scored again for the confusion matrix (under a second); then Continue.
+  await page.waitForSelector('[data-testid="train-continue"]:not([disabled])', { timeout: 30_000 });
   assert.equal(await page.isEnabled('[data-testid="train-continue"]'), true, "and to train on");
   assert.deepEqual(errors, []);
   await page.close();
 });
 }
+
+test("a finished run restored after a reload brings back its confusion matrix", async () => {
+  const { page, errors } = await openPage(shared.browser.context, `${shared.server.url}?lang=en&train_limit=6400&epochs=1&lr=0.5&seed=5`);
+  await page.waitForSelector('[data-testid="train-status"][data-state="ready"]', { timeout: 60_000 });
+  await page.click('[data-testid="train-start"]');
+  await page.waitForSelector('[data-testid="train-status"][data-state="done"]', { timeout: 120_000 });
+  await page.waitForTimeout(300); // the save at the epoch end is an IndexedDB write away
+  await page.reload();
+  await page.waitForSelector('[data-testid="resume-banner"]:not([hidden])', { timeout: 60_000 });
+  assert.equal(await page.textContent('[data-testid="resume-continue"]'), "Restore it");
+  await page.click('[data-testid="resume-continue"]');
+  await page.waitForSelector('[data-testid="train-status"][data-state="done"]', { timeout: 60_000 });
+  const matrix = '[data-testid="confusion-matrix"]';
+  await page.waitForSelector(`${matrix}[data-total]`, { state: "attached", timeout: 60_000 });
+  assert.equal(await page.getAttribute(matrix, "data-total"), "10000", "the test set's 10,000 images");
+  const accuracy = Number(await page.getAttribute('[data-testid="epoch-table"] tbody tr', "data-test-accuracy"));
+  const diagonal = Number(await page.getAttribute(matrix, "data-diagonal"));
+  assert.equal((diagonal / 100).toFixed(2), accuracy.toFixed(2), "the restored weights score as their row says");
+  assert.match(await page.textContent('[data-testid="confusion-summary"]'), /After epoch 1/);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
 
 test("leaving mid-epoch asks first, and Discard forgets the saved run", async () => {
   // All 60,000 images: an epoch lasts long enough to leave in the middle of one.

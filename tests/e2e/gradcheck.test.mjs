@@ -50,13 +50,66 @@ test("a batched cross-entropy case passes, in Chinese", async () => {
   assert.deepEqual(errors, []);
 });
 
+test("the derivative line says where the activation's derivative comes from, for every activation, in both languages", async () => {
+  for (const [lang, where] of [["en", "where"], ["zh", "其中"]]) {
+    const { page, errors } = await openPage(shared.browser.context, `${shared.server.url}?lang=${lang}`);
+    await page.click('#gradcheck details.explain summary');
+    const expected = {
+      sigmoid: `∂ℓ/∂fci = ∂ℓ/∂ai ⊙ σ′(fci), ${where} σ′(fci) = ai(1 − ai)`,
+      relu: `∂ℓ/∂fci = ∂ℓ/∂ai ⊙ relu′(fci), ${where} relu′(fci) = [fci > 0] (0 at fci = 0, as PyTorch)`,
+      tanh: `∂ℓ/∂fci = ∂ℓ/∂ai ⊙ tanh′(fci), ${where} tanh′(fci) = 1 − ai2`,
+    };
+    for (const [act, line] of Object.entries(expected)) {
+      await page.selectOption('[data-testid="gc-act"]', act);
+      const shown = await page.$eval('[data-testid="gc-derivative"]', (p) => /** @type {HTMLElement} */ (p).innerText.replace(/\s+/g, " ").trim());
+      assert.equal(shown, line, `${lang}, ${act}`);
+    }
+    assert.deepEqual(errors, []);
+    await page.close();
+  }
+});
+
+test("the notebook's own 784-[256]-10 is spot-checked in seconds, and fails under a broken backward as small nets do", async () => {
+  const { page, errors } = await openPage(shared.browser.context, `${shared.server.url}?lang=en`);
+  await page.fill('[data-testid="gc-input-dim"]', "784");
+  await page.fill('[data-testid="gc-hidden-dims"]', "256");
+  await page.fill('[data-testid="gc-output-dim"]', "10");
+  const run = async () => {
+    await page.click('[data-testid="gradcheck-run"]');
+    await page.waitForFunction(() => document.querySelector('[data-testid="gradcheck-summary"]').dataset.spot === "20"
+      && !document.querySelector('[data-testid="gradcheck-table"]').hidden, null, { timeout: 30_000 });
+    return page.$$eval('[data-testid="gradcheck-table"] tbody tr', (trs) =>
+      trs.map((tr) => ({ param: tr.dataset.param, pass: tr.dataset.pass, checked: tr.dataset.checked, worst: tr.dataset.worst, note: tr.cells[0].textContent })));
+  };
+  const started = Date.now();
+  const right = await run();
+  assert.ok(Date.now() - started < 20_000, "in seconds");
+  assert.equal(await page.textContent('#gradcheck-form [data-error-for="input_dim"]'), "", "no refusal");
+  assert.deepEqual(right.map((r) => r.param), ["layers.0.weight", "layers.0.bias", "output_layer.weight", "output_layer.bias", "input"]);
+  assert.ok(right.every((r) => r.pass === "true"), JSON.stringify(right));
+  assert.deepEqual(right.map((r) => r.checked), ["20", "20", "20", "10", "20"]);
+  assert.match(right[0].note, /20 of 200,704 entries checked; worst at \[\d+, \d+\]/);
+  assert.match(await page.textContent('[data-testid="gradcheck-summary"]'), /spot check of 20 random entries per tensor/);
+  await screenshot(page, "gradcheck-spot");
+  await page.selectOption('[data-testid="break-backward"]', "no_sigmoid_derivative");
+  await page.evaluate(() => { document.querySelector('[data-testid="gradcheck-summary"]').dataset.spot = ""; });
+  const broken = await run();
+  assert.deepEqual(broken.filter((r) => r.pass === "false").map((r) => r.param), ["layers.0.weight", "layers.0.bias", "input"]);
+  await page.click('[data-testid="lang-toggle"]');
+  assert.match(await page.textContent('[data-testid="gradcheck-summary"]'), /抽查/);
+  await screenshot(page, "gradcheck-spot-zh");
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test("invalid fields show a message and the page keeps working", async () => {
   const { page, errors } = await openPage(shared.browser.context, `${shared.server.url}?lang=en`);
   const hidden = '#gradcheck-form [data-error-for="hidden_dims"]';
   await page.fill('[data-testid="gc-hidden-dims"]', "16,x");
   await page.click('[data-testid="gradcheck-run"]');
   await waitForText(page, hidden, /“x” is not a whole number/);
-  await page.fill('[data-testid="gc-hidden-dims"]', "4000,4000");
+  // Too large even to spot-check: the message sits beside the hidden widths.
+  await page.fill('[data-testid="gc-hidden-dims"]', Array(10).fill(4096).join(","));
   await page.click('[data-testid="gradcheck-run"]');
   await waitForText(page, hidden, /would take about [\d,]+ s; the page runs checks of up to about 120 s/);
   await page.fill('[data-testid="gc-hidden-dims"]', "16,4");

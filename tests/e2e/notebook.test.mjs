@@ -168,3 +168,123 @@ test("a student's bundle: the right gradients pass, a seeded mistake fails its r
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test("Load weights… and Load my bundle… look like the buttons beside them", async () => {
+  const { page, errors } = await openPage(shared.browser.context, `${shared.server.url}?lang=en`);
+  await page.click('[data-testid="bundle-panel"] summary');
+  const look = (selector) => page.$eval(selector, (el) => {
+    const s = getComputedStyle(el);
+    return { fontSize: s.fontSize, padding: s.padding, height: Math.round(el.getBoundingClientRect().height),
+      background: s.backgroundColor, border: s.border, radius: s.borderRadius, color: s.color };
+  });
+  for (const [button, picker] of [["weights-export", "weights-import"], ["bundle-copy", "bundle-import"]]) {
+    await page.$eval(`[data-testid="${button}"]`, (b) => { /** @type {HTMLButtonElement} */ (b).disabled = false; });
+    const label = `label:has([data-testid="${picker}"])`;
+    assert.deepEqual(await look(label), await look(`[data-testid="${button}"]`), `${picker} beside ${button}`);
+  }
+  await screenshot(page, "file-buttons");
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+/** A safetensors file's `__metadata__`. */
+function metadataOf(file) {
+  const bytes = fs.readFileSync(file);
+  const length = Number(bytes.readBigUInt64LE(0));
+  return JSON.parse(bytes.subarray(8, 8 + length).toString("utf8")).__metadata__;
+}
+
+test("weights saved while paused inside an epoch name their batch and carry their own test accuracy", async () => {
+  const { page, errors } = await openPage(shared.browser.context, `${shared.server.url}?lang=en&epochs=2&lr=0.5&batch=8&hidden=32`);
+  await ready(page);
+  await page.click('[data-testid="train-start"]');
+  await page.waitForSelector('[data-testid="epoch-table"] tbody tr', { timeout: 120_000 });
+  await page.waitForFunction(() => {
+    const bar = /** @type {HTMLProgressElement} */ (document.getElementById("epoch-progress"));
+    return bar.value >= 100 && bar.value < bar.max / 2;
+  }, null, { polling: 10 });
+  await page.click('[data-testid="train-pause"]');
+  await page.waitForSelector('[data-testid="train-status"][data-state="paused"]');
+  const epochOne = Number(await page.getAttribute('[data-testid="epoch-table"] tbody tr', "data-test-accuracy")).toFixed(2);
+  const [download] = await Promise.all([page.waitForEvent("download"), page.click('[data-testid="weights-export"]')]);
+  assert.match(download.suggestedFilename(), /^mlp-784-32-10-epoch2-batch\d+\.safetensors$/);
+  const batch = download.suggestedFilename().match(/batch(\d+)/)[1];
+  const file = path.join(scratch, "paused.safetensors");
+  await download.saveAs(file);
+  const metadata = metadataOf(file);
+  assert.equal(metadata.within_epoch, `epoch 2, batch ${batch} of 7500`);
+  assert.match(await page.textContent('[data-testid="weights-status"]'), new RegExp(`test accuracy ${metadata.test_accuracy}%`));
+  await page.close();
+
+  const { page: fresh } = await openPage(shared.browser.context, `${shared.server.url}?lang=en`);
+  await ready(fresh);
+  const accuracy = await loaded(fresh, file);
+  assert.equal(metadata.test_accuracy, accuracy, "the file's label is the accuracy of the weights it holds");
+  assert.notEqual(metadata.test_accuracy, epochOne, "not the last finished epoch's");
+  assert.deepEqual(errors, []);
+  await fresh.close();
+});
+
+test("Load my bundle: grad.input is checked as the input row, a wrong activation is named, a weights file goes to Load weights", async () => {
+  const { page, errors } = await openPage(shared.browser.context, `${shared.server.url}?lang=en`);
+  await ready(page);
+  await page.click('[data-testid="bundle-panel"] summary');
+  const rows = () => page.$$eval('[data-testid="gradcheck-table"] tbody tr', (trs) =>
+    trs.map((tr) => ({ name: tr.dataset.param, pass: tr.dataset.pass === "true" })));
+  const f = JSON.parse(fs.readFileSync(path.join(ROOT, "tests/fixtures/pytorch/batch8_mse.json"), "utf8"));
+  const params = Object.entries(f.params).map(([name, t]) => [name, "F64", t.shape, f64(t.data)]);
+  const grads = Object.entries(f.grads).map(([name, t]) => [`grad.${name}`, "F64", t.shape, f64(t.data)]);
+  const data = [["input", "F64", f.x.shape, f64(f.x.data)], ["target", "F64", f.y.shape, f64(f.y.data)]];
+
+  // A zero grad.input: checked (not refused), as the input row, which alone fails.
+  const zeroInput = ["grad.input", "F64", f.x.shape, f64(new Array(f.x.data.length).fill(0))];
+  await page.setInputFiles('[data-testid="bundle-import"]', save("with_input.safetensors", safetensors([...params, ...grads, ...data, zeroInput], { loss: "mse" })));
+  await page.waitForFunction(() => /with_input/.test(document.getElementById("gradcheck-summary").textContent));
+  const found = await rows();
+  assert.equal(found.at(-1).name, "input");
+  assert.deepEqual(found.filter((r) => !r.pass).map((r) => r.name), ["input"]);
+  assert.equal(await page.isHidden('[data-testid="bundle-error"]'), true);
+
+  // A sigmoid model's bundle saved with activation: relu.
+  await page.setInputFiles('[data-testid="bundle-import"]', save("relu_named.safetensors", safetensors([...params, ...grads, ...data], { loss: "mse", activation: "relu" })));
+  await page.waitForSelector('[data-testid="bundle-hint"]:not([hidden])');
+  assert.match(await page.textContent('[data-testid="bundle-hint"]'), /right for a sigmoid net: the bundle's metadata says activation: relu/);
+  await page.click('[data-testid="lang-toggle"]');
+  assert.match(await page.textContent('[data-testid="bundle-hint"]'), /对 sigmoid 网络都是对的/);
+  await page.click('[data-testid="lang-toggle"]');
+
+  // A weights file given to Load my bundle: it loads as weights.
+  const weightsFile = save("weights_given_as_bundle.safetensors", safetensors([
+    ["layers.0.weight", "F32", [8, 784], f32(new Array(8 * 784).fill(0.01))], ["layers.0.bias", "F32", [8], f32(new Array(8).fill(0))],
+    ["output_layer.weight", "F32", [10, 8], f32(new Array(80).fill(0.01))], ["output_layer.bias", "F32", [10], f32(new Array(10).fill(0))],
+  ]));
+  await page.setInputFiles('[data-testid="bundle-import"]', weightsFile);
+  await page.waitForSelector('[data-testid="weights-status"][data-state="loaded"][data-test-accuracy]', { timeout: 60_000 });
+  assert.equal(await page.getAttribute('[data-testid="weights-status"]', "data-arch"), "784-8-10");
+  assert.match(await page.textContent('[data-testid="bundle-error"]'), /went to Load weights/);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("the load-these-weights snippet follows the page's model: its hidden dims, its file and its activation", async () => {
+  const { page, errors } = await openPage(shared.browser.context, `${shared.server.url}?lang=en&train_limit=6400&epochs=1&lr=0.005&hidden=32&act=relu&opt=adam`);
+  await ready(page);
+  await page.click('[data-testid="train-start"]');
+  await page.waitForSelector('[data-testid="train-status"][data-state="done"]', { timeout: 120_000 });
+  const snippet = () => page.textContent("#weights-snippet");
+  const text = await snippet();
+  assert.match(text, /CustomMLP_relu\(784, \[32\], 10\)/);
+  assert.match(text, /x = torch\.relu\(layer\(x\)\)/);
+  assert.match(text, /load_file\("mlp-784-32-10-epoch1\.safetensors"\)/);
+  await page.click('[data-testid="lang-toggle"]');
+  assert.match(await snippet(), /不是笔记本的 sigmoid/);
+  await page.click('[data-testid="lang-toggle"]');
+  // A sigmoid model: the notebook's CustomMLP as it is.
+  await page.fill('[data-testid="tr-hidden"]', "16");
+  await page.selectOption('[data-testid="tr-act"]', "sigmoid");
+  await page.click('[data-testid="train-start"]');
+  await page.waitForSelector('[data-testid="train-status"][data-state="done"]', { timeout: 120_000 });
+  assert.match(await snippet(), /model = CustomMLP\(784, \[16\], 10\)\nmodel\.load_state_dict\(load_file\("mlp-784-16-10-epoch1\.safetensors"\)\)/);
+  assert.deepEqual(errors, []);
+  await page.close();
+});

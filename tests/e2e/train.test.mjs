@@ -305,3 +305,33 @@ test("on a phone-sized screen nothing is wider than the screen, in either langua
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test("at 375 px the check's verdict, its caption and all six epoch columns are on screen, in either language", async () => {
+  const page = await shared.browser.context.newPage();
+  await page.setViewportSize({ width: 375, height: 812 });
+  await page.goto(`${shared.server.url}?lang=en&train_limit=1280&epochs=2&lr=0.5&autostart=1`);
+  await waitForState(page, "done", 60_000);
+  /** Each selector's elements, and whether any lies outside the screen or is cut by its scroller. */
+  const offScreen = (selector) => page.$$eval(selector, (els) => els.filter((el) => {
+    const r = el.getBoundingClientRect();
+    let cut = r.right > document.documentElement.clientWidth + 0.5 || r.left < -0.5;
+    for (let p = el.parentElement; p; p = p.parentElement) {
+      if (p.scrollWidth > p.clientWidth + 1 && getComputedStyle(p).overflowX !== "visible") cut = true;
+    }
+    return getComputedStyle(el).display !== "none" && cut;
+  }).map((el) => el.textContent));
+  for (const [case_, lang] of [["32", "en"], ["784", "zh"]]) {
+    if (lang === "zh") await page.click('[data-testid="lang-toggle"]');
+    await page.fill('[data-testid="gc-input-dim"]', case_);
+    if (case_ === "784") await page.fill('[data-testid="gc-output-dim"]', "10");
+    if (case_ === "784") await page.fill('[data-testid="gc-hidden-dims"]', "256");
+    await page.click('[data-testid="gradcheck-run"]');
+    await page.waitForFunction(() => !document.querySelector('[data-testid="gradcheck-table"]').hidden
+      && document.querySelector('[data-testid="gradcheck-table"] tbody tr'), null, { timeout: 30_000 });
+    assert.deepEqual(await offScreen('[data-testid="gradcheck-table"] tbody td:last-child'), [], `${lang}: every verdict on screen`);
+    assert.deepEqual(await offScreen('[data-testid="gradcheck-table"] caption'), [], `${lang}: the caption whole`);
+    assert.deepEqual(await offScreen('[data-testid="epoch-table"] th, [data-testid="epoch-table"] td'), [], `${lang}: six columns`);
+    await screenshot(page, `phone-375-check-${lang}`);
+  }
+  await page.close();
+});

@@ -77,7 +77,8 @@ export const TRUNK_STARTED = "TrunkApplicationStarted";
  */
 
 /** @typedef {{ bug: string, from: "step" | "gradcheck" }} BugChosen */
-/** @typedef {{ confusion: Confusion, accuracy: number }} ModelEvaluated */
+/** A loaded model scored, or a restored run scored again (`epoch`: its last, 1-based).
+ * @typedef {{ confusion: Confusion, accuracy: number, epoch?: number }} ModelEvaluated */
 
 /**
  * Each event's payload, by name (`undefined`: the event is the news).

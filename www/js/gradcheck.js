@@ -2,7 +2,7 @@
 // Section 1: the gradient check. Rust parses, validates and computes; this file only
 // reads the form and renders the rows it gets back.
 import { fields, isRead } from "./schema.js";
-import { t, hasString, onLanguageChange } from "./i18n.js";
+import { t, hasString, onLanguageChange, formatCount } from "./i18n.js";
 import { showFieldError, clearFieldErrors, nextPaint, formatNumber, scrollToView } from "./ui.js";
 import { BUG_CHOSEN, CHECK_DONE, emit, on } from "./events.js";
 
@@ -139,18 +139,22 @@ export function initGradcheck(wasm, training) {
     }
     const passed = result.rows.filter((r) => r.passed).length;
     const broken = result.bug && result.bug !== "none" ? t("bug_with", [t(`bug_${result.bug}_name`)]) : "";
-    summary.textContent = broken + t("gc_summary", [
+    // A net too large to check whole: a spot check of a few random entries per tensor.
+    const spot = result.spot === null ? "" : `${t("gc_spot_summary", [result.spot, formatCount(result.fullSeconds)])} `;
+    summary.textContent = broken + spot + t("gc_summary", [
       formatNumber(result.loss), formatNumber(result.outputError),
       t(result.outputPassed ? "pass" : "fail"), passed, result.rows.length, result.tolerance.toExponential(0),
     ]);
     summary.dataset.outputError = result.outputError;
-    fillTable(result.rows, null);
+    summary.dataset.spot = String(result.spot ?? "");
+    fillTable(result.rows, null, result.spot !== null);
   }
 
   const shapeText = (shape) => (shape ? `(${shape.join(", ")}${shape.length === 1 ? "," : ""})` : t("bd_missing"));
 
-  /** The table's rows; `source` marks rows that came from a notebook bundle. */
-  function fillTable(rows, source) {
+  /** The table's rows; `source` marks rows that came from a notebook bundle; `spot`: each
+   *  row says how many entries were checked and which differed most. */
+  function fillTable(rows, source, spot = false) {
     const body = table.tBodies[0];
     body.replaceChildren(...rows.map((row) => {
       const tr = document.createElement("tr");
@@ -171,6 +175,14 @@ export function initGradcheck(wasm, training) {
         const td = document.createElement("td");
         td.textContent = text;
         tr.append(td);
+      }
+      if (spot) {
+        tr.dataset.checked = String(row.checked);
+        tr.dataset.worst = row.worst.join(",");
+        const note = document.createElement("small");
+        note.className = "spot-note";
+        note.textContent = t("gc_spot_row", [formatCount(row.checked), formatCount(row.entries), `[${row.worst.join(", ")}]`]);
+        tr.cells[0].append(document.createElement("br"), note);
       }
       return tr;
     }));
@@ -222,10 +234,18 @@ export function initGradcheck(wasm, training) {
     /** @type {HTMLDetailsElement} */ (document.getElementById("bundle-panel")).open = true;
   }
 
-  function checkBundle(bytes, fileName) {
+  /** Where a weights file given to "Load my bundle" goes (notebook.js's Load weights). */
+  let loadWeights = /** @type {((file: File) => void) | null} */ (null);
+
+  /** Check a bundle; `file`, when given, is the picked file: a weights file goes to Load weights. */
+  function checkBundle(bytes, fileName, file = null) {
     if (check) return; // a check is running: its table comes first
     bundleError.hidden = true;
     const result = wasm.check_bundle(bytes);
+    if (!result.ok && result.code === "bundle_is_weights" && file && loadWeights) {
+      showBundleError(result, fileName);
+      return loadWeights(file);
+    }
     /** @type {HTMLDetailsElement} */ (document.getElementById("bundle-panel")).open = true;
     if (!result.ok) return showBundleError(result, fileName);
     message = null;
@@ -240,7 +260,7 @@ export function initGradcheck(wasm, training) {
     if (!file) return;
     const refused = wasm.check_file_size(file.size);
     if (refused) return showBundleError(refused, file.name);
-    checkBundle(new Uint8Array(await file.arrayBuffer()), file.name);
+    checkBundle(new Uint8Array(await file.arrayBuffer()), file.name, file);
   });
 
   // "Break the backward": the note says what the chosen mistake is and what it spoils.
@@ -292,5 +312,9 @@ export function initGradcheck(wasm, training) {
     form.requestSubmit();
     return true;
   }
-  return { checkBundle, runCase };
+  return {
+    checkBundle,
+    runCase,
+    sendWeightsTo: (/** @type {(file: File) => void} */ load) => { loadWeights = load; },
+  };
 }

@@ -190,7 +190,9 @@ export function initLearned(lab, step) {
     const { confusion: counts, testAccuracy, epoch } = detail;
     if (counts) setTimeout(() => showConfusion(counts, testAccuracy, { key: "cm_after_epoch", args: [epoch] }));
   });
-  on(MODEL_EVALUATED, (detail) => showConfusion(detail.confusion, detail.accuracy, { key: "cm_loaded", args: [] }));
+  // A loaded model, or a run restored after a reload (scored again: `epoch` is its last).
+  on(MODEL_EVALUATED, (detail) => showConfusion(detail.confusion, detail.accuracy,
+    detail.epoch ? { key: "cm_after_epoch", args: [detail.epoch] } : { key: "cm_loaded", args: [] }));
   // Trained on since the matrix was made: the step panel may now answer otherwise.
   on(MODEL_MOVED, () => {
     if (confusion && !confusion.stale) {

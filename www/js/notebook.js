@@ -23,12 +23,22 @@ export function initNotebook(wasm, lab, training, gradcheck) {
   let shownError = null;
   let busy = false;
 
-  // The snippet names the last file out (or in) and its hidden dims, as Python writes them.
-  let snippet = { hidden: "[256]", file: "mlp-784-256-10-epoch3.safetensors" };
+  // The snippet follows the page's model: its hidden dims as Python writes them, its
+  // activation (ReLU and tanh need their own forward in the notebook), and its file: the
+  // one loaded, else the name a download gets (the notebook's own model before any).
+  let loadedFile = null;
   const showSnippet = () => {
-    document.getElementById("weights-snippet").textContent = t("wt_snippet", [snippet.hidden, snippet.file]);
+    const info = lab.model_info();
+    const none = info.state === "none";
+    const hidden = none ? "[256]" : pythonList(info.arch);
+    const file = (info.state === "imported" && loadedFile) || (none ? "mlp-784-256-10-epoch25.safetensors" : info.fileName);
+    const act = none ? "sigmoid" : info.activation;
+    const code = document.getElementById("weights-snippet");
+    code.textContent = act === "sigmoid" ? t("wt_snippet", [hidden, file]) : t("wt_snippet_act", [hidden, file, act]);
+    code.dataset.activation = act;
   };
   const pythonList = (arch) => `[${arch.split("-").slice(1, -1).join(", ")}]`;
+  on(TRAIN_STATE, () => showSnippet());
 
   const say = (key, args = []) => {
     shown = [key, args];
@@ -48,12 +58,45 @@ export function initNotebook(wasm, lab, training, gradcheck) {
   }
   on(TRAIN_STATE, (detail) => sync(detail));
 
-  exportButton.addEventListener("click", () => {
+  /** Score the page's weights as they are now, in chunks with progress (Rust's
+   *  `score_model`); the last answer, with `accuracy` unless refused. */
+  async function scoreWeights() {
+    bar.hidden = false;
+    let p;
+    do {
+      await nextPaint();
+      p = lab.score_model();
+      if (p.ok === false) break;
+      bar.max = p.total;
+      bar.value = p.done;
+      if (p.accuracy === undefined) say("wt_scoring_export", [formatCount(p.done), formatCount(p.total)]);
+    } while (p.accuracy === undefined);
+    bar.hidden = true;
+    return p;
+  }
+
+  exportButton.addEventListener("click", async () => {
+    errorBox.hidden = true;
+    // Weights from inside an epoch: no row describes them, so they are scored first.
+    let scored = null;
+    if (lab.needs_score()) {
+      busy = true;
+      sync();
+      training.setScoring(true);
+      try {
+        scored = await scoreWeights();
+      } finally {
+        busy = false;
+        training.setScoring(false);
+        sync();
+      }
+      if (scored.ok === false) return fail(scored);
+    }
     const result = lab.export_weights();
     if (!result.ok) return fail(result);
     saveFile(new Blob([result.bytes], { type: "application/octet-stream" }), result.name);
-    say("wt_exported", [result.name]);
-    snippet = { hidden: pythonList(lab.model_info().arch), file: result.name };
+    if (scored) say("wt_exported_scored", [result.name, scored.accuracy.toFixed(2), scored.loss.toFixed(4)]);
+    else say("wt_exported", [result.name]);
     showSnippet();
   });
 
@@ -90,7 +133,7 @@ export function initNotebook(wasm, lab, training, gradcheck) {
       }
       training.adoptModel(result.hidden);
       showMetadata(result.metadata);
-      snippet = { hidden: pythonList(result.arch), file: file.name };
+      loadedFile = file.name;
       showSnippet();
       status.dataset.state = "loaded";
       status.dataset.arch = result.arch;
@@ -122,6 +165,11 @@ export function initNotebook(wasm, lab, training, gradcheck) {
     }
   }
 
+  gradcheck.sendWeightsTo((file) => {
+    document.querySelector('[data-testid="weights-panel"]').scrollIntoView({ behavior: "smooth", block: "nearest" });
+    load(file);
+  });
+
   input.addEventListener("change", () => {
     const [file] = input.files;
     input.value = ""; // the same file again is a new choice
@@ -140,6 +188,7 @@ export function initNotebook(wasm, lab, training, gradcheck) {
   });
   // A fresh model or a reset: no file stands behind the page's model any more.
   on(MODEL_SETTLED, () => {
+    showSnippet();
     const info = lab.model_info();
     if (info.state !== "imported") document.getElementById("weights-metadata-box").hidden = true;
     if (info.state !== "imported" && status.dataset.state === "loaded") {
@@ -157,4 +206,5 @@ export function initNotebook(wasm, lab, training, gradcheck) {
     if (shownError && !errorBox.hidden) errorBox.textContent = describe(shownError);
   });
   sync();
+  showSnippet();
 }

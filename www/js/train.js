@@ -7,7 +7,7 @@ import { loadMnist, describeDataError, canRetry } from "./data.js";
 import { LossChart, FlowChart } from "./chart.js";
 import { runName } from "./runs.js";
 import { fields, field, presets, choiceValue, isRead } from "./schema.js";
-import { DATA_READY, EPOCH_DONE, GRAD_FLOW, MODEL_CHANGED, MODEL_MOVED, MODEL_SETTLED, RUN_STARTED, TRAIN_STATE, emit } from "./events.js";
+import { DATA_READY, EPOCH_DONE, GRAD_FLOW, MODEL_CHANGED, MODEL_EVALUATED, MODEL_MOVED, MODEL_SETTLED, RUN_STARTED, TRAIN_STATE, emit } from "./events.js";
 
 
 /**
@@ -550,11 +550,28 @@ export function initTraining(wasm, lab) {
     if (result.finished) { // restored to be used: its weights, the pad, Continue training
       emit(MODEL_SETTLED);
       setState("done", "state_done", [rows.length, rows.at(-1).testAccuracy.toFixed(2), result.elapsedS.toFixed(1)]);
+      await scoreRestored(rows.length);
       return;
     }
     setState("training", "state_training", [rows.length, form.epochs.value, 0, "…", "…", "…", "…"]);
     await nextPaint();
     if (statusEl.dataset.state === "training" && !running) run();
+  }
+
+  /** A restored run's confusion matrix: the save keeps its rows, not the matrix, so its
+   *  weights are scored again on the test set (Rust, a chunk per frame). */
+  async function scoreRestored(epoch) {
+    setScoring(true);
+    try {
+      let p;
+      do {
+        await nextPaint();
+        p = lab.score_model();
+      } while (p.ok !== false && p.accuracy === undefined);
+      if (p.ok !== false) emit(MODEL_EVALUATED, { confusion: p.confusion, accuracy: p.accuracy, epoch });
+    } finally {
+      setScoring(false);
+    }
   }
 
   /** While a loaded model is scored, nothing may replace or train it. */
