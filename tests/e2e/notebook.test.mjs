@@ -195,8 +195,9 @@ function metadataOf(file) {
 }
 
 test("weights saved while paused inside an epoch name their batch and carry their own test accuracy", async () => {
-  const { page, errors } = await openPage(shared.browser.context, `${shared.server.url}?lang=en&epochs=2&lr=0.5&batch=8&hidden=32`);
+  const { page, errors } = await openPage(shared.browser.context, `${shared.server.url}?lang=en&epochs=2&lr=0.5&batch=8&hidden=256`);
   await ready(page);
+  // 256 units, not fewer: an epoch must last long enough (about 2 s) to be paused inside.
   await page.click('[data-testid="train-start"]');
   await page.waitForSelector('[data-testid="epoch-table"] tbody tr', { timeout: 120_000 });
   await page.waitForFunction(() => {
@@ -207,7 +208,7 @@ test("weights saved while paused inside an epoch name their batch and carry thei
   await page.waitForSelector('[data-testid="train-status"][data-state="paused"]');
   const epochOne = Number(await page.getAttribute('[data-testid="epoch-table"] tbody tr', "data-test-accuracy")).toFixed(2);
   const [download] = await Promise.all([page.waitForEvent("download"), page.click('[data-testid="weights-export"]')]);
-  assert.match(download.suggestedFilename(), /^mlp-784-32-10-epoch2-batch\d+\.safetensors$/);
+  assert.match(download.suggestedFilename(), /^mlp-784-256-10-epoch2-batch\d+\.safetensors$/);
   const batch = download.suggestedFilename().match(/batch(\d+)/)[1];
   const file = path.join(scratch, "paused.safetensors");
   await download.saveAs(file);
