@@ -218,7 +218,7 @@ export const zh = {
   st_what_weight_grad: "权重的梯度：grad.T @ 本层读入的值（下面一层的激活值）。",
   st_what_bias_grad: "偏置的梯度：grad 在批次上求和（这里只有一个样本）。",
   st_what_grad_input: "dL/dinput：损失随每个像素的变化。",
-  btn_continue: "在此模型上接着训练",
+  btn_continue: "继续训练",
   state_ready_imported: "加载的模型现在是页面上的模型：“继续训练”用这些设置接着训练它；“开始”训练一个新模型。",
   chart_run_continued: "从已有模型继续",
   hidden_contradicts_model: "此字段写的是“{0}”，但页面上的模型的隐藏层是 {1}。继续训练会保留模型的层：请把字段改回 {1}，或按“开始”训练一个新模型。",
