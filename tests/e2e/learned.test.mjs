@@ -67,6 +67,11 @@ test("the confusion matrix sums to the test set, its diagonal is the accuracy, a
   assert.equal(await page.locator('[data-testid="unit-detail"] .tensor-bars li').count(), 10, "its pull on each digit");
   assert.equal(await page.locator('[data-testid="unit-detail"] .gallery-item').count(), 12);
   await screenshot(page, "learned-en", "#learned");
+  // Escape closes the unit's view, back on its tile.
+  await page.focus('[data-testid="unit-detail"] .gallery-item');
+  await page.keyboard.press("Escape");
+  assert.ok(await page.isHidden('[data-testid="unit-detail"]'));
+  assert.equal(await page.evaluate(() => document.activeElement.dataset.unit), "17");
 
   // The drawing's hidden units, with the strongest outlined.
   await drawStrokes(page, [line(70, 50, 210, 50), line(210, 50, 120, 245)]);

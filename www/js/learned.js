@@ -312,6 +312,18 @@ export function initLearned(lab, step) {
     detail.hidden = false;
   }
 
+  // Escape closes a unit's detail and puts the keyboard back on its tile.
+  for (const area of [units, detail]) {
+    area.addEventListener("keydown", (event) => {
+      if (event.key !== "Escape" || detail.hidden) return;
+      const tile = /** @type {HTMLElement | null} */ (units.querySelector(`.unit-tile[data-unit="${selectedUnit}"]`));
+      selectedUnit = null;
+      detail.hidden = true;
+      units.querySelectorAll(".unit-tile.selected").forEach((b) => b.classList.remove("selected"));
+      tile?.focus();
+    });
+  }
+
   /** Redraw the mosaic now if it is on screen, else when it comes into view. */
   function refreshMosaic(force = false) {
     if (!visible) { mosaicPending = true; return; }
