@@ -61,6 +61,36 @@ fn factor(name: String, value: f64) -> Factor {
     Factor { name, value }
 }
 
+impl Factor {
+    /// The name as a factor of a product: a difference outside any bracket is bracketed,
+    /// `(p_3 − y_3)`, so that `(p_3 − y_3) · sigmoid0[0]` reads as it computes.
+    pub fn in_product(&self) -> String {
+        let mut depth = 0i32;
+        let mut bare_minus = false;
+        for c in self.name.chars() {
+            match c {
+                '(' | '[' => depth += 1,
+                ')' | ']' => depth -= 1,
+                '−' | '+' if depth == 0 => bare_minus = true,
+                _ => {}
+            }
+        }
+        if bare_minus {
+            format!("({})", self.name)
+        } else {
+            self.name.clone()
+        }
+    }
+}
+
+impl Term {
+    /// The product as written: `(p_3 − y_3) · sigmoid0[0]`.
+    pub fn written(&self) -> String {
+        let names: Vec<String> = self.factors.iter().map(Factor::in_product).collect();
+        names.join(" · ")
+    }
+}
+
 fn term(factors: Vec<Factor>) -> Term {
     let value = factors.iter().map(|f| f.value).product();
     Term { factors, value }
@@ -74,12 +104,13 @@ fn loss(mlp: &Mlp<f64>, x: &DVector<f64>, label: usize) -> (f64, DMatrix<f64>, c
     (loss, grad_output, cache)
 }
 
-/// The activation's derivative at one unit, from the cached pre-activation and output.
-fn derivative(activation: Activation, fc: f64, out: f64) -> (String, f64) {
+/// The activation's derivative at one unit, written with the cached tensors it reads
+/// (`fc`: the pre-activation's name, `out`: the output's), and its value.
+fn derivative(activation: Activation, (fc, fc_value): (&str, f64), (out, out_value): (&str, f64)) -> Factor {
     match activation {
-        Activation::Sigmoid => ("s(1 − s)".to_string(), sigmoid_grad_from_output(out)),
-        Activation::Relu => ("(fc > 0)".to_string(), relu_grad(fc)),
-        Activation::Tanh => ("1 − t²".to_string(), tanh_grad_from_output(out)),
+        Activation::Sigmoid => factor(format!("{out}(1 − {out})"), sigmoid_grad_from_output(out_value)),
+        Activation::Relu => factor(format!("[{fc} > 0]"), relu_grad(fc_value)),
+        Activation::Tanh => factor(format!("1 − {out}²"), tanh_grad_from_output(out_value)),
     }
 }
 
@@ -112,8 +143,14 @@ pub fn chain_rule(mlp: &Mlp<f32>, x: &[f32], label: usize, weight: Weight) -> Op
         Weight::First { row, col } if hidden > 0 => {
             let layer0 = &mlp.layers[0];
             (row < layer0.outputs() && col < layer0.inputs()).then_some(())?;
-            let (name, slope) = derivative(mlp.activation, cache.fc[0][(0, row)], cache.activated[0][(0, row)]);
-            let slope = factor(format!("{name} at {}[{row}]", cache.activated_key(0)), slope);
+            let slope = derivative(
+                mlp.activation,
+                (&format!("fc0[{row}]"), cache.fc[0][(0, row)]),
+                (
+                    &format!("{}[{row}]", cache.activated_key(0)),
+                    cache.activated[0][(0, row)],
+                ),
+            );
             let pixel = factor(format!("x[{col}]"), x[col]);
             // dL/d(the layer above's input j): one hidden layer reads the output's deltas directly.
             let above = upstream(&mlp, &cache, &grad_output);
@@ -239,6 +276,14 @@ mod tests {
         assert_eq!(rule.terms.len(), 10);
         assert_eq!(rule.terms[0].factors.len(), 4);
         assert_eq!(rule.terms[0].factors[0].name, "p_0 − y_0");
+        assert_eq!(
+            rule.terms[0].written(),
+            "(p_0 − y_0) · W_out[0, 3] · sigmoid0[3](1 − sigmoid0[3]) · x[3]",
+            "a difference is bracketed in a product; a product of brackets is not"
+        );
+        let tanh = Mlp::<f32>::new(784, &[16], 10, 1).with_activation(Activation::Tanh);
+        let rule = chain_rule(&tanh, &image(), 2, Weight::First { row: 3, col: 3 }).expect("inside");
+        assert_eq!(rule.terms[0].factors[2].in_product(), "(1 − tanh0[3]²)");
         let blank = chain_rule(&mlp, &image(), 2, Weight::First { row: 3, col: 0 }).expect("inside");
         assert_eq!((blank.sum, blank.backward), (0.0, 0.0), "x_i = 0: exactly 0");
         let output = chain_rule(&mlp, &image(), 2, Weight::Output { row: 2, col: 5 }).expect("inside");

@@ -227,7 +227,12 @@ pub(super) fn chain_rule_to_js(rule: &ChainRule, index: usize, label: usize) -> 
                 .iter()
                 .map(|f| object(&[("name", f.name.as_str().into()), ("value", f.value.into())]))
                 .collect();
-            object(&[("value", term.value.into()), ("factors", factors.into())])
+            let written = term.written();
+            object(&[
+                ("value", term.value.into()),
+                ("factors", factors.into()),
+                ("written", written.as_str().into()),
+            ])
         })
         .collect();
     object(&[
