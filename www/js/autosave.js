@@ -61,7 +61,8 @@ export function initAutosave(lab, training) {
   }
 
   on(RUN_STARTED, (detail) => {
-    current = detail.continued ? null : { id: detail.id, config: detail.config };
+    // A lesson's short run is not offered after a reload: the student's own run stays saved.
+    current = detail.continued || detail.brief ? null : { id: detail.id, config: detail.config };
     saved = null;
     showBanner();
   });

@@ -22,8 +22,6 @@ export const MODEL_EVALUATED = "model-evaluated";
 export const BUG_CHOSEN = "bug-chosen";
 /** MNIST is downloaded and parsed: training and the step panel may start. */
 export const DATA_READY = "data-ready";
-/** A gradient check ended with its table (not a notebook bundle's). Payload: Rust's report, with `bug`. */
-export const CHECK_DONE = "check-done";
 /** A training batch measured each layer's gradient. Payload: Rust's `{x, gradNorms, updateRatios}`. */
 export const GRAD_FLOW = "grad-flow";
 /** Dispatched by Rust's panic hook (src/web/), not by JS. Payload: the panic message. */
@@ -74,6 +72,7 @@ export const TRUNK_STARTED = "TrunkApplicationStarted";
  * @property {boolean} continued it goes on from the model before it (Continue training)
  * @property {string} id
  * @property {EpochRow[]} rows the epochs it already has (a resumed run), else none
+ * @property {boolean} [brief] one of the lesson's short runs: not saved to be resumed
  */
 
 /** @typedef {{ bug: string, from: "step" | "gradcheck" }} BugChosen */
@@ -93,7 +92,6 @@ export const TRUNK_STARTED = "TrunkApplicationStarted";
  *   "bug-chosen": BugChosen,
  *   "data-ready": undefined,
  *   "wasm-panic": string,
- *   "check-done": any,
  *   "grad-flow": { x: number, gradNorms: Float64Array, updateRatios: Float64Array },
  * }} EventDetails
  */

@@ -4,7 +4,7 @@
 import { fields, isRead } from "./schema.js";
 import { t, hasString, onLanguageChange, formatCount } from "./i18n.js";
 import { showFieldError, clearFieldErrors, nextPaint, formatNumber, scrollToView } from "./ui.js";
-import { BUG_CHOSEN, CHECK_DONE, emit, on } from "./events.js";
+import { BUG_CHOSEN, emit, on } from "./events.js";
 
 /**
  * Section 1's form, with its fields by name.
@@ -61,9 +61,14 @@ export function initGradcheck(wasm, training) {
   form.act.addEventListener("change", () => { syncActivation(); showBugNote(); });
   syncActivation();
 
-  form.addEventListener("submit", async (event) => {
+  form.addEventListener("submit", (event) => {
     event.preventDefault();
-    if (check) return;
+    runForm();
+  });
+  /** Run the check on the form as it stands. Resolves to its report, "cancelled", or
+   *  the refusal shown beside a field; `null` when a check is already running. */
+  async function runForm() {
+    if (check) return null;
     clearFieldErrors(form);
     // The last table described other fields: gone until this check has its own.
     lastResult = null;
@@ -81,7 +86,7 @@ export function initGradcheck(wasm, training) {
       message = null;
       summary.textContent = "";
       button.disabled = false;
-      return;
+      return refusal;
     }
     lockFields(true);
     bar.max = check.total();
@@ -109,13 +114,13 @@ export function initGradcheck(wasm, training) {
     }
     if (result === "cancelled") {
       say("gc_cancelled");
-      return;
+      return result;
     }
     message = null;
     lastResult = { ...result, bug: form.bug.value };
     render(lastResult);
-    emit(CHECK_DONE, lastResult);
-  });
+    return lastResult;
+  }
 
   cancel.addEventListener("click", () => {
     cancel.disabled = true;
@@ -301,16 +306,27 @@ export function initGradcheck(wasm, training) {
   });
   button.disabled = false;
 
-  /** For the lesson: run the check on the form's defaults (Part 1) changed by `values`;
-   *  its table comes as CHECK_DONE. False when a check is already running. */
-  function runCase(values) {
-    if (check) return false;
-    for (const { name, default: value } of fields("check")) form[name].value = values[name] ?? value;
+  const formValues = () => Object.fromEntries(fields("check").map(({ name }) => [name, form[name].value]));
+  function setForm(values) {
+    for (const { name } of fields("check")) form[name].value = values[name];
     syncBatchField();
     syncActivation();
     showBugNote();
-    form.requestSubmit();
-    return true;
+  }
+  /** For the lesson: the check on the form's defaults (Part 1) changed by `values`. The
+   *  form is the student's again afterwards. Rejects with a problem to show. */
+  async function runCase(values) {
+    if (check) throw { code: "ls_busy_check", args: [] };
+    const before = formValues();
+    setForm(Object.fromEntries(fields("check").map(({ name, default: value }) => [name, values[name] ?? value])));
+    try {
+      const result = await runForm();
+      if (result === "cancelled") throw { code: "ls_check_cancelled", args: [] };
+      if (result?.ok === false) throw result;
+      return result;
+    } finally {
+      setForm(before);
+    }
   }
   return {
     checkBundle,

@@ -1,16 +1,17 @@
 // @ts-check
 // The lesson "Predict, then see" (issue 27): each step asks, waits for the student's
 // prediction, answers it with the sentence that choice earns, then reveals the answer
-// computed by Rust on the page's model and sample (never stored), opening the part of the
-// page where it happens. The steps are data (lesson/steps.js); the reveals are below, one
-// function per computation, each reusing a section's own machinery. Nothing is computed
-// until a step is revealed. Progress (answers, which steps were revealed, skipped) is kept
-// in localStorage.
+// computed by Rust on the page's model and sample (never stored), shown in the step with
+// a link to the part of the page where it happens. The steps are data (lesson/steps.js);
+// the reveals are below, one function per computation, each reusing a section's own
+// machinery and leaving its form as the student had it. Nothing is computed until a step
+// is revealed. Progress (answers, which steps were revealed, skipped) is kept in
+// localStorage.
 import { STEPS } from "./lesson/steps.js";
 import { t, onLanguageChange } from "./i18n.js";
-import { formatNumber } from "./ui.js";
+import { formatNumber, scrollToView } from "./ui.js";
 import { presets } from "./schema.js";
-import { CHECK_DONE, EPOCH_DONE, GRAD_FLOW, TRAIN_STATE, on } from "./events.js";
+import { EPOCH_DONE, GRAD_FLOW, TRAIN_STATE, on } from "./events.js";
 
 const STORAGE_KEY = "backprop-lab-lesson";
 /** Images a short training run of the lesson reads: its epoch is this many (a train_limit). */
@@ -60,12 +61,10 @@ export function initLesson(lab, training, gradcheck, stepPanel) {
     try { localStorage.setItem(STORAGE_KEY, JSON.stringify(progress)); } catch (_) { /* no storage: the lesson still works */ }
   };
 
-  // What a reveal waits for: the page's sections say when a check or a run has ended.
-  let checkDone = null;
+  // What a reveal waits for: section 2 says when a run has ended.
   let runEnded = null;
   let lastEpoch = null;
   let lastFlow = null;
-  on(CHECK_DONE, (result) => { checkDone?.(result); checkDone = null; });
   on(EPOCH_DONE, (p) => { lastEpoch = p; });
   on(GRAD_FLOW, (flow) => { lastFlow = flow; });
   on(TRAIN_STATE, (state) => {
@@ -73,17 +72,12 @@ export function initLesson(lab, training, gradcheck, stepPanel) {
   });
 
   /** The check on Part 1's case changed by `values`; resolves to its report. */
-  function runCheck(values) {
-    return new Promise((resolve, reject) => {
-      checkDone = resolve;
-      if (!gradcheck.runCase(values)) { checkDone = null; reject({ code: "ls_busy_check", args: [] }); }
-    });
-  }
-  /** A short run with `settings`; resolves to its last epoch's record, or `null` when it failed. */
+  const runCheck = (values) => gradcheck.runCase(values);
+  /** A short run with `settings`; resolves to its last epoch's record, or to what stopped it. */
   function runBrief(settings) {
     lastEpoch = null;
     return new Promise((resolve, reject) => {
-      runEnded = (state) => resolve(state === "done" ? lastEpoch : null);
+      runEnded = (state) => resolve(state === "done" ? { epoch: lastEpoch } : { epoch: null, failure: training.failure() });
       if (!training.trainBrief({ ...settings, epochs: "1", train_limit: BRIEF_LIMIT })) {
         runEnded = null;
         reject({ code: "ls_busy_train", args: [] });
@@ -95,7 +89,48 @@ export function initLesson(lab, training, gradcheck, stepPanel) {
   const needModel = () => {
     if (!lab.has_model() && !training.ensureModel()) throw { code: "step_no_model", args: [] };
   };
-  const scrollTo = (id) => document.getElementById(id).scrollIntoView({ behavior: "smooth", block: "start" });
+
+  // A link from a revealed step to where it happened, and a way back to the step.
+  const back = /** @type {HTMLButtonElement} */ (el("button", "lesson-back"));
+  Object.assign(back, { type: "button", hidden: true });
+  back.dataset.testid = "lesson-back";
+  document.body.append(back);
+  /** The step card the student left by a link: the back button returns to it. */
+  let leftFrom = null;
+  const showBack = () => {
+    back.hidden = !leftFrom;
+    if (leftFrom) back.textContent = t("ls_back", [leftFrom.dataset.number]);
+  };
+  back.addEventListener("click", () => {
+    const card = leftFrom;
+    leftFrom = null;
+    showBack();
+    scrollToView(card, "center");
+    /** @type {HTMLElement} */ (card.querySelector('[data-testid="lesson-reveal"]')).focus({ preventScroll: true });
+  });
+  // Back at the lesson by any way: the button has done its work.
+  new IntersectionObserver((entries) => {
+    if (entries.some((e) => e.isIntersecting) && leftFrom) { leftFrom = null; showBack(); }
+  }).observe(document.getElementById("lesson-title"));
+  /** A link (`key`, `args`) that runs `go` to show the place, then offers the way back. */
+  const see = (key, args, go) => () => {
+    const link = /** @type {HTMLButtonElement} */ (el("button", "link lesson-see", `${t(key, args)} ↓`));
+    Object.assign(link, { type: "button" });
+    link.dataset.testid = "lesson-see";
+    link.addEventListener("click", () => {
+      leftFrom = /** @type {HTMLElement} */ (link.closest(".lesson-step"));
+      go();
+      // After the scroll has begun, so the lesson's title leaving view does not hide it.
+      setTimeout(showBack, 50);
+    });
+    const line = el("p");
+    line.append(link);
+    return line;
+  };
+  onLanguageChange(showBack);
+  const place = (id) => () => scrollToView(document.getElementById(id));
+  const seeCheck = see("ls_see_check", [], place("gradcheck-result"));
+  const seeTrain = see("ls_see_train", [], place("loss-chart"));
 
   /**
    * The computations that reveal, by the name a step gives. Each runs Rust (directly or
@@ -110,62 +145,61 @@ export function initLesson(lab, training, gradcheck, stepPanel) {
       if (!view.ok) throw view;
       const card = (name) => [...view.forward, ...view.backward].find((c) => c.name === name);
       const [grad, gradFc, input] = [card("layers.0.weight.grad"), card("grad_fc0"), card("input")];
-      stepPanel.open(view.index);
+      stepPanel.select(view.index);
+      const link = see("ls_see_step", [grad.name], () => stepPanel.pointTo(grad.name));
       return () => {
         const shown = el("p", "", t("ls_shapes_reveal", [shapeText(grad.shape), view.index]));
         shown.dataset.testid = "lesson-shape";
         shown.dataset.shape = grad.shape.join("x");
         return [shown, el("p", "math", grad.equation),
-          el("p", "", t("ls_shapes_batch", [shapeText(gradFc.shape), shapeText(input.shape), grad.shape[0], grad.shape[1]]))];
+          el("p", "", t("ls_shapes_batch", [shapeText(gradFc.shape), shapeText(input.shape), grad.shape[0], grad.shape[1]])), link()];
       };
     },
     async chain(args) {
       needModel();
       const rule = lab.chain_rule(sampleIndex(), args.which);
       if (!rule.ok) throw rule;
-      stepPanel.open(rule.index);
-      return () => [chainView(rule, args.which)];
+      stepPanel.select(rule.index);
+      const name = `${rule.tensor}.grad`;
+      const link = see("ls_see_step", [name], () => stepPanel.pointTo(name));
+      return () => [chainView(rule, args.which), link()];
     },
     async check(args) {
       const report = await runCheck({ bug: args.bug });
-      scrollTo("gradcheck");
-      return () => [el("p", "", t("ls_check_reveal", [t(`bug_${args.bug}_name`)])), rowsView(report)];
+      return () => [el("p", "", t("ls_check_reveal", [t(`bug_${args.bug}_name`)])), rowsView(report), seeCheck()];
     },
     async biasBatch(_, say) {
       say("ls_checking", [1, 2]);
       const one = await runCheck({ bug: "bias_mean" });
       say("ls_checking", [2, 2]);
       const batch = await runCheck({ bug: "bias_mean", sample_kind: "batch", batch: "8" });
-      scrollTo("gradcheck");
       return () => [el("p", "", t("ls_bias_reveal_one")), rowsView(one),
-        el("p", "", t("ls_bias_reveal_batch")), rowsView(batch), el("p", "", t("ls_bias_reveal_why"))];
+        el("p", "", t("ls_bias_reveal_batch")), rowsView(batch), el("p", "", t("ls_bias_reveal_why")), seeCheck()];
     },
     async lossDown(_, say) {
       const bugs = ["grad_output_sign", "", "no_sigmoid_derivative"];
       const runs = [];
       for (const [i, bug] of bugs.entries()) {
         say("ls_training", [i + 1, bugs.length]);
-        runs.push({ bug, epoch: await runBrief({ ...preset("fast"), act: "sigmoid", bug }) });
+        runs.push({ bug, ...await runBrief({ ...preset("fast"), act: "sigmoid", bug }) });
       }
-      scrollTo("train");
-      return () => [runsView(runs, (r) => t(r.bug ? `bug_${r.bug}_name` : "chart_run_right")), el("p", "", t("ls_loss_reveal"))];
+      return () => [runsView(runs, (r) => t(r.bug ? `bug_${r.bug}_name` : "chart_run_right")), el("p", "", t("ls_loss_reveal")), seeTrain()];
     },
     async learningRate(_, say) {
       const rates = ["0.01", "0.5"];
       const runs = [];
       for (const [i, lr] of rates.entries()) {
         say("ls_training", [i + 1, rates.length]);
-        runs.push({ lr, epoch: await runBrief({ ...preset("assignment"), lr }) });
+        runs.push({ lr, ...await runBrief({ ...preset("assignment"), lr }) });
       }
-      scrollTo("train");
-      return () => [el("p", "", t("ls_lr_reveal_runs", [BRIEF_LIMIT])), runsView(runs, (r) => `lr ${r.lr}`), el("p", "", t("ls_lr_reveal"))];
+      return () => [el("p", "", t("ls_lr_reveal_runs", [BRIEF_LIMIT])), runsView(runs, (r) => `lr ${r.lr}`), el("p", "", t("ls_lr_reveal")), seeTrain()];
     },
     async deepSigmoid(_, say) {
       say("ls_training", [1, 1]);
       lastFlow = null;
-      const epoch = await runBrief(preset("deep_sigmoid"));
+      const { epoch } = await runBrief(preset("deep_sigmoid"));
       const flow = lastFlow;
-      scrollTo("train");
+      const link = see("ls_see_flow", [], place("flow-chart"));
       return () => {
         if (!flow) return [el("p", "bad", t("ls_run_failed"))];
         const rows = el("ul", "lesson-rows");
@@ -175,8 +209,8 @@ export function initLesson(lab, training, gradcheck, stepPanel) {
           li.dataset.norm = String(norm);
           rows.append(li);
         });
-        const accuracy = epoch ? t("ls_deep_accuracy", [epoch.testAccuracy.toFixed(2)]) : "";
-        return [el("p", "", t("ls_deep_reveal")), rows, el("p", "", `${t("ls_deep_why")} ${accuracy}`)];
+        const accuracy = epoch ? [t("ls_deep_accuracy", [epoch.testAccuracy.toFixed(2)])] : [];
+        return [el("p", "", t("ls_deep_reveal")), rows, el("p", "", [t("ls_deep_why"), ...accuracy].join(t("ls_between"))), link()];
       };
     },
   };
@@ -188,7 +222,7 @@ export function initLesson(lab, training, gradcheck, stepPanel) {
       index: String(rule.index), grad: String(rule.backward) });
     const weight = `${rule.tensor}[${rule.row}, ${rule.col}]`;
     box.append(el("p", "", t(which === "output" ? "ls_chain_output" : "ls_chain_first", [weight, rule.index, rule.label])));
-    box.append(el("p", "math", `∂L/∂${weight} = ${rule.terms[0].factors.map((f) => f.name).join(" · ")}${rule.terms.length > 1 ? " + …" : ""}`));
+    box.append(el("p", "math", `∂L/∂${weight} = ${rule.terms[0].written}${rule.terms.length > 1 ? " + …" : ""}`));
     const terms = el("ol", "lesson-terms");
     terms.start = 0;
     rule.terms.forEach((term, k) => {
@@ -216,33 +250,40 @@ export function initLesson(lab, training, gradcheck, stepPanel) {
     const rows = el("ul", "lesson-rows");
     rows.dataset.testid = "lesson-check-rows";
     for (const row of report.rows) {
-      const li = el("li", row.passed ? "ok" : "bad",
-        `${row.passed ? "✓" : "✗"} ${row.name === "input" ? t("gc_input_row") : row.name}: ${t(row.passed ? "pass" : "fail")}, ‖manual − numeric‖₂ = ${figure(row.errorNorm)}`);
+      const li = el("li", row.passed ? "ok" : "bad", `${row.passed ? "✓" : "✗"} ${t("ls_row",
+        [row.name === "input" ? t("gc_input_row") : row.name, t(row.passed ? "pass" : "fail"), figure(row.errorNorm)])}`);
       Object.assign(li.dataset, { param: row.name, pass: String(row.passed) });
       rows.append(li);
     }
     return rows;
   }
 
-  /** Short runs side by side: each one's test accuracy and mean loss, or that it failed. */
+  /** Short runs side by side: each one's test accuracy and mean loss, or what stopped it. */
   function runsView(runs, name) {
     const rows = el("ul", "lesson-rows");
     rows.dataset.testid = "lesson-runs";
     for (const run of runs) {
-      const li = el("li", run.epoch ? "" : "bad", `${name(run)}: ${run.epoch
-        ? t("ls_run_result", [figure(run.epoch.testAccuracy), figure(run.epoch.avgLoss)]) : t("ls_run_failed")}`);
+      const li = el("li", run.epoch ? "" : "bad", t("ls_run_row", [name(run), outcome(run)]));
       if (run.epoch) li.dataset.accuracy = String(run.epoch.testAccuracy);
+      else if (isDivergence(run.failure)) Object.assign(li.dataset, { batch: String(run.failure.args[1]), loss: String(run.failure.args[2]) });
       rows.append(li);
     }
     return rows;
+  }
+  const isDivergence = (failure) => ["train_diverged", "train_diverged_bug"].includes(failure?.code);
+  /** A run's result in words: its accuracy and loss, the batch and loss where it blew up, or that it failed. */
+  function outcome(run) {
+    if (run.epoch) return t("ls_run_result", [figure(run.epoch.testAccuracy), figure(run.epoch.avgLoss)]);
+    if (isDivergence(run.failure)) return t("ls_run_diverged", [run.failure.args[1], run.failure.args[2]]);
+    return t("ls_run_failed");
   }
 
   /** One step's card, in the state `progress` holds for it. */
   function stepCard(step, number) {
     const card = el("article", "lesson-step");
-    Object.assign(card.dataset, { testid: "lesson-step", step: step.id });
+    Object.assign(card.dataset, { testid: "lesson-step", step: step.id, number: String(number) });
     const qid = `lesson-q-${step.id}`;
-    card.innerHTML = `<h3></h3><p class="lesson-question"></p><div class="lesson-choices" role="group"></div>
+    card.innerHTML = `<h3></h3><p class="lesson-context caption" hidden></p><p class="lesson-question"></p><div class="lesson-choices" role="group"></div>
       <p class="lesson-feedback" data-testid="lesson-feedback" aria-live="polite"></p>
       <div class="controls"><button type="button" data-testid="lesson-reveal"></button></div>
       <div class="lesson-result" aria-live="polite"></div>`;
@@ -262,6 +303,16 @@ export function initLesson(lab, training, gradcheck, stepPanel) {
         b.addEventListener("click", () => answer(step, card, [c.id]));
         group.append(b);
       }
+      // Arrow keys move between the choices, as in a toolbar.
+      group.addEventListener("keydown", (event) => {
+        const moves = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1 };
+        if (!(event.key in moves)) return;
+        const buttons = [...group.querySelectorAll("button")];
+        const at = buttons.indexOf(/** @type {HTMLButtonElement} */ (document.activeElement));
+        if (at < 0) return;
+        event.preventDefault();
+        buttons[(at + moves[event.key] + buttons.length) % buttons.length].focus();
+      });
     } else {
       for (const c of step.choices) {
         const l = el("label", "lesson-tick");
@@ -274,8 +325,13 @@ export function initLesson(lab, training, gradcheck, stepPanel) {
       const submit = el("button", "secondary", t("ls_answer"));
       Object.assign(submit, { type: "button" });
       submit.dataset.testid = "lesson-answer";
-      submit.addEventListener("click", () => answer(step, card,
-        [...group.querySelectorAll("input:checked")].map((i) => /** @type {HTMLInputElement} */ (i).value)));
+      submit.addEventListener("click", () => {
+        const ticked = [...group.querySelectorAll("input:checked")].map((i) => /** @type {HTMLInputElement} */ (i).value);
+        if (ticked.length > 0) return answer(step, card, ticked);
+        const feedback = /** @type {HTMLElement} */ (card.querySelector('[data-testid="lesson-feedback"]'));
+        feedback.dataset.verdict = "wrong";
+        feedback.textContent = t("ls_tick_first");
+      });
       group.append(submit);
     }
     const reveal = /** @type {HTMLButtonElement} */ (card.querySelector('[data-testid="lesson-reveal"]'));
@@ -284,8 +340,18 @@ export function initLesson(lab, training, gradcheck, stepPanel) {
     return card;
   }
 
+  /** What a step computes on, said before the question: the test image, or that it trains. */
+  function context(step) {
+    if (["shapes", "chain"].includes(step.reveal)) return t("ls_image", [sampleIndex()]);
+    if (["lossDown", "learningRate", "deepSigmoid"].includes(step.reveal)) return t("ls_trains_here");
+    return "";
+  }
+
   /** The card as `progress` says: the prediction, its feedback, whether it was revealed. */
   function show(step, card) {
+    const said = /** @type {HTMLElement} */ (card.querySelector(".lesson-context"));
+    said.textContent = context(step);
+    said.hidden = !said.textContent;
     const picked = progress.answers[step.id];
     const revealed = !!progress.revealed[step.id];
     card.dataset.state = revealed ? "revealed" : picked ? "answered" : "ask";
@@ -383,4 +449,12 @@ export function initLesson(lab, training, gradcheck, stepPanel) {
     list.querySelector("button")?.focus();
   });
   onLanguageChange(build);
+  // Back at the lesson, perhaps with another image picked in the step panel: say which.
+  new IntersectionObserver((entries) => {
+    if (!entries.some((e) => e.isIntersecting)) return;
+    list.querySelectorAll(".lesson-step").forEach((card, i) => {
+      const said = /** @type {HTMLElement} */ (card.querySelector(".lesson-context"));
+      said.textContent = context(STEPS[i]);
+    });
+  }).observe(list);
 }

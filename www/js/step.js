@@ -391,6 +391,17 @@ export function initStep(lab, training, drawing) {
   if (size() > 0) runButton.disabled = false;
 
   return {
+    /** Show test image `i` in place, without moving the page (the lesson computes on it). */
+    select: goTo,
+    /** Scroll to the card of tensor `name`, marked until the keyboard or pointer leaves it. */
+    pointTo(name) {
+      const card = /** @type {HTMLElement | null} */ (panel.querySelector(`[data-testid="step-tensor"][data-name="${CSS.escape(name)}"]`));
+      if (!card) return scrollToView(panel);
+      scrollToView(card, "center");
+      card.classList.add("pointed");
+      card.addEventListener("blur", () => card.classList.remove("pointed"), { once: true });
+      card.focus({ preventScroll: true });
+    },
     /** Show test image `i` (from the gallery or a unit's top images), and scroll to it. */
     open(i) {
       goTo(i);

@@ -278,7 +278,7 @@ export function initTraining(wasm, lab) {
   function startRun(continued = false, rows = []) {
     const config = values();
     const id = Date.now().toString(36);
-    emit(RUN_STARTED, { config, continued, id, rows });
+    emit(RUN_STARTED, { config, continued, id, rows, brief: briefBefore !== null });
   }
   /** The run's name on the chart once the next run keeps it: as the runs list names it. */
   function runLabel() {
@@ -321,9 +321,12 @@ export function initTraining(wasm, lab) {
       showTrainError(outcome);
       setState("error", "state_error");
     }
+    if (outcome !== "paused") restoreBrief();
   }
 
   let startingWithBug = false;
+  /** The form's values before a lesson's brief run, restored when the run ends. */
+  let briefBefore = null;
   buttons.start.addEventListener("click", async () => {
     hiddenNote.hidden = true;
     // Start trains the right backward pass; only "Train with this bug" breaks it.
@@ -488,12 +491,26 @@ export function initTraining(wasm, lab) {
    *  beside the last run on the chart. False when Start could not start it now. */
   function trainBrief(settings) {
     if (buttons.start.disabled) return false;
+    const before = values();
     clearFieldErrors(form);
-    if (!fill(settings)) return false;
-    form.bug.value = settings.bug ?? "";
-    startingWithBug = true;
-    buttons.start.click();
-    return true;
+    briefBefore = before;
+    if (fill(settings)) {
+      form.bug.value = settings.bug ?? "";
+      startingWithBug = true;
+      buttons.start.click(); // up to its first await: configured and started, or refused
+    }
+    if (statusEl.dataset.state === "training") return true;
+    restoreBrief();
+    return false;
+  }
+  /** The form as the student left it before the lesson's brief run. */
+  function restoreBrief() {
+    if (!briefBefore) return;
+    const before = briefBefore;
+    briefBefore = null;
+    fill(before);
+    form.bug.value = before.bug ?? "";
+    showBugBanner();
   }
 
   /** A model loaded from a file is the page's model now: the form shows its layers, and
@@ -583,6 +600,8 @@ export function initTraining(wasm, lab) {
   return {
     quickTrain, ensureModel, trainWithBug, trainBrief, adoptModel, applySettings, setScoring, resumeRun, autostart, autostartWaits,
     learningRate: () => form.lr.value,
+    /** What stopped the last run that failed: Rust's problem (a divergence: epoch, batch, loss). */
+    failure: () => shownTrainError,
     state: () => statusEl.dataset.state,
   };
 }
