@@ -91,6 +91,8 @@ test("a finished run restored after a reload brings back its confusion matrix", 
   const diagonal = Number(await page.getAttribute(matrix, "data-diagonal"));
   assert.equal((diagonal / 100).toFixed(2), accuracy.toFixed(2), "the restored weights score as their row says");
   assert.match(await page.textContent('[data-testid="confusion-summary"]'), /After epoch 1/);
+  // The loss chart shows the epoch it kept (its loss and accuracy; the batches were not saved).
+  assert.equal(await page.getAttribute('[data-testid="loss-chart"]', "data-saved-epochs"), "1");
   assert.deepEqual(errors, []);
   await page.close();
 });

@@ -39,6 +39,7 @@ export class LossChart {
     this.data = [[], [], [], [], []];
     this.container.dataset.previousRun = this.previous?.label?.tag ?? "";
     this.container.dataset.previousPoints = String(this.previous?.x.length ?? 0);
+    this.container.dataset.savedEpochs = "0";
     this.build();
   }
 
@@ -84,6 +85,17 @@ export class LossChart {
     this.data[2].push(p.smoothedLoss);
     this.data[3].push(null);
     this.data[4].push(null);
+    this.scheduleDraw();
+  }
+
+  /** An epoch a saved run kept (not its batches): its average loss and test accuracy alone. */
+  addSavedEpoch(row) {
+    this.data[0].push(row.epoch);
+    this.data[1].push(null);
+    this.data[2].push(null);
+    this.data[3].push(row.avgLoss);
+    this.data[4].push(row.testAccuracy);
+    this.container.dataset.savedEpochs = String(Number(this.container.dataset.savedEpochs ?? 0) + 1);
     this.scheduleDraw();
   }
 

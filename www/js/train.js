@@ -558,7 +558,10 @@ export function initTraining(wasm, lab) {
       const [epoch, avgLoss, testAccuracy, testLoss, seconds, epochSamplesPerS] = saved.rows.slice(i, i + 6);
       rows.push({ epoch, avgLoss, testAccuracy, testLoss, seconds, epochSamplesPerS });
     }
-    rows.forEach(addEpochRow);
+    for (const row of rows) {
+      chart.addSavedEpoch(row); // its batches were not kept: each epoch's points only
+      addEpochRow(row);
+    }
     startRun(false, rows);
     showBugBanner();
     statusEl.dataset.epoch = String(rows.length);
