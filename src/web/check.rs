@@ -2,26 +2,16 @@
 
 use super::shape::report_to_js;
 use super::turn::Turn;
-use super::{object, problem};
+use super::{object, problem, values_of};
 use crate::check::gradcheck::Checker;
 use crate::form;
 use crate::problem::FieldError;
-use crate::schema::{Values, CHECK_FIELDS};
-use js_sys::{Function, Promise, Reflect};
+use crate::schema::CHECK_FIELDS;
+use js_sys::{Function, Promise};
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
-
-/// A form's fields, by the schema's names, from a JS object of strings; a missing one is
-/// empty.
-pub(super) fn values_of(fields: &JsValue, names: &[&'static str]) -> Values {
-    let text = |name: &str| Reflect::get(fields, &name.into()).ok().and_then(|v| v.as_string());
-    names
-        .iter()
-        .map(|&name| (name, text(name).unwrap_or_default()))
-        .collect()
-}
 
 /// A gradient check from the page's fields. JS holds it until the check ends.
 #[wasm_bindgen]

@@ -1,9 +1,8 @@
 //! `Lab`: the page's one training session, as JS holds it.
 
-use super::check::values_of;
 use super::shape::{bundle_to_js, chain_rule_to_js, confusion_to_js, lit_to_js, progress_to_js, step_view_to_js};
 use super::turn::{now_ms, Turn};
-use super::{answer, object, ok, problem, strings};
+use super::{answer, object, ok, problem, strings, values_of};
 use crate::check::bundle;
 use crate::check::inspect::inspect;
 use crate::check::lesson;

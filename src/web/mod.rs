@@ -9,6 +9,7 @@ mod shape;
 mod turn;
 
 use crate::problem::FieldError;
+use crate::schema::Values;
 use js_sys::{Array, Object, Reflect};
 use wasm_bindgen::intern;
 use wasm_bindgen::prelude::*;
@@ -40,6 +41,16 @@ pub fn panic_for_test() {
 pub fn check_file_size(bytes: f64) -> JsValue {
     crate::files::tensors::check_file_size(bytes)
         .map_or_else(|p| problem(&FieldError::new("weights", p)), |()| JsValue::NULL)
+}
+
+/// A form's fields, by the schema's names, from a JS object of strings; a missing one is
+/// empty.
+fn values_of(fields: &JsValue, names: &[&'static str]) -> Values {
+    let text = |name: &str| Reflect::get(fields, &name.into()).ok().and_then(|v| v.as_string());
+    names
+        .iter()
+        .map(|&name| (name, text(name).unwrap_or_default()))
+        .collect()
 }
 
 /// A plain JS object from key/value pairs.

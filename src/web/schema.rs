@@ -35,7 +35,7 @@ pub fn schema() -> JsValue {
 /// Every refusal in the training form's fields at once: `[{ok: false, field, code, args}]`.
 #[wasm_bindgen]
 pub fn train_problems(fields: &JsValue) -> JsValue {
-    let values = super::check::values_of(fields, &crate::schema::TRAIN_FIELDS);
+    let values = super::values_of(fields, &crate::schema::TRAIN_FIELDS);
     let problems: Array = crate::form::train_problems(&values)
         .iter()
         .map(super::problem)
