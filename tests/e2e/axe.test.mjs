@@ -49,3 +49,22 @@ for (const lang of ["en", "zh"]) {
     });
   }
 }
+
+test("the privacy statement's dialog on a phone: no violation, and Close in view", async () => {
+  const { page, errors } = await openPage(shared.browser.context, `${shared.server.url}?lang=en`);
+  await page.setViewportSize({ width: 375, height: 700 });
+  await page.click('[data-testid="privacy-link"]');
+  await page.waitForSelector('[data-testid="statement"][open] #statement-body table');
+  assert.deepEqual(await violations(page), []);
+  // Opened at its heading, with Close in view too: the text scrolls between them.
+  const inView = async (selector) => {
+    const box = await page.locator(selector).boundingBox();
+    return box.y >= 0 && box.y + box.height <= 700 ? true : `${selector} at y ${box.y}`;
+  };
+  assert.equal(await inView("#statement-body h2"), true);
+  assert.equal(await inView('[data-testid="statement"] > button'), true);
+  await page.keyboard.press("Escape");
+  assert.ok(await page.isHidden('[data-testid="statement"]'));
+  assert.deepEqual(errors, []);
+  await page.close();
+});
