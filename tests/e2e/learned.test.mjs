@@ -139,6 +139,16 @@ test("the deep sigmoid preset shows the vanishing gradient, and runs are kept ac
   assert.equal(lines.length, 3, "a header and one row per epoch of each run");
   await page.click(`[data-run="${before[0].run}"] [data-act="remove"]`);
   assert.equal((await runs()).length, 1);
+  // The same settings again (the reload put the form back to its defaults): two runs,
+  // told apart by their order.
+  await page.click('[data-testid="preset-fast"]');
+  await page.fill('[data-testid="tr-epochs"]', "1");
+  await page.fill('[data-testid="tr-limit"]', "6400");
+  await train(page);
+  const names = await page.$$eval('[data-testid="runs-list"] li .run-name', (spans) => spans.map((e) => e.textContent));
+  assert.equal(names.length, 2, JSON.stringify(names));
+  assert.match(names[0], /6,400 images \(1\)$/);
+  assert.equal(names[1], names[0].replace(/\(1\)$/, "(2)"));
   assert.deepEqual(errors, []);
   await page.close();
 });

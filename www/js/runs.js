@@ -61,7 +61,12 @@ export function initRuns(training) {
     try { localStorage.setItem(STORAGE_KEY, JSON.stringify(runs)); } catch (_) { /* full or blocked: kept for this visit */ }
   }
 
-  const name = (run) => runName(run.config, { continued: run.continued });
+  /** A run's name; runs of the same settings are told apart by their order: "… (2)". */
+  const name = (run) => {
+    const base = (r) => runName(r.config, { continued: r.continued });
+    const same = runs.filter((r) => base(r) === base(run));
+    return same.length > 1 ? `${base(run)} (${same.indexOf(run) + 1})` : base(run);
+  };
 
   /** The page's address with a run's settings: opening it fills the form the same way. */
   function shareUrl(run) {
