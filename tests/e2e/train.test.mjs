@@ -241,6 +241,12 @@ test("a browser set to German shows the English page's figures the English way (
     const samplesPerS = await page.textContent('[data-testid="epoch-table"] tbody tr td:last-child');
     assert.match(samplesPerS, /^\d{1,3}(,\d{3})+$/, "samples/s in the epoch table");
     await page.locator('[data-testid="loss-chart"]').scrollIntoViewIfNeeded();
+    // With no pointer on it (a keyboard, a phone), the legend shows the latest values, not "--".
+    const legendValues = '[data-testid="loss-chart"] .u-legend .u-value';
+    await page.waitForFunction((s) => document.querySelectorAll(s)[4]?.textContent !== "", legendValues).catch(() => {}); // redrawn within 250 ms
+    const idle = await page.$$eval(legendValues, (els) => els.map((e) => e.textContent));
+    const accuracy = Number(await page.getAttribute('[data-testid="epoch-table"] tbody tr', "data-test-accuracy"));
+    assert.ok(Math.abs(Number(idle[4]) - accuracy) < 0.001, `test accuracy in the legend: ${idle.join(" | ")}, table ${accuracy}`);
     const chart = await page.locator('[data-testid="loss-chart"] .u-over').boundingBox();
     await page.mouse.move(chart.x + chart.width * 0.8, chart.y + chart.height / 2);
     const legend = await page.$$eval('[data-testid="loss-chart"] .u-legend .u-value', (els) => els.map((e) => e.textContent));

@@ -55,7 +55,12 @@ export class LossChart {
     // Ticks and legend in the page's language, as uPlot does in the browser's by default.
     const number = new Intl.NumberFormat(locale()).format;
     const values = (u, ticks) => ticks.map((v) => (v == null ? "" : number(v)));
-    const value = (u, v, series, at) => (at == null ? "--" : v == null ? "" : number(v));
+    // With no pointer on the chart (a keyboard, a phone), the legend shows each series' latest value.
+    const latest = (u, series) => u.data[series].findLast((v) => v != null) ?? null;
+    const value = (u, v, series, at) => {
+      const shown = at == null ? latest(u, series) : v;
+      return shown == null ? "" : number(shown);
+    };
     this.plot = new uPlot({
       width: this.width(),
       height: HEIGHT,
