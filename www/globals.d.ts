@@ -34,6 +34,7 @@ interface Lab {
   unit(unit: number): any;
   model_info(): any;
   chain_rule(index: string, which: string): any;
+  lesson_model(): any;
   free(): void;
 }
 

@@ -200,6 +200,24 @@ fn upstream(mlp: &Mlp<f64>, cache: &crate::model::mlp::Cache<f64>, grad_output: 
     grads.fc[1].row(0).iter().copied().collect()
 }
 
+/// The net the lesson's questions are written for: the assignment's `784-[256]-10` with
+/// sigmoid. `Err` holds the page's model as the lesson names it (`784-[64]-10 relu`), so a
+/// step refuses instead of answering a question about another net.
+pub fn assignment_model(mlp: &Mlp<f32>) -> Result<(), String> {
+    let hidden: Vec<usize> = mlp.layers.iter().map(|l| l.outputs()).collect();
+    let input = mlp.linear(0).inputs();
+    let output = mlp.linear(hidden.len()).outputs();
+    if (input, hidden.as_slice(), output, mlp.activation) == (784, &[256][..], 10, Activation::Sigmoid) {
+        return Ok(());
+    }
+    let dims: Vec<String> = hidden.iter().map(usize::to_string).collect();
+    Err(format!(
+        "{input}-[{}]-{output} {}",
+        dims.join(","),
+        mlp.activation.name()
+    ))
+}
+
 /// The weight a step of the lesson writes out, for image `x` of class `label`: `output`
 /// is `output_layer.weight[label, 0]` (the true class, hidden unit 0); `first` is
 /// `layers.0.weight[0, i]` with `i` the image's brightest pixel (the first, if several);
@@ -298,6 +316,20 @@ mod tests {
         )
         .is_none());
     }
+    #[test]
+    fn the_lesson_answers_on_the_assignment_net_only() {
+        assert_eq!(assignment_model(&Mlp::<f32>::new(784, &[256], 10, 1)), Ok(()));
+        let other = |hidden: &[usize], activation| {
+            assignment_model(&Mlp::<f32>::new(784, hidden, 10, 1).with_activation(activation))
+        };
+        assert_eq!(other(&[64], Activation::Relu), Err("784-[64]-10 relu".to_string()));
+        assert_eq!(other(&[256], Activation::Tanh), Err("784-[256]-10 tanh".to_string()));
+        assert_eq!(
+            other(&[256, 256], Activation::Sigmoid),
+            Err("784-[256,256]-10 sigmoid".to_string())
+        );
+    }
+
     #[test]
     fn the_lesson_picks_the_true_class_the_brightest_pixel_and_a_blank_one() {
         let x = image();

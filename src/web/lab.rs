@@ -380,6 +380,16 @@ impl Lab {
         answer(view, |view| step_view_to_js(&view, None))
     }
 
+    /// Whether the page's model is the net the lesson's questions are written for.
+    pub fn lesson_model(&self) -> JsValue {
+        let session = self.state.borrow();
+        let fits = session.model_and_test("lesson", "step_no_model").and_then(|(mlp, _)| {
+            lesson::assignment_model(mlp)
+                .map_err(|model| FieldError::new("lesson", Problem::new("lesson_other_model", &[&model])))
+        });
+        answer(fits, |()| ok())
+    }
+
     /// The lesson's chain rule for one weight on test image `index` with the current
     /// weights: `which` is `output`, `first` or `blank` (see [`lesson::pick`]).
     /// `{ok, tensor, row, col, index, label, terms: [{value, factors: [{name, value}]}],

@@ -3,7 +3,7 @@
 // to the step panel's and the check's, keeps progress over a reload, and speaks Chinese.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { servedBuildAndBrowser, openPage, screenshot } from "./harness.mjs";
+import { servedBuildAndBrowser, openPage, screenshot, sidewaysOverflow } from "./harness.mjs";
 
 const shared = servedBuildAndBrowser();
 
@@ -60,7 +60,7 @@ test("each step asks first: nothing to reveal until the student predicts, then i
   await page.keyboard.press("ArrowLeft");
   await page.keyboard.press("ArrowLeft");
   await page.keyboard.press("ArrowLeft");
-  assert.equal(await page.evaluate(() => document.activeElement.dataset.choice), "64x784");
+  assert.equal(await page.evaluate(() => document.activeElement.dataset.choice), "256x784");
   // An Answer with nothing ticked is not a prediction: it asks for one.
   await page.click(`${stepSel("broken_rows")} [data-testid="lesson-answer"]`);
   assert.equal(await state(page, "broken_rows"), "ask");
@@ -229,8 +229,16 @@ test("the reveals that check and train: one sample hides the bias bug, the missi
   await page.fill('#train-form [name="lr"]', "0.2");
   const trainForm = () => page.$$eval("#train-form [name]", (els) => els.map((e) => [e.name, e.value]));
   const before = await trainForm();
+  const runsBefore = await page.locator('[data-testid="runs-list"] li').count();
   await choose(page, "bias_batch", "biases");
-  await reveal(page, "bias_batch");
+  // The reveal keeps the student where they are, the keyboard on its button.
+  await page.focus(`${stepSel("bias_batch")} [data-testid="lesson-reveal"]`);
+  const scrolled = await page.evaluate(() => scrollY);
+  await page.keyboard.press("Enter");
+  await page.waitForSelector(`${stepSel("bias_batch")}[data-state="revealed"] .lesson-result :not(.caption)`, { timeout: 60_000 });
+  assert.equal(await page.evaluate(() => scrollY), scrolled, "not carried to section 1");
+  assert.equal(await page.evaluate(() => document.activeElement.dataset.testid), "lesson-reveal");
+  assert.match(await page.textContent('[data-testid="gradcheck-summary"]'), /^Computed for the lesson, on Part 1's case/);
   const lists = await page.$$eval(`${stepSel("bias_batch")} [data-testid="lesson-check-rows"]`, (uls) =>
     uls.map((ul) => Object.fromEntries([...ul.querySelectorAll("li")].map((e) => [e.dataset.param, e.dataset.pass === "true"]))));
   assert.equal(lists.length, 2);
@@ -265,6 +273,12 @@ test("the reveals that check and train: one sample hides the bias bug, the missi
   assert.equal(norms.length, 5);
   assert.equal(Math.min(...norms), norms[0], `layers.0 the smallest: ${norms}`);
   assert.deepEqual(await trainForm(), before, "the Deep sigmoid settings are gone from the form");
+  assert.equal(await page.locator('[data-testid="runs-list"] li').count(), runsBefore, "the lesson's runs are not the student's");
+  // The page's model is now Deep sigmoid's: a step about the assignment's net says so, no numbers.
+  await choose(page, "chain_output", "negative");
+  await page.click(`${stepSel("chain_output")} [data-testid="lesson-reveal"]`);
+  await page.waitForSelector(`${stepSel("chain_output")} .lesson-result .bad`);
+  assert.match(await page.textContent(`${stepSel("chain_output")} .lesson-result`), /784-\[256\]-10 with sigmoid, but the page's model is 784-\[256,256,256,256\]-10 sigmoid/);
   // The lesson's short runs are not offered back after a reload.
   await page.reload();
   await page.waitForSelector("body[data-ready=true]");
@@ -282,6 +296,13 @@ test("the lesson in Chinese", async () => {
   assert.match(await feedback(page, "shapes").textContent(), /^不太对。.*grad_fc0/);
   await choose(page, "chain_output", "positive");
   await reveal(page, "chain_output");
+  // On a phone, the terms scroll in their box; the page stays the phone's width.
+  await page.setViewportSize({ width: 375, height: 800 });
+  await choose(page, "chain_first", "10");
+  await reveal(page, "chain_first");
+  const overflow = await sidewaysOverflow(page);
+  assert.equal(overflow.px, 0, JSON.stringify(overflow.elements));
+  await page.setViewportSize({ width: 1280, height: 800 });
   assert.match(await page.textContent(`${stepSel("chain_output")} [data-testid="lesson-chain"]`), /各项之和.*中心差分/);
   await screenshot(page, "lesson-zh", '[data-testid="lesson"]');
   // The language toggle redraws a revealed step, numbers kept.

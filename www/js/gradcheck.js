@@ -66,8 +66,9 @@ export function initGradcheck(wasm, training) {
     runForm();
   });
   /** Run the check on the form as it stands. Resolves to its report, "cancelled", or
-   *  the refusal shown beside a field; `null` when a check is already running. */
-  async function runForm() {
+   *  the refusal shown beside a field; `null` when a check is already running. `forLesson`:
+   *  the keyboard stays in the lesson, and the table says whose case it is. */
+  async function runForm(forLesson = false) {
     if (check) return null;
     clearFieldErrors(form);
     // The last table described other fields: gone until this check has its own.
@@ -92,7 +93,7 @@ export function initGradcheck(wasm, training) {
     bar.max = check.total();
     bar.value = 0;
     bar.hidden = false;
-    const keyboard = /** @type {Element[]} */ ([button, document.body]).includes(document.activeElement);
+    const keyboard = !forLesson && /** @type {Element[]} */ ([button, document.body]).includes(document.activeElement);
     cancel.hidden = false;
     cancel.disabled = false;
     if (keyboard) cancel.focus(); // Run check is disabled: the next thing to press
@@ -107,7 +108,7 @@ export function initGradcheck(wasm, training) {
       check = null;
       lockFields(false);
       bar.hidden = true;
-      const hadFocus = /** @type {Element[]} */ ([cancel, document.body]).includes(document.activeElement);
+      const hadFocus = !forLesson && /** @type {Element[]} */ ([cancel, document.body]).includes(document.activeElement);
       cancel.hidden = true;
       button.disabled = false;
       if (hadFocus) button.focus();
@@ -117,7 +118,7 @@ export function initGradcheck(wasm, training) {
       return result;
     }
     message = null;
-    lastResult = { ...result, bug: form.bug.value };
+    lastResult = { ...result, bug: form.bug.value, forLesson };
     render(lastResult);
     return lastResult;
   }
@@ -143,10 +144,11 @@ export function initGradcheck(wasm, training) {
       return;
     }
     const passed = result.rows.filter((r) => r.passed).length;
+    const lesson = result.forLesson ? `${t("gc_lesson_case")} ` : "";
     const broken = result.bug && result.bug !== "none" ? t("bug_with", [t(`bug_${result.bug}_name`)]) : "";
     // A net too large to check whole: a spot check of a few random entries per tensor.
     const spot = result.spot === null ? "" : `${t("gc_spot_summary", [result.spot, formatCount(result.fullSeconds)])} `;
-    summary.textContent = broken + spot + t("gc_summary", [
+    summary.textContent = lesson + broken + spot + t("gc_summary", [
       formatNumber(result.loss), formatNumber(result.outputError),
       t(result.outputPassed ? "pass" : "fail"), passed, result.rows.length, result.tolerance.toExponential(0),
     ]);
@@ -320,7 +322,7 @@ export function initGradcheck(wasm, training) {
     const before = formValues();
     setForm(Object.fromEntries(fields("check").map(({ name, default: value }) => [name, values[name] ?? value])));
     try {
-      const result = await runForm();
+      const result = await runForm(true);
       if (result === "cancelled") throw { code: "ls_check_cancelled", args: [] };
       if (result?.ok === false) throw result;
       return result;

@@ -86,8 +86,11 @@ export function initLesson(lab, training, gradcheck, stepPanel) {
   }
   const preset = (name) => presets().find((p) => p.name === name).values;
   const sampleIndex = () => /** @type {HTMLInputElement} */ (document.querySelector('[data-testid="step-index"]')).value;
+  /** The steps on the page's model need the assignment's net: another would not fit the question. */
   const needModel = () => {
     if (!lab.has_model() && !training.ensureModel()) throw { code: "step_no_model", args: [] };
+    const fits = lab.lesson_model();
+    if (!fits.ok) throw fits;
   };
 
   // A link from a revealed step to where it happened, and a way back to the step.
@@ -95,14 +98,15 @@ export function initLesson(lab, training, gradcheck, stepPanel) {
   Object.assign(back, { type: "button", hidden: true });
   back.dataset.testid = "lesson-back";
   document.body.append(back);
-  /** The step card the student left by a link: the back button returns to it. */
+  /** The step (its id) the student left by a link: the back button returns to its card. */
   let leftFrom = null;
+  const cardOf = (id) => /** @type {HTMLElement} */ (list.querySelector(`.lesson-step[data-step="${id}"]`));
   const showBack = () => {
     back.hidden = !leftFrom;
-    if (leftFrom) back.textContent = t("ls_back", [leftFrom.dataset.number]);
+    if (leftFrom) back.textContent = t("ls_back", [cardOf(leftFrom).dataset.number]);
   };
   back.addEventListener("click", () => {
-    const card = leftFrom;
+    const card = cardOf(leftFrom);
     leftFrom = null;
     showBack();
     scrollToView(card, "center");
@@ -118,7 +122,7 @@ export function initLesson(lab, training, gradcheck, stepPanel) {
     Object.assign(link, { type: "button" });
     link.dataset.testid = "lesson-see";
     link.addEventListener("click", () => {
-      leftFrom = /** @type {HTMLElement} */ (link.closest(".lesson-step"));
+      leftFrom = /** @type {HTMLElement} */ (link.closest(".lesson-step")).dataset.step;
       go();
       // After the scroll has begun, so the lesson's title leaving view does not hide it.
       setTimeout(showBack, 50);
@@ -205,7 +209,7 @@ export function initLesson(lab, training, gradcheck, stepPanel) {
         const rows = el("ul", "lesson-rows");
         rows.dataset.testid = "lesson-flow";
         flow.gradNorms.forEach((norm, i) => {
-          const li = el("li", "", `${i < flow.gradNorms.length - 1 ? `layers.${i}` : "output_layer"}: ‖dL/dW‖₂ = ${figure(norm)}`);
+          const li = el("li", "", t("ls_run_row", [i < flow.gradNorms.length - 1 ? `layers.${i}` : "output_layer", `‖dL/dW‖₂ = ${figure(norm)}`]));
           li.dataset.norm = String(norm);
           rows.append(li);
         });
@@ -274,7 +278,7 @@ export function initLesson(lab, training, gradcheck, stepPanel) {
   /** A run's result in words: its accuracy and loss, the batch and loss where it blew up, or that it failed. */
   function outcome(run) {
     if (run.epoch) return t("ls_run_result", [figure(run.epoch.testAccuracy), figure(run.epoch.avgLoss)]);
-    if (isDivergence(run.failure)) return t("ls_run_diverged", [run.failure.args[1], run.failure.args[2]]);
+    if (isDivergence(run.failure)) return t("ls_run_diverged", [run.failure.args[1], figure(Number(run.failure.args[2]))]);
     return t("ls_run_failed");
   }
 
@@ -335,7 +339,7 @@ export function initLesson(lab, training, gradcheck, stepPanel) {
       group.append(submit);
     }
     const reveal = /** @type {HTMLButtonElement} */ (card.querySelector('[data-testid="lesson-reveal"]'));
-    reveal.addEventListener("click", () => revealStep(step, card));
+    reveal.addEventListener("click", () => { if (!reveal.dataset.busy) revealStep(step, card); });
     show(step, card);
     return card;
   }
@@ -374,7 +378,10 @@ export function initLesson(lab, training, gradcheck, stepPanel) {
     reveal.textContent = t(!picked ? "ls_reveal_wait" : views.has(step.id) ? "ls_reveal_again" : "ls_reveal");
     const result = card.querySelector(".lesson-result");
     if (views.has(step.id)) result.replaceChildren(...views.get(step.id)());
-    else if (revealed && !reveal.dataset.busy) result.replaceChildren(el("p", "caption", t("ls_revealed_before")));
+    else if (revealed && !reveal.dataset.busy) {
+      const onModel = ["shapes", "chain"].includes(step.reveal);
+      result.replaceChildren(el("p", "caption", t(onModel ? "ls_revealed_before_model" : "ls_revealed_before")));
+    }
   }
 
   /** Right or wrong, and the sentences the picked (or, ticked, each mis-set) choices earn. */
@@ -398,8 +405,9 @@ export function initLesson(lab, training, gradcheck, stepPanel) {
     const reveal = /** @type {HTMLButtonElement} */ (card.querySelector('[data-testid="lesson-reveal"]'));
     const result = card.querySelector(".lesson-result");
     const say = (key, args = []) => result.replaceChildren(el("p", "caption", t(key, args)));
-    reveal.disabled = true;
+    // Busy, yet focused: a disabled button would drop the keyboard's place to the page.
     reveal.dataset.busy = "true";
+    reveal.setAttribute("aria-disabled", "true");
     say("ls_computing");
     try {
       views.set(step.id, await REVEALS[step.reveal](step.args ?? {}, say));
@@ -411,7 +419,7 @@ export function initLesson(lab, training, gradcheck, stepPanel) {
       result.replaceChildren(el("p", "bad", t(problem.code, problem.args ?? [])));
     } finally {
       delete reveal.dataset.busy;
-      reveal.disabled = false;
+      reveal.removeAttribute("aria-disabled");
     }
     if (views.has(step.id)) show(step, card);
     updateProgress();

@@ -181,7 +181,8 @@ export function initRuns(training) {
   }
 
   on(RUN_STARTED, (detail) => {
-    const { config, continued, id, rows } = detail;
+    const { config, continued, id, rows, brief } = detail;
+    if (brief) { current = null; return; } // the lesson's short runs are its own, not the student's
     runs = runs.filter((r) => r.rows.length); // a run stopped before its first epoch
     // A run resumed after a reload goes on in its own entry.
     const same = rows.length ? runs.find((r) => r.rows.length === rows.length && JSON.stringify(r.config) === JSON.stringify(config)) : null;
